@@ -1,0 +1,53 @@
+//! `osdpl`: turns an `OpenStackDeployment` into Helm releases and reports progress.
+//!
+//! Pipeline (filled in by later work): fetch → validate → render (pure) → apply (Helm) →
+//! update status. Today the controller watches OpenStackDeployments in the OpenStack namespace,
+//! reports specs the API accepted but the suite cannot read (Warning event + error metric), and
+//! logs and counts what it sees; it applies nothing yet.
+
+mod error;
+mod reconcile;
+
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use kube::Api;
+use kube::core::DeserializeGuard;
+use kube::runtime::watcher;
+use rockoon_core::controller::{self, Watch};
+use rockoon_core::crd::OpenStackDeployment;
+use rockoon_core::settings::{BinaryArgs, CommonArgs};
+
+pub use error::Error;
+
+/// Name of this container; the `controller` label of its metrics.
+pub const NAME: &str = "osdpl";
+/// Default admin port (Rockoon's osdpl liveness port).
+pub const DEFAULT_ADMIN_PORT: u16 = 32768;
+/// Name of the OSDPL CRD this controller waits for.
+pub const OSDPL_CRD: &str = "openstackdeployments.lcm.mirantis.com";
+
+/// Command line of `rockoon-osdpl`.
+#[derive(clap::Parser, Debug, Clone)]
+#[command(name = "rockoon-osdpl", version, about = "Renders OpenStackDeployments into Helm releases.")]
+pub struct Args {
+    /// Settings shared by every container.
+    #[command(flatten)]
+    pub common: CommonArgs,
+}
+
+impl BinaryArgs for Args {
+    const DEFAULT_ADMIN_PORT: u16 = DEFAULT_ADMIN_PORT;
+}
+
+/// Runs the container until SIGTERM.
+pub async fn run(args: Args) -> ExitCode {
+    rockoon_core::runtime::serve(NAME, args.common, |runtime| {
+        let api: Api<DeserializeGuard<OpenStackDeployment>> =
+            Api::namespaced(runtime.client.clone(), &runtime.args.namespace);
+        let watch = Watch { resource: "OpenStackDeployment", api, config: watcher::Config::default(), crd: Some(OSDPL_CRD) };
+        let reconciler = Arc::new(reconcile::Osdpl::new(runtime.client.clone()));
+        vec![Box::pin(controller::run(runtime.clone(), watch, reconciler))]
+    })
+    .await
+}

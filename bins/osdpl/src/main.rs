@@ -1,0 +1,10 @@
+//! `rockoon-osdpl`: one container of the Rockoon controller suite. See the library for what it does.
+
+use std::process::ExitCode;
+
+use rockoon_core::settings::BinaryArgs;
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    rockoon_osdpl::run(rockoon_osdpl::Args::load()).await
+}

@@ -1,0 +1,82 @@
+//! The Kubernetes client, and waiting for CRDs instead of crashing without them.
+
+use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
+use kube::config::{KubeConfigOptions, Kubeconfig};
+use kube::runtime::wait::{Condition, await_condition, conditions};
+use kube::{Api, Client, Config};
+
+use crate::admin::Readiness;
+use crate::error::CoreError;
+use crate::settings::CommonArgs;
+use crate::shutdown::Shutdown;
+
+/// Builds a client from `--kubeconfig`/`KUBECONFIG`, else the in-cluster config, else
+/// `~/.kube/config`.
+pub async fn connect(args: &CommonArgs) -> Result<Client, CoreError> {
+    let options =
+        KubeConfigOptions { context: args.kube_context.clone(), ..KubeConfigOptions::default() };
+    let paths = args.kubeconfig_paths();
+    let config = if paths.is_empty() {
+        if args.kube_context.is_some() {
+            Config::from_kubeconfig(&options)
+                .await
+                .map_err(|e| CoreError::KubeConfig(e.to_string()))?
+        } else {
+            Config::infer().await.map_err(|e| CoreError::KubeConfig(e.to_string()))?
+        }
+    } else {
+        let mut merged: Option<Kubeconfig> = None;
+        for path in &paths {
+            let file = Kubeconfig::read_from(path)
+                .map_err(|e| CoreError::KubeConfig(format!("{}: {e}", path.display())))?;
+            merged = Some(match merged {
+                None => file,
+                Some(base) => base.merge(file).map_err(|e| CoreError::KubeConfig(e.to_string()))?,
+            });
+        }
+        let kubeconfig = merged.unwrap_or_default();
+        Config::from_custom_kubeconfig(kubeconfig, &options)
+            .await
+            .map_err(|e| CoreError::KubeConfig(e.to_string()))?
+    };
+    Client::try_from(config).map_err(CoreError::Kube)
+}
+
+/// Waits (by watching, not polling) until the CRD `name` is established.
+///
+/// While it waits, the readiness gate `gate` says which CRD is missing and how to install it.
+/// Returns `Ok(false)` if shutdown fired first.
+pub async fn wait_for_crd(
+    client: &Client,
+    name: &str,
+    readiness: &Readiness,
+    gate: &str,
+    shutdown: &Shutdown,
+) -> Result<bool, CoreError> {
+    let crds: Api<CustomResourceDefinition> = Api::all(client.clone());
+    let established = |crd: &CustomResourceDefinition| {
+        conditions::is_crd_established().matches_object(Some(crd))
+    };
+    match crds.get_opt(name).await? {
+        Some(crd) if established(&crd) => return Ok(true),
+        Some(_) => {
+            readiness.pending(gate, format!("CRD {name} is not established yet"));
+            tracing::info!(crd = name, "waiting for CRD to be established");
+        }
+        None => {
+            readiness.pending(
+                gate,
+                format!("CRD {name} is not installed (kubectl apply -f deploy/crds/)"),
+            );
+            tracing::warn!(crd = name, "CRD is not installed; waiting for it (kubectl apply -f deploy/crds/)");
+        }
+    }
+    tokio::select! {
+        result = await_condition(crds, name, conditions::is_crd_established()) => {
+            result.map_err(|e| CoreError::CrdWait(name.to_owned(), e.to_string()))?;
+            tracing::info!(crd = name, "CRD established");
+            Ok(true)
+        }
+        () = shutdown.wait() => Ok(false),
+    }
+}

@@ -1,0 +1,476 @@
+//! `OpenStackDeployment` (`osdpl`): the one resource users write.
+//!
+//! The spec keeps Rockoon's snake_case keys. Fields the suite reads are typed; every other key
+//! is kept in an `extra` map on the struct where it appears, so an object written for Rockoon
+//! deserialises and serialises back unchanged (see the round-trip tests in `tests/`). Checks the
+//! API server can do itself (required keys, enums, simple CEL rules) live in the schema, so a bad
+//! spec is refused at `kubectl apply` time with a message naming the field.
+
+use std::collections::BTreeMap;
+
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition;
+use kube::{CustomResource, KubeSchema};
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use super::schema::free_form_object;
+use crate::catalog::service_list_rule;
+
+/// Keys a spec may carry that this version of the suite does not read; kept as they are.
+pub type Extra = BTreeMap<String, Value>;
+
+/// Desired state of one OpenStack cloud. Written by the user; never changed by the suite.
+#[derive(CustomResource, KubeSchema, Serialize, Deserialize, Clone, Debug, PartialEq)]
+#[kube(
+    group = "lcm.mirantis.com",
+    version = "v1alpha1",
+    kind = "OpenStackDeployment",
+    plural = "openstackdeployments",
+    singular = "openstackdeployment",
+    shortname = "osdpl",
+    category = "all",
+    namespaced,
+    status = "OsdplStatus",
+    doc = "An OpenStack cloud on Kubernetes: the suite turns it into Helm releases of the OpenStack-Helm charts.",
+    printcolumn(name = "OpenStack", type_ = "string", json_path = ".spec.openstack_version"),
+    printcolumn(name = "Draft", type_ = "boolean", json_path = ".spec.draft"),
+    printcolumn(name = "State", type_ = "string", json_path = ".status.state"),
+    printcolumn(name = "Health", type_ = "string", json_path = ".status.health_summary"),
+    printcolumn(name = "Age", type_ = "date", json_path = ".metadata.creationTimestamp")
+)]
+pub struct OpenStackDeploymentSpec {
+    /// OpenStack release to run.
+    pub openstack_version: OpenStackVersion,
+    /// Base set of services and defaults: `core`, `compute` or `compute-tf`.
+    pub preset: Preset,
+    /// Sizing profile: replicas and resources.
+    pub size: Size,
+    /// Public DNS suffix; public endpoints are `https://<service>.<public_domain_name>`.
+    #[x_kube(validation = kube::core::Rule::new(
+        "self.matches('^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$')"
+    ).message("public_domain_name must be a lower-case DNS domain name, e.g. it.example.com"))]
+    #[schemars(length(min = 1, max = 253))]
+    pub public_domain_name: String,
+    /// Kubernetes cluster domain used for internal endpoints (default `cluster.local`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(max = 253))]
+    pub internal_domain_name: Option<String>,
+    /// Keystone region name (default `RegionOne`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub region_name: Option<String>,
+    /// When true the suite leaves the deployment alone: nothing is applied.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub draft: Option<bool>,
+    /// Base URLs of images and binaries, overriding the controller's defaults.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub artifacts: Option<Artifacts>,
+    /// Storage class for clustered applications' local volumes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub local_volume_storage_class: Option<String>,
+    /// Storage class for persistent data such as database backups.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub persistent_volume_storage_class: Option<String>,
+    /// The main configuration surface: enabled services and per-feature settings.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub features: Option<Features>,
+    /// Values merged into every release, every chart group, or selected releases.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub common: Option<Common>,
+    /// Raw Helm values per service and chart: `services.<service>.<chart>.values`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub services: Option<BTreeMap<String, BTreeMap<String, ChartOverride>>>,
+    /// Overrides per node group, keyed `<label-key>::<label-value>`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[x_kube(validation = kube::core::Rule::new("self.all(k, k.contains('::'))")
+        .message("nodes keys must have the form <label-key>::<label-value>"))]
+    #[schemars(length(max = 256))]
+    pub nodes: Option<BTreeMap<String, NodeOverride>>,
+    /// Migration switches, e.g. `migration.ingress.state`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(schema_with = "free_form_object")]
+    pub migration: Option<Value>,
+    /// Readiness timeouts per health group.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub timeouts: Option<Timeouts>,
+    /// Keys this version does not read; preserved as written.
+    #[serde(flatten)]
+    pub extra: Extra,
+}
+
+/// OpenStack releases an OSDPL may name (Rockoon's list).
+#[derive(Serialize, Deserialize, JsonSchema, Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+#[serde(rename_all = "lowercase")]
+#[allow(missing_docs)]
+pub enum OpenStackVersion {
+    Queens,
+    Rocky,
+    Stein,
+    Train,
+    Ussuri,
+    Victoria,
+    Wallaby,
+    Xena,
+    Yoga,
+    Zed,
+    Antelope,
+    Bobcat,
+    Caracal,
+    Dalmatian,
+    Epoxy,
+    Flamingo,
+    Gazpacho,
+    Master,
+}
+
+impl OpenStackVersion {
+    /// The name as written in the spec.
+    pub fn as_str(self) -> &'static str {
+        VERSION_NAMES[self as usize]
+    }
+}
+
+const VERSION_NAMES: [&str; 18] = [
+    "queens", "rocky", "stein", "train", "ussuri", "victoria", "wallaby", "xena", "yoga", "zed",
+    "antelope", "bobcat", "caracal", "dalmatian", "epoxy", "flamingo", "gazpacho", "master",
+];
+
+/// Base template of a deployment.
+#[derive(Serialize, Deserialize, JsonSchema, Clone, Copy, Debug, PartialEq, Eq)]
+#[serde(rename_all = "kebab-case")]
+#[allow(missing_docs)]
+pub enum Preset {
+    Core,
+    Compute,
+    ComputeTf,
+}
+
+/// Sizing profile of a deployment.
+#[derive(Serialize, Deserialize, JsonSchema, Clone, Copy, Debug, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+#[allow(missing_docs)]
+pub enum Size {
+    Single,
+    Tiny,
+    Small,
+    Medium,
+}
+
+/// `spec.artifacts`.
+#[derive(Serialize, Deserialize, JsonSchema, Clone, Debug, PartialEq, Default)]
+pub struct Artifacts {
+    /// Registry prefix that replaces the images' default base URL.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub images_base_url: Option<String>,
+    /// Base URL of binary artifacts (Helm charts, images for VMs).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub binary_base_url: Option<String>,
+    /// Other keys, preserved.
+    #[serde(flatten)]
+    pub extra: Extra,
+}
+
+/// `spec.features`.
+#[derive(KubeSchema, Serialize, Deserialize, Clone, Debug, PartialEq, Default)]
+pub struct Features {
+    /// Services to enable on top of the preset's list; `~name` removes one the preset enables.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[x_kube(validation = service_list_rule())]
+    #[schemars(length(max = 64), inner(length(max = 64)))]
+    pub services: Option<Vec<String>>,
+    /// TLS of the public endpoints.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ssl: Option<Ssl>,
+    /// Networking backend and its settings.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub neutron: Option<Neutron>,
+    /// Compute settings.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub nova: Option<Nova>,
+    /// Messaging: dedicated RabbitMQ instances and notifications.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub messaging: Option<Messaging>,
+    /// Whether NetworkPolicies are rendered.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub network_policies: Option<Toggle>,
+    /// Other feature sections (glance, cinder, database, keystone, ...), preserved.
+    #[serde(flatten)]
+    pub extra: Extra,
+}
+
+/// `features.ssl`.
+#[derive(Serialize, Deserialize, JsonSchema, Clone, Debug, PartialEq, Default)]
+pub struct Ssl {
+    /// CA, certificate and key of the public endpoints; each may be a `value_from.secret_key_ref`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(schema_with = "free_form_object")]
+    pub public_endpoints: Option<Value>,
+    /// Other keys, preserved.
+    #[serde(flatten)]
+    pub extra: Extra,
+}
+
+/// `features.neutron`.
+#[derive(Serialize, Deserialize, JsonSchema, Clone, Debug, PartialEq, Default)]
+pub struct Neutron {
+    /// ML2 plugin: Open vSwitch agents, OVN, or Tungsten Fabric.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub backend: Option<NeutronBackend>,
+    /// Interface carrying tenant tunnels on compute and gateway nodes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tunnel_interface: Option<String>,
+    /// Distributed virtual routing.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dvr: Option<Toggle>,
+    /// Other keys (external_networks, floating_network, extensions, ...), preserved.
+    #[serde(flatten)]
+    pub extra: Extra,
+}
+
+/// `features.neutron.backend`.
+#[derive(Serialize, Deserialize, JsonSchema, Clone, Copy, Debug, PartialEq, Eq)]
+#[allow(missing_docs)]
+pub enum NeutronBackend {
+    #[serde(rename = "ml2")]
+    Ml2,
+    #[serde(rename = "ml2/ovn")]
+    Ml2Ovn,
+    #[serde(rename = "tungstenfabric")]
+    TungstenFabric,
+}
+
+/// `features.nova`.
+#[derive(Serialize, Deserialize, JsonSchema, Clone, Debug, PartialEq, Default)]
+pub struct Nova {
+    /// Interface used for live migration traffic.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub live_migration_interface: Option<String>,
+    /// Ephemeral disk settings.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub images: Option<NovaImages>,
+    /// Other keys (allocation_ratios, libvirt, console, ...), preserved.
+    #[serde(flatten)]
+    pub extra: Extra,
+}
+
+/// `features.nova.images`.
+#[derive(Serialize, Deserialize, JsonSchema, Clone, Debug, PartialEq, Default)]
+pub struct NovaImages {
+    /// Storage backend of instance disks.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub backend: Option<NovaImagesBackend>,
+    /// Other keys, preserved.
+    #[serde(flatten)]
+    pub extra: Extra,
+}
+
+/// `features.nova.images.backend`.
+#[derive(Serialize, Deserialize, JsonSchema, Clone, Copy, Debug, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+#[allow(missing_docs)]
+pub enum NovaImagesBackend {
+    Local,
+    Qcow2,
+    Ceph,
+    Lvm,
+    Raw,
+}
+
+/// `features.messaging`.
+#[derive(Serialize, Deserialize, JsonSchema, Clone, Debug, PartialEq, Default)]
+pub struct Messaging {
+    /// Services that get a RabbitMQ instance of their own instead of the shared one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub components_with_dedicated_messaging: Option<Vec<String>>,
+    /// Notification settings (`notifications.external.{enabled,topics}`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(schema_with = "free_form_object")]
+    pub notifications: Option<Value>,
+    /// Other keys, preserved.
+    #[serde(flatten)]
+    pub extra: Extra,
+}
+
+/// A section whose main switch is `enabled`.
+#[derive(Serialize, Deserialize, JsonSchema, Clone, Debug, PartialEq, Default)]
+pub struct Toggle {
+    /// Whether the feature is on.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub enabled: Option<bool>,
+    /// Other keys, preserved.
+    #[serde(flatten)]
+    pub extra: Extra,
+}
+
+/// `spec.common`.
+#[derive(Serialize, Deserialize, JsonSchema, Clone, Debug, PartialEq, Default)]
+pub struct Common {
+    /// Settings for every release.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub charts: Option<ChartGroup>,
+    /// Settings for the `openstack` chart group.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub openstack: Option<ChartGroup>,
+    /// Settings for the `infra` chart group.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub infra: Option<ChartGroup>,
+    /// Other keys, preserved.
+    #[serde(flatten)]
+    pub extra: Extra,
+}
+
+/// One entry of `spec.common`.
+#[derive(Serialize, Deserialize, JsonSchema, Clone, Debug, PartialEq, Default)]
+pub struct ChartGroup {
+    /// Release settings (e.g. `version`), merged into each release entry.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(schema_with = "free_form_object")]
+    pub releases: Option<Value>,
+    /// Helm values merged into each release of the group.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(schema_with = "free_form_object")]
+    pub values: Option<Value>,
+    /// Other keys (`repositories`, `repo`, ...), preserved.
+    #[serde(flatten)]
+    pub extra: Extra,
+}
+
+/// `spec.services.<service>.<chart>`.
+#[derive(Serialize, Deserialize, JsonSchema, Clone, Debug, PartialEq, Default)]
+pub struct ChartOverride {
+    /// Helm values for that chart, merged last.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(schema_with = "free_form_object")]
+    pub values: Option<Value>,
+    /// Other keys, preserved.
+    #[serde(flatten)]
+    pub extra: Extra,
+}
+
+/// `spec.nodes["<label-key>::<label-value>"]`.
+#[derive(Serialize, Deserialize, JsonSchema, Clone, Debug, PartialEq, Default)]
+pub struct NodeOverride {
+    /// Feature settings for nodes of that group.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(schema_with = "free_form_object")]
+    pub features: Option<Value>,
+    /// Per-DaemonSet values: `services.<service>.<chart>.<daemonset>.values`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(schema_with = "free_form_object")]
+    pub services: Option<Value>,
+    /// Other keys, preserved.
+    #[serde(flatten)]
+    pub extra: Extra,
+}
+
+/// `spec.timeouts`.
+#[derive(Serialize, Deserialize, JsonSchema, Clone, Debug, PartialEq, Default)]
+pub struct Timeouts {
+    /// Readiness wait per health group (`nova`, `neutron`, ...).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub application_readiness: Option<BTreeMap<String, ReadinessTimeout>>,
+    /// Other keys, preserved.
+    #[serde(flatten)]
+    pub extra: Extra,
+}
+
+/// `spec.timeouts.application_readiness.<group>`.
+#[derive(Serialize, Deserialize, JsonSchema, Clone, Debug, PartialEq, Default)]
+pub struct ReadinessTimeout {
+    /// Seconds to wait for the group to become ready.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 0))]
+    pub timeout: Option<u64>,
+    /// Seconds between readiness checks.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 0))]
+    pub delay: Option<u64>,
+    /// Other keys, preserved.
+    #[serde(flatten)]
+    pub extra: Extra,
+}
+
+/// Status of an `OpenStackDeployment`. Each field has one writer (see docs/architecture.md).
+#[derive(Serialize, Deserialize, JsonSchema, Clone, Debug, PartialEq, Default)]
+pub struct OsdplStatus {
+    /// Controller version that last handled the spec (osdpl).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub version: Option<String>,
+    /// Hash of the merged spec last handled (osdpl).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fingerprint: Option<String>,
+    /// `metadata.generation` last handled (osdpl).
+    #[serde(rename = "observedGeneration", default, skip_serializing_if = "Option::is_none")]
+    pub observed_generation: Option<i64>,
+    /// Standard conditions: Ready, Progressing, Degraded (osdpl).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(schema_with = "conditions_schema")]
+    pub conditions: Option<Vec<Condition>>,
+    /// Overall state shown in the STATE column: APPLYING, APPLIED, FAILED (osdpl).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub state: Option<String>,
+    /// Ready workloads out of all, `X/Y`, shown in the HEALTH column (health).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub health_summary: Option<String>,
+    /// Hashes of external objects whose change re-renders the deployment (secrets, ceph-exchange).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(schema_with = "free_form_object")]
+    pub watched: Option<Value>,
+    /// Rotation triggers written by the user.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub credentials: Option<CredentialRotations>,
+    /// Certificate rotation triggers written by the user.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(schema_with = "free_form_object")]
+    pub certificates: Option<Value>,
+    /// Other keys (Rockoon's legacy fields), preserved.
+    #[serde(flatten)]
+    pub extra: Extra,
+}
+
+/// `status.credentials`.
+#[derive(Serialize, Deserialize, JsonSchema, Clone, Debug, PartialEq, Default)]
+pub struct CredentialRotations {
+    /// Admin credentials (database root, RabbitMQ admin, Keystone admin).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub admin: Option<Rotation>,
+    /// Service credentials.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub service: Option<Rotation>,
+    /// Other keys, preserved.
+    #[serde(flatten)]
+    pub extra: Extra,
+}
+
+/// One rotation trigger.
+#[derive(Serialize, Deserialize, JsonSchema, Clone, Debug, PartialEq, Default)]
+pub struct Rotation {
+    /// Raise by one to rotate; starts at 1.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 1))]
+    pub rotation_id: Option<i64>,
+    /// Other keys, preserved.
+    #[serde(flatten)]
+    pub extra: Extra,
+}
+
+/// Conditions as a list-map keyed by `type`, so each writer can own its own condition.
+pub(crate) fn conditions_schema(g: &mut schemars::SchemaGenerator) -> schemars::Schema {
+    let mut schema = g.subschema_for::<Vec<Condition>>();
+    schema.insert("x-kubernetes-list-type".into(), "map".into());
+    schema.insert("x-kubernetes-list-map-keys".into(), serde_json::json!(["type"]));
+    schema
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn version_names_match_their_serialised_form() {
+        for name in VERSION_NAMES {
+            let version: OpenStackVersion = serde_json::from_value(Value::from(name)).unwrap();
+            assert_eq!(version.as_str(), name);
+        }
+    }
+}

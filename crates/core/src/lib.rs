@@ -1,0 +1,31 @@
+//! Shared core of the Rockoon controller suite.
+//!
+//! Every binary (`osdpl`, `secrets`, `health`, `node`, `ceph-exchange`) is a thin `main` over
+//! this crate. Module map:
+//!
+//! - [`crd`]: the custom resource types; the source of `deploy/crds/`.
+//! - [`catalog`]: service names accepted in `features.services`.
+//! - [`settings`]: command-line and environment settings shared by all binaries.
+//! - [`telemetry`]: structured logs (plain or JSON).
+//! - [`metrics`]: Prometheus registry per binary and the reconcile metrics.
+//! - [`admin`]: the admin HTTP server (`/metrics`, `/livez`, `/readyz`).
+//! - [`error`]: stable error kinds and the per-object backoff policy.
+//! - [`client`]: the Kubernetes client and waiting for CRDs.
+//! - [`controller`]: running watch-driven controllers with metrics, readiness and shutdown.
+//! - [`runtime`]: what every binary starts with (admin server, client, signals).
+//! - [`shutdown`]: SIGTERM/SIGINT handling.
+
+pub mod admin;
+pub mod catalog;
+pub mod client;
+pub mod controller;
+pub mod crd;
+pub mod error;
+pub mod metrics;
+pub mod runtime;
+pub mod settings;
+pub mod shutdown;
+pub mod telemetry;
+
+/// Version of the suite, reported in status and `--version`.
+pub const VERSION: &str = env!("CARGO_PKG_VERSION");

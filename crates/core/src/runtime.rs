@@ -1,0 +1,122 @@
+//! What every binary starts with: logs, metrics, the admin server, a client and signals.
+//!
+//! `main` parses its args and calls [`Runtime::start`]; the binary's library then runs its
+//! controllers with [`crate::controller::run`] and hands their futures to [`Runtime::run`],
+//! which returns once they all stopped after a shutdown signal (or the grace period ran out).
+
+use std::future::Future;
+use std::pin::Pin;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use kube::Client;
+use prometheus::Registry;
+
+use crate::admin::{self, AdminState, Heartbeat, Readiness};
+use crate::error::{Backoff, CoreError};
+use crate::metrics::ReconcileMetrics;
+use crate::settings::CommonArgs;
+use crate::shutdown::Shutdown;
+
+/// Gate closed while the process shuts down, so traffic and probes see it go.
+pub const SHUTDOWN_GATE: &str = "shutdown";
+
+/// A long-running task of a binary (usually one controller).
+pub type Task = Pin<Box<dyn Future<Output = ()> + Send + 'static>>;
+
+/// Shared handles of a running binary.
+#[derive(Clone)]
+pub struct Runtime {
+    /// Binary name, the `controller` label of its metrics.
+    pub name: &'static str,
+    /// The common settings.
+    pub args: CommonArgs,
+    /// Kubernetes client.
+    pub client: Client,
+    /// The binary's metrics registry.
+    pub registry: Registry,
+    /// Reconcile metrics shared by the binary's controllers.
+    pub metrics: ReconcileMetrics,
+    /// Readiness gates.
+    pub readiness: Readiness,
+    /// Shutdown signal.
+    pub shutdown: Shutdown,
+}
+
+impl Runtime {
+    /// Starts the admin server and signal handling, then connects to Kubernetes.
+    ///
+    /// The admin server comes first so `/livez` answers while the rest starts.
+    pub async fn start(name: &'static str, args: CommonArgs) -> Result<Self, CoreError> {
+        let registry = crate::metrics::registry(name);
+        let metrics = ReconcileMetrics::register(&registry)
+            .map_err(|e| CoreError::Settings(format!("metrics registration: {e}")))?;
+        let readiness = Readiness::default();
+        readiness.pending("kube-client", "connecting to the Kubernetes API");
+        let heartbeat = Heartbeat::default();
+        heartbeat.spawn();
+        let shutdown = Shutdown::new();
+        shutdown.listen_for_signals();
+        let state = AdminState { registry: registry.clone(), readiness: readiness.clone(), heartbeat };
+        admin::serve(args.admin_addr, state, shutdown.clone()).await?;
+        let client = crate::client::connect(&args).await?;
+        readiness.ready("kube-client");
+        tracing::info!(controller = name, version = crate::VERSION, namespace = %args.namespace, "started");
+        Ok(Self { name, args, client, registry, metrics, readiness, shutdown })
+    }
+
+    /// A retry policy built from the backoff settings.
+    pub fn backoff(&self) -> Backoff {
+        Backoff::new(
+            Duration::from_secs(self.args.error_backoff_base_seconds.max(1)),
+            Duration::from_secs(self.args.error_backoff_max_seconds.max(1)),
+        )
+    }
+
+    /// Runs the tasks until they end; after a shutdown signal, waits at most the grace period.
+    pub async fn run(self, tasks: Vec<Task>) {
+        let all = futures::future::join_all(tasks);
+        tokio::pin!(all);
+        tokio::select! {
+            _ = &mut all => {
+                if !self.shutdown.is_triggered() {
+                    tracing::error!("every controller stopped without a shutdown signal");
+                }
+            }
+            () = self.shutdown.wait() => {
+                self.readiness.pending(SHUTDOWN_GATE, "shutting down");
+                let grace = self.args.shutdown_grace();
+                tracing::info!(grace_seconds = grace.as_secs(), "finishing in-flight work");
+                if tokio::time::timeout(grace, &mut all).await.is_err() {
+                    tracing::warn!("grace period over; exiting with work still in flight");
+                }
+            }
+        }
+        tracing::info!(controller = self.name, "stopped");
+    }
+}
+
+/// The body of every binary's `run`: logs, runtime, the binary's tasks, exit code.
+///
+/// `tasks` builds the binary's controllers from the started runtime. Start-up failures are
+/// printed with their stable kind and give exit code 1; a clean shutdown gives 0.
+pub async fn serve<F>(name: &'static str, args: CommonArgs, tasks: F) -> ExitCode
+where
+    F: FnOnce(&Runtime) -> Vec<Task>,
+{
+    use crate::error::ErrorKind;
+    if let Err(error) = crate::telemetry::init(&args.log_level, args.log_format) {
+        eprintln!("rockoon-{name}: {error}");
+        return ExitCode::FAILURE;
+    }
+    let runtime = match Runtime::start(name, args).await {
+        Ok(runtime) => runtime,
+        Err(error) => {
+            tracing::error!(error.kind = error.kind(), %error, "start-up failed");
+            return ExitCode::FAILURE;
+        }
+    };
+    let tasks = tasks(&runtime);
+    runtime.run(tasks).await;
+    ExitCode::SUCCESS
+}

@@ -1,0 +1,82 @@
+#!/usr/bin/env bash
+# Builds the dev cluster's components from the Go module proxy at the versions
+# pinned in tests/cluster/go/*/go.mod, into a cache outside the repository.
+#
+# Usage: tests/cluster/build.sh            build what is missing, print the bin dir
+#        tests/cluster/build.sh --print    only print the bin dir (no build)
+#
+# The cache key of each component is its version plus a hash of its go.mod and
+# go.sum, so a version bump rebuilds that component and nothing else. The bin
+# dir holds symlinks to the cached binaries of the current pins.
+set -euo pipefail
+
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+cache="${ROCKOON_CACHE_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/rockoon}/devcluster"
+bindir="$cache/bin"
+
+# component  module-dir  go package  binary name  version
+components=(
+  "kubernetes|k8s.io/kubernetes/cmd/kube-apiserver|kube-apiserver"
+  "kubernetes|k8s.io/kubernetes/cmd/kube-controller-manager|kube-controller-manager"
+  "kubernetes|k8s.io/kubernetes/cmd/kube-scheduler|kube-scheduler"
+  "kubernetes|k8s.io/kubernetes/cmd/kubectl|kubectl"
+  "kwok|sigs.k8s.io/kwok/cmd/kwok|kwok"
+  "helm|helm.sh/helm/v3/cmd/helm|helm"
+  "etcd|go.etcd.io/etcd/server/v3|etcd"
+)
+
+module_version() { # dir -> version of the single pinned requirement
+  sed -n 's/^require \([^ ]*\) \(v[^ ]*\)$/\2/p' "$here/go/$1/go.mod"
+}
+
+module_key() { # dir -> version + content hash
+  local sum
+  sum=$(cat "$here/go/$1/go.mod" "$here/go/$1/go.sum" | sha256sum | cut -c1-12)
+  echo "$(module_version "$1")-$sum"
+}
+
+ldflags_for() { # dir -> -ldflags so `--version` output is parseable
+  local v
+  v=$(module_version "$1")
+  case "$1" in
+    kubernetes)
+      local minor
+      minor=$(echo "$v" | cut -d. -f2)
+      local x="-X k8s.io/component-base/version"
+      local c="-X k8s.io/client-go/pkg/version"
+      echo "-s -w $x.gitVersion=$v $x.gitMajor=1 $x.gitMinor=$minor $x.gitTreeState=clean" \
+        "$c.gitVersion=$v $c.gitMajor=1 $c.gitMinor=$minor"
+      ;;
+    kwok) echo "-s -w -X sigs.k8s.io/kwok/pkg/consts.Version=$v" ;;
+    helm) echo "-s -w -X helm.sh/helm/v3/internal/version.version=$v" ;;
+    *) echo "-s -w" ;;
+  esac
+}
+
+if [[ "${1:-}" == "--print" ]]; then
+  echo "$bindir"
+  exit 0
+fi
+
+command -v go >/dev/null || { echo "build.sh: step 'find go': no Go toolchain on PATH" >&2; exit 1; }
+export GOTOOLCHAIN=local GOFLAGS=-mod=mod CGO_ENABLED=0
+mkdir -p "$bindir"
+
+for entry in "${components[@]}"; do
+  IFS='|' read -r dir pkg name <<<"$entry"
+  key=$(module_key "$dir")
+  out="$cache/$dir-$key"
+  if [[ ! -x "$out/$name" ]]; then
+    echo "build.sh: building $name ($dir $key)" >&2
+    mkdir -p "$out"
+    start=$SECONDS
+    if ! (cd "$here/go/$dir" && go build -trimpath -ldflags "$(ldflags_for "$dir")" -o "$out/$name.tmp" "$pkg"); then
+      echo "build.sh: step 'build $name' failed" >&2
+      exit 1
+    fi
+    mv "$out/$name.tmp" "$out/$name"
+    echo "build.sh: built $name in $((SECONDS - start))s, $(du -h "$out/$name" | cut -f1)" >&2
+  fi
+  ln -sfn "$out/$name" "$bindir/$name"
+done
+echo "$bindir"
