@@ -79,4 +79,21 @@ for entry in "${components[@]}"; do
   fi
   ln -sfn "$out/$name" "$bindir/$name"
 done
+
+# kwok needs stage definitions (how fake nodes and pods progress). Use the ones kwok publishes
+# in its own module at the pinned version, read from the module cache, never copied into the repo.
+stages="$cache/kwok-$(module_key kwok)/stages.yaml"
+if [[ ! -s "$stages" ]]; then
+  kwokdir=$(cd "$here/go/kwok" && go list -m -f '{{.Dir}}' sigs.k8s.io/kwok) || {
+    echo "build.sh: step 'locate kwok stages' failed" >&2; exit 1; }
+  {
+    for f in node/fast/node-initialize.yaml node/heartbeat/node-heartbeat.yaml \
+             pod/fast/pod-ready.yaml pod/fast/pod-complete.yaml pod/fast/pod-delete.yaml; do
+      echo "---"
+      cat "$kwokdir/kustomize/stage/$f"
+    done
+  } > "$stages.tmp"
+  mv "$stages.tmp" "$stages"
+fi
+ln -sfn "$stages" "$bindir/kwok-stages.yaml"
 echo "$bindir"

@@ -114,7 +114,7 @@ pub trait BinaryArgs: CommandFactory + FromArgMatches + Sized {
 /// The clap command of `A` with this binary's default admin port filled in.
 pub fn command<A: CommandFactory>(default_admin_port: u16) -> clap::Command {
     A::command().mut_arg(ADMIN_ADDR_ARG, |arg| {
-        arg.default_value(format!("0.0.0.0:{default_admin_port}"))
+        arg.required(false).default_value(format!("0.0.0.0:{default_admin_port}"))
     })
 }
 

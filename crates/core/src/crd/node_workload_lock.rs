@@ -77,5 +77,5 @@ pub struct InactivationProgress {
     /// How far along, 0 to 100.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(range(min = 0, max = 100))]
-    pub percentage: Option<u8>,
+    pub percentage: Option<i32>,
 }

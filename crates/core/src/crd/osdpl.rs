@@ -15,7 +15,6 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use super::schema::free_form_object;
-use crate::catalog::service_list_rule;
 
 /// Keys a spec may carry that this version of the suite does not read; kept as they are.
 pub type Extra = BTreeMap<String, Value>;
@@ -82,9 +81,7 @@ pub struct OpenStackDeploymentSpec {
     pub services: Option<BTreeMap<String, BTreeMap<String, ChartOverride>>>,
     /// Overrides per node group, keyed `<label-key>::<label-value>`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[x_kube(validation = kube::core::Rule::new("self.all(k, k.contains('::'))")
-        .message("nodes keys must have the form <label-key>::<label-value>"))]
-    #[schemars(length(max = 256))]
+    #[schemars(schema_with = "super::schema::node_overrides")]
     pub nodes: Option<BTreeMap<String, NodeOverride>>,
     /// Migration switches, e.g. `migration.ingress.state`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -175,8 +172,7 @@ pub struct Artifacts {
 pub struct Features {
     /// Services to enable on top of the preset's list; `~name` removes one the preset enables.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[x_kube(validation = service_list_rule())]
-    #[schemars(length(max = 64), inner(length(max = 64)))]
+    #[schemars(schema_with = "super::schema::service_list")]
     pub services: Option<Vec<String>>,
     /// TLS of the public endpoints.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -380,11 +376,11 @@ pub struct ReadinessTimeout {
     /// Seconds to wait for the group to become ready.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(range(min = 0))]
-    pub timeout: Option<u64>,
+    pub timeout: Option<i64>,
     /// Seconds between readiness checks.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(range(min = 0))]
-    pub delay: Option<u64>,
+    pub delay: Option<i64>,
     /// Other keys, preserved.
     #[serde(flatten)]
     pub extra: Extra,

@@ -1,0 +1,283 @@
+//! `devcluster`: the dev cluster for humans (`make cluster-up`, `make run`) and for the tests.
+//!
+//! `up` starts the cluster in the foreground and supervises it: it stops everything on SIGTERM
+//! or SIGINT, and with `--exit-on-stdin-eof` also when its parent (the test process) goes away.
+//! `down`, `status` and `wait` act on the run folder of a running `up`.
+
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context as _, Result, bail};
+use clap::{Parser, Subcommand};
+use k8s_openapi::api::core::v1::Node;
+use kube::Api;
+use kube::api::ListParams;
+use rockoon_tests::devcluster::state::State;
+use rockoon_tests::devcluster::{self, Component, DevCluster, NodeCounts, Options};
+use rockoon_tests::suite;
+
+#[derive(Parser)]
+#[command(name = "devcluster", about = "A real, disposable Kubernetes control plane on loopback.")]
+struct Cli {
+    /// Run folder (kubeconfig, certificates, data, logs, state.json).
+    #[arg(long, env = "ROCKOON_DEVCLUSTER_DIR", default_value = ".run/cluster", global = true)]
+    dir: PathBuf,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Start the cluster and supervise it until SIGTERM/SIGINT.
+    Up {
+        /// Fake nodes labelled openstack-control-plane=enabled.
+        #[arg(long, env = "ROCKOON_DEVCLUSTER_CONTROL_PLANE_NODES", default_value_t = 3)]
+        control_plane_nodes: u32,
+        /// Fake nodes labelled openstack-compute-node=enabled and openvswitch=enabled.
+        #[arg(long, env = "ROCKOON_DEVCLUSTER_COMPUTE_NODES", default_value_t = 2)]
+        compute_nodes: u32,
+        /// Fake nodes labelled openstack-gateway=enabled.
+        #[arg(long, env = "ROCKOON_DEVCLUSTER_GATEWAY_NODES", default_value_t = 1)]
+        gateway_nodes: u32,
+        /// Also install the CRDs and run the five binaries found in this cargo output folder.
+        #[arg(long)]
+        controllers: Option<PathBuf>,
+        /// Tear down when stdin reaches end of file (the parent process went away).
+        #[arg(long)]
+        exit_on_stdin_eof: bool,
+    },
+    /// Stop the cluster of the run folder; no process is left behind.
+    Down,
+    /// Show components, API server health and nodes.
+    Status,
+    /// Wait until `up` reports ready (or failed).
+    Wait {
+        /// Seconds to wait.
+        #[arg(long, default_value_t = 900)]
+        timeout: u64,
+    },
+}
+
+#[tokio::main]
+async fn main() -> std::process::ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Up { control_plane_nodes, compute_nodes, gateway_nodes, controllers, exit_on_stdin_eof } => {
+            let nodes = NodeCounts { control_plane: control_plane_nodes, compute: compute_nodes, gateway: gateway_nodes };
+            up(&cli.dir, nodes, controllers, exit_on_stdin_eof).await
+        }
+        Command::Down => down(&cli.dir).await,
+        Command::Status => status(&cli.dir).await,
+        Command::Wait { timeout } => wait(&cli.dir, Duration::from_secs(timeout)).await,
+    };
+    match result {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("devcluster: {error:#}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+async fn up(dir: &Path, nodes: NodeCounts, controllers: Option<PathBuf>, exit_on_stdin_eof: bool) -> Result<()> {
+    if let Ok(state) = State::read(dir)
+        && process_alive(state.supervisor_pid)
+    {
+        bail!("a cluster is already running from {} (pid {}); run `make cluster-down` first", dir.display(), state.supervisor_pid);
+    }
+    // A fresh run folder each time; the previous run's logs are kept beside it.
+    if dir.exists() {
+        let previous = dir.with_extension("previous");
+        let _ = std::fs::remove_dir_all(&previous);
+        std::fs::rename(dir, &previous).with_context(|| format!("moving the old {} aside", dir.display()))?;
+    }
+    std::fs::create_dir_all(dir)?;
+    let dir = dir.canonicalize()?;
+    let mut state = State { supervisor_pid: std::process::id(), ..State::default() };
+    state.write(&dir)?;
+
+    let started = DevCluster::start(Options { dir: dir.clone(), bin_dir: None, nodes }).await;
+    let mut cluster = match started {
+        Ok(cluster) => cluster,
+        Err(error) => {
+            state.error = Some(format!("{error:#}"));
+            state.write(&dir)?;
+            return Err(error);
+        }
+    };
+    state.kubeconfig = cluster.kubeconfig.clone();
+    for component in &cluster.components {
+        state.pids.insert(component.name.clone(), component.pid().unwrap_or_default());
+    }
+    let mut binaries = Vec::new();
+    if let Some(target_dir) = controllers {
+        match start_suite(&cluster, &dir, &target_dir, &mut state).await {
+            Ok(started) => binaries = started,
+            Err(error) => {
+                state.error = Some(format!("{error:#}"));
+                state.write(&dir)?;
+                cluster.stop().await;
+                return Err(error);
+            }
+        }
+    }
+    state.ready = true;
+    state.startup_seconds = cluster.startup.as_secs_f64();
+    state.write(&dir)?;
+    println!("ready kubeconfig={} startup_seconds={:.1}", cluster.kubeconfig.display(), state.startup_seconds);
+
+    wait_for_stop(exit_on_stdin_eof).await;
+    for binary in binaries.iter_mut().rev() {
+        binary.stop(Duration::from_secs(15)).await;
+    }
+    cluster.stop().await;
+    state.ready = false;
+    state.pids.clear();
+    state.write(&dir)?;
+    eprintln!("devcluster: stopped");
+    Ok(())
+}
+
+async fn start_suite(cluster: &DevCluster, dir: &Path, target_dir: &Path, state: &mut State) -> Result<Vec<Component>> {
+    let client = cluster.client().await?;
+    suite::install_crds(&client).await.context("step 'install CRDs'")?;
+    suite::create_namespaces(&client).await.context("step 'create namespaces'")?;
+    let mut started = Vec::new();
+    for name in suite::BINARIES {
+        let port = devcluster::ports::free_port()?;
+        let binary = suite::start_binary(target_dir, name, dir, &cluster.kubeconfig, port, &[])
+            .with_context(|| format!("step 'start rockoon-{name}'"))?;
+        state.pids.insert(format!("rockoon-{name}"), binary.pid().unwrap_or_default());
+        state.admin_addrs.insert((*name).to_owned(), format!("127.0.0.1:{port}"));
+        started.push(binary);
+    }
+    Ok(started)
+}
+
+async fn wait_for_stop(exit_on_stdin_eof: bool) {
+    use tokio::signal::unix::{SignalKind, signal};
+    let (Ok(mut term), Ok(mut int)) = (signal(SignalKind::terminate()), signal(SignalKind::interrupt())) else {
+        return;
+    };
+    let stdin_closed = async {
+        if exit_on_stdin_eof {
+            let mut buf = [0u8; 64];
+            let mut stdin = tokio::io::stdin();
+            use tokio::io::AsyncReadExt as _;
+            while matches!(stdin.read(&mut buf).await, Ok(n) if n > 0) {}
+        } else {
+            std::future::pending::<()>().await;
+        }
+    };
+    tokio::select! {
+        _ = term.recv() => {}
+        _ = int.recv() => {}
+        () = stdin_closed => {}
+    }
+}
+
+fn process_alive(pid: u32) -> bool {
+    pid != 0 && nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid as i32), None).is_ok()
+}
+
+fn signal(pid: u32, signal: nix::sys::signal::Signal) {
+    if pid != 0 {
+        let _ = nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid as i32), signal);
+    }
+}
+
+async fn down(dir: &Path) -> Result<()> {
+    let Ok(state) = State::read(dir) else {
+        println!("no cluster state in {}; nothing to stop", dir.display());
+        return Ok(());
+    };
+    signal(state.supervisor_pid, nix::sys::signal::Signal::SIGTERM);
+    let deadline = Instant::now() + Duration::from_secs(40);
+    while process_alive(state.supervisor_pid) && Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    // Whatever survived (a supervisor killed with SIGKILL leaves its children) goes now.
+    let mut killed = Vec::new();
+    for (name, pid) in &state.pids {
+        if process_alive(*pid) {
+            signal(*pid, nix::sys::signal::Signal::SIGKILL);
+            killed.push(name.clone());
+        }
+    }
+    if process_alive(state.supervisor_pid) {
+        signal(state.supervisor_pid, nix::sys::signal::Signal::SIGKILL);
+        killed.push("supervisor".into());
+    }
+    if killed.is_empty() {
+        println!("cluster stopped; logs kept in {}", dir.join("logs").display());
+    } else {
+        println!("cluster stopped; had to kill {}", killed.join(", "));
+    }
+    Ok(())
+}
+
+async fn wait(dir: &Path, timeout: Duration) -> Result<()> {
+    let deadline = Instant::now() + timeout;
+    loop {
+        if let Ok(state) = State::read(dir) {
+            if state.ready {
+                println!("ready kubeconfig={} startup_seconds={:.1}", state.kubeconfig.display(), state.startup_seconds);
+                return Ok(());
+            }
+            if let Some(error) = state.error {
+                bail!("cluster failed to start: {error}");
+            }
+            if !process_alive(state.supervisor_pid) {
+                bail!("devcluster up exited before the cluster was ready; see {}", dir.join("devcluster.log").display());
+            }
+        }
+        if Instant::now() > deadline {
+            bail!("cluster not ready after {timeout:?}");
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+async fn status(dir: &Path) -> Result<()> {
+    let state = State::read(dir).with_context(|| format!("no cluster in {}", dir.display()))?;
+    println!("run folder:  {}", dir.display());
+    println!("kubeconfig:  {}", state.kubeconfig.display());
+    println!("supervisor:  pid {} {}", state.supervisor_pid, alive_word(state.supervisor_pid));
+    for (name, pid) in &state.pids {
+        println!("  {name:<26} pid {pid:<8} {}", alive_word(*pid));
+    }
+    for (name, addr) in &state.admin_addrs {
+        println!("  admin {name:<20} http://{addr}/metrics /livez /readyz");
+    }
+    if !state.ready {
+        bail!("cluster is not ready");
+    }
+    let client = devcluster::client_for(&state.kubeconfig).await?;
+    let readyz = client.request_text(http::Request::get("/readyz").body(Vec::new())?).await?;
+    println!("apiserver:   /readyz {readyz}");
+    let nodes: Api<Node> = Api::all(client);
+    for node in nodes.list(&ListParams::default()).await? {
+        let name = node.metadata.name.clone().unwrap_or_default();
+        let ready = node
+            .status
+            .as_ref()
+            .and_then(|s| s.conditions.as_ref())
+            .and_then(|c| c.iter().find(|c| c.type_ == "Ready"))
+            .map_or("Unknown", |c| c.status.as_str())
+            .to_owned();
+        let roles: Vec<String> = node
+            .metadata
+            .labels
+            .unwrap_or_default()
+            .into_iter()
+            .filter(|(k, _)| k.starts_with("openstack-") || k == "openvswitch")
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect();
+        println!("  node {name:<8} Ready={ready:<5} {}", roles.join(","));
+    }
+    Ok(())
+}
+
+fn alive_word(pid: u32) -> &'static str {
+    if process_alive(pid) { "running" } else { "not running" }
+}

@@ -1,0 +1,152 @@
+//! The dev cluster: a real, disposable Kubernetes control plane on loopback.
+//!
+//! [`DevCluster::start`] runs etcd, kube-apiserver, kube-controller-manager, kube-scheduler and
+//! kwok (fake nodes and pods) from the binaries `tests/cluster/build.sh` builds, on free ports
+//! and in a run folder that keeps every component's log. It writes a kubeconfig, creates fake
+//! nodes with the seed's placement labels and returns once everything is healthy.
+//! [`DevCluster::stop`] stops the components in reverse order. Children are spawned with
+//! `kill_on_drop`, so even a panic of the supervisor cannot leave them behind.
+//!
+//! The `devcluster` binary wraps this for humans (`make cluster-up`) and for the test suite,
+//! which runs it as a child that tears the cluster down when the test process goes away.
+
+mod components;
+mod files;
+mod nodes;
+pub mod ports;
+pub mod state;
+
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context as _, Result, bail};
+use kube::Client;
+
+pub use components::Component;
+pub use nodes::NodeCounts;
+
+/// How to start a cluster.
+#[derive(Debug, Clone)]
+pub struct Options {
+    /// Run folder: kubeconfig, certificates, data and logs.
+    pub dir: PathBuf,
+    /// Folder with the component binaries; built with `tests/cluster/build.sh` when absent.
+    pub bin_dir: Option<PathBuf>,
+    /// Fake nodes per role.
+    pub nodes: NodeCounts,
+}
+
+/// A running cluster.
+pub struct DevCluster {
+    /// Run folder.
+    pub dir: PathBuf,
+    /// Admin kubeconfig.
+    pub kubeconfig: PathBuf,
+    /// Folder of the component binaries.
+    pub bin_dir: PathBuf,
+    /// Running components, in start order.
+    pub components: Vec<Component>,
+    /// Time from start to healthy.
+    pub startup: Duration,
+}
+
+impl DevCluster {
+    /// Starts every component and waits until the cluster is usable.
+    ///
+    /// Each failure names the step that failed, so CI logs say what is missing.
+    pub async fn start(options: Options) -> Result<Self> {
+        let started = Instant::now();
+        let bin_dir = match options.bin_dir.clone() {
+            Some(dir) => dir,
+            None => build_components().context("step 'build dev cluster components'")?,
+        };
+        for binary in ["etcd", "kube-apiserver", "kube-controller-manager", "kube-scheduler", "kwok"] {
+            if !bin_dir.join(binary).exists() {
+                bail!("step 'find {binary}': {} does not exist; run tests/cluster/build.sh", bin_dir.join(binary).display());
+            }
+        }
+        let dir = options.dir.clone();
+        std::fs::create_dir_all(dir.join("logs")).context("step 'create run folder'")?;
+        let ports = ports::Ports::allocate().context("step 'allocate ports'")?;
+        let files = files::Files::write(&dir, &ports).context("step 'write certificates and kubeconfig'")?;
+
+        let mut cluster = DevCluster {
+            dir: dir.clone(),
+            kubeconfig: files.kubeconfig.clone(),
+            bin_dir: bin_dir.clone(),
+            components: Vec::new(),
+            startup: Duration::ZERO,
+        };
+        let result = cluster.start_components(&ports, &files, &options.nodes).await;
+        if let Err(error) = result {
+            cluster.stop().await;
+            return Err(error);
+        }
+        cluster.startup = started.elapsed();
+        Ok(cluster)
+    }
+
+    async fn start_components(&mut self, ports: &ports::Ports, files: &files::Files, nodes: &NodeCounts) -> Result<()> {
+        let launcher = components::Launcher { bin_dir: &self.bin_dir, dir: &self.dir };
+        self.components.push(launcher.etcd(ports).context("step 'start etcd'")?);
+        components::wait_for_etcd(ports.etcd_client, &mut self.components[0]).await.context("step 'wait for etcd'")?;
+
+        self.components.push(launcher.apiserver(ports, files).context("step 'start kube-apiserver'")?);
+        let client = components::wait_for_apiserver(&files.kubeconfig, self.components.last_mut().expect("just pushed"))
+            .await
+            .context("step 'wait for kube-apiserver'")?;
+
+        self.components.push(launcher.controller_manager(ports, files).context("step 'start kube-controller-manager'")?);
+        self.components.push(launcher.scheduler(ports, files).context("step 'start kube-scheduler'")?);
+        self.components.push(launcher.kwok(ports, files).context("step 'start kwok'")?);
+
+        nodes::create(&client, nodes).await.context("step 'create fake nodes'")?;
+        nodes::wait_ready(&client, nodes, &mut self.components).await.context("step 'wait for nodes to be Ready'")?;
+        components::wait_for_default_service_account(&client, &mut self.components)
+            .await
+            .context("step 'wait for kube-controller-manager'")?;
+        Ok(())
+    }
+
+    /// A client for the cluster's admin user.
+    pub async fn client(&self) -> Result<Client> {
+        client_for(&self.kubeconfig).await
+    }
+
+    /// Stops every component, last started first.
+    pub async fn stop(&mut self) {
+        while let Some(mut component) = self.components.pop() {
+            component.stop(Duration::from_secs(10)).await;
+        }
+    }
+}
+
+/// A client for a kubeconfig file.
+pub async fn client_for(kubeconfig: &Path) -> Result<Client> {
+    let file = kube::config::Kubeconfig::read_from(kubeconfig)
+        .with_context(|| format!("reading {}", kubeconfig.display()))?;
+    let config = kube::Config::from_custom_kubeconfig(file, &Default::default()).await?;
+    Ok(Client::try_from(config)?)
+}
+
+/// Root of the workspace (this crate lives in `<root>/tests`).
+pub fn workspace_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("tests/ has a parent").to_path_buf()
+}
+
+/// Builds (or finds in the cache) the pinned components; returns their folder.
+pub fn build_components() -> Result<PathBuf> {
+    if let Some(dir) = std::env::var_os("ROCKOON_DEVCLUSTER_BIN") {
+        return Ok(PathBuf::from(dir));
+    }
+    let script = workspace_root().join("tests/cluster/build.sh");
+    let output = std::process::Command::new("bash")
+        .arg(&script)
+        .stderr(std::process::Stdio::inherit())
+        .output()
+        .with_context(|| format!("running {}", script.display()))?;
+    if !output.status.success() {
+        bail!("{} failed ({}); see its output above", script.display(), output.status);
+    }
+    Ok(PathBuf::from(String::from_utf8(output.stdout)?.trim()))
+}

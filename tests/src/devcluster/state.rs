@@ -1,0 +1,45 @@
+//! `state.json` in the run folder: what `devcluster status` and `devcluster down` read.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+/// Everything a later command needs to find and stop a running cluster.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct State {
+    /// Pid of the supervising `devcluster up` process.
+    pub supervisor_pid: u32,
+    /// Pids of every component and controller, by name.
+    pub pids: BTreeMap<String, u32>,
+    /// Admin addresses of the controllers started with `--controllers`, by name.
+    pub admin_addrs: BTreeMap<String, String>,
+    /// Admin kubeconfig.
+    pub kubeconfig: PathBuf,
+    /// Whether the cluster finished starting.
+    pub ready: bool,
+    /// Why starting failed, if it did.
+    pub error: Option<String>,
+    /// Seconds from start to healthy.
+    pub startup_seconds: f64,
+}
+
+impl State {
+    /// Path of the state file in a run folder.
+    pub fn path(dir: &Path) -> PathBuf {
+        dir.join("state.json")
+    }
+
+    /// Reads the state of a run folder.
+    pub fn read(dir: &Path) -> anyhow::Result<Self> {
+        Ok(serde_json::from_slice(&std::fs::read(Self::path(dir))?)?)
+    }
+
+    /// Writes the state atomically.
+    pub fn write(&self, dir: &Path) -> anyhow::Result<()> {
+        let tmp = dir.join("state.json.tmp");
+        std::fs::write(&tmp, serde_json::to_vec_pretty(self)?)?;
+        std::fs::rename(tmp, Self::path(dir))?;
+        Ok(())
+    }
+}

@@ -1,0 +1,124 @@
+//! One dev cluster per test run, shared by every integration test, and a namespace per test.
+//!
+//! The first test that asks for the cluster starts `devcluster up --exit-on-stdin-eof` as a
+//! child process and keeps its stdin open for the life of the test process: however the test
+//! process ends (success, panic, Ctrl-C, SIGKILL), the pipe closes and the supervisor tears
+//! the cluster down. `ROCKOON_TEST_KUBECONFIG` points the tests at an existing cluster instead.
+
+use std::io::BufRead as _;
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::sync::{Mutex, OnceLock};
+
+use anyhow::{Context as _, Result, bail};
+use k8s_openapi::api::core::v1::{Namespace, ServiceAccount};
+use kube::api::{DeleteParams, Patch, PatchParams};
+use kube::{Api, Client};
+
+/// What a test needs to reach the shared cluster.
+#[derive(Debug, Clone)]
+pub struct ClusterInfo {
+    /// Admin kubeconfig.
+    pub kubeconfig: PathBuf,
+    /// Run folder with the components' logs.
+    pub dir: PathBuf,
+}
+
+static CLUSTER: OnceLock<Result<ClusterInfo, String>> = OnceLock::new();
+static SUPERVISOR: Mutex<Option<Child>> = Mutex::new(None);
+
+/// Whether the suite runs under CI, where a missing component is a failure, never a skip.
+pub fn in_ci() -> bool {
+    std::env::var("CI").is_ok_and(|v| v == "true" || v == "1")
+}
+
+/// The shared cluster, started on first use. `None` (with a printed reason) means the test
+/// should return early; under CI that case panics instead.
+pub fn cluster() -> Option<ClusterInfo> {
+    let result = CLUSTER.get_or_init(|| start_shared().map_err(|e| format!("{e:#}")));
+    match result {
+        Ok(info) => Some(info.clone()),
+        Err(reason) if in_ci() => panic!("CI=true and no dev cluster: {reason}"),
+        Err(reason) => {
+            eprintln!(
+                "SKIPPED: no dev cluster ({reason}).\n  Get one with `make cluster-up` and \
+                 `export ROCKOON_TEST_KUBECONFIG=$PWD/.run/cluster/kubeconfig`, or let the tests \
+                 build it: `tests/cluster/build.sh` (needs Go and the Go module proxy)."
+            );
+            None
+        }
+    }
+}
+
+fn start_shared() -> Result<ClusterInfo> {
+    if let Some(path) = std::env::var_os("ROCKOON_TEST_KUBECONFIG") {
+        let kubeconfig = PathBuf::from(path);
+        let dir = kubeconfig.parent().map(PathBuf::from).unwrap_or_default();
+        return Ok(ClusterInfo { kubeconfig, dir });
+    }
+    let target_dir = crate::suite::current_target_dir()?;
+    let devcluster = target_dir.join("devcluster");
+    if !devcluster.exists() {
+        bail!("step 'find devcluster': {} is not built (cargo build -p rockoon-tests --bins)", devcluster.display());
+    }
+    let stamp = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH)?.as_millis();
+    let dir = target_dir.join("test-cluster").join(format!("run-{stamp}-{}", std::process::id()));
+    let mut child = Command::new(&devcluster)
+        .args(["--dir", &dir.display().to_string(), "up", "--exit-on-stdin-eof"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .context("step 'start devcluster'")?;
+    let stdout = child.stdout.take().context("devcluster stdout")?;
+    let mut line = String::new();
+    std::io::BufReader::new(stdout).read_line(&mut line)?;
+    if !line.starts_with("ready ") {
+        let status = child.wait()?;
+        bail!("devcluster exited ({status}) before the cluster was ready; logs in {}", dir.join("logs").display());
+    }
+    eprintln!("dev cluster: {}", line.trim());
+    // Keep the child (and so its stdin) alive until the process exits.
+    *SUPERVISOR.lock().unwrap_or_else(|e| e.into_inner()) = Some(child);
+    Ok(ClusterInfo { kubeconfig: dir.join("kubeconfig"), dir })
+}
+
+impl ClusterInfo {
+    /// A fresh client (one per test: clients are bound to the runtime that made them).
+    pub async fn client(&self) -> Result<Client> {
+        crate::devcluster::client_for(&self.kubeconfig).await
+    }
+}
+
+/// A namespace of one test, deleted by [`TestNamespace::delete`].
+pub struct TestNamespace {
+    /// Its name.
+    pub name: String,
+    client: Client,
+}
+
+impl TestNamespace {
+    /// Creates `t-<prefix>-<suffix>` and waits for its default ServiceAccount (pods need it).
+    pub async fn create(client: &Client, prefix: &str) -> Result<Self> {
+        let suffix = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH)?.subsec_nanos();
+        let name = format!("t-{prefix}-{suffix:x}");
+        let api: Api<Namespace> = Api::all(client.clone());
+        let ns = serde_json::json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name}});
+        api.patch(&name, &PatchParams::apply("rockoon-tests"), &Patch::Apply(&ns)).await?;
+        let accounts: Api<ServiceAccount> = Api::namespaced(client.clone(), &name);
+        tokio::time::timeout(
+            std::time::Duration::from_secs(30),
+            kube::runtime::wait::await_condition(accounts, "default", |sa: Option<&ServiceAccount>| sa.is_some()),
+        )
+        .await
+        .context("no default ServiceAccount in the test namespace after 30s")??;
+        Ok(Self { name, client: client.clone() })
+    }
+
+    /// Deletes the namespace (its objects go with it).
+    pub async fn delete(self) -> Result<()> {
+        let api: Api<Namespace> = Api::all(self.client);
+        api.delete(&self.name, &DeleteParams::background()).await?;
+        Ok(())
+    }
+}

@@ -1,0 +1,10 @@
+//! Dev cluster harness and helpers for the integration tests.
+//!
+//! - [`devcluster`]: starts and stops a real control plane (etcd, kube-apiserver,
+//!   kube-controller-manager, kube-scheduler, kwok) on loopback.
+//! - [`suite`]: installs the CRDs and runs the five binaries as local processes against it.
+//! - [`harness`]: one shared cluster per test run, a namespace per test.
+
+pub mod devcluster;
+pub mod harness;
+pub mod suite;
