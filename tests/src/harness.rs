@@ -122,3 +122,24 @@ impl TestNamespace {
         Ok(())
     }
 }
+
+/// Outcome of the one-time check that `rockoon-osdpl` waits for its missing CRD.
+static CRDS: tokio::sync::OnceCell<Result<String, String>> = tokio::sync::OnceCell::const_new();
+
+/// Installs the CRDs once per run. The first caller, before installing, starts `rockoon-osdpl`
+/// and checks that it stays unready, naming the missing CRD, then turns ready once the CRD is
+/// there and exits 0 on SIGTERM. Returns that check's outcome (a note when it could not run
+/// because the CRDs were already installed on an existing cluster).
+pub async fn ensure_crds(cluster: &ClusterInfo) -> Result<String, String> {
+    CRDS.get_or_init(|| async {
+        let client = cluster.client().await.map_err(|e| format!("{e:#}"))?;
+        let outcome = crate::probe::osdpl_waits_for_missing_crd(cluster, &client).await;
+        crate::suite::install_crds(&client).await.map_err(|e| format!("installing CRDs: {e:#}"))?;
+        match outcome {
+            crate::probe::CrdProbe::Checked(result) => result.map(|()| "checked".to_owned()),
+            crate::probe::CrdProbe::AlreadyInstalled => Ok("CRDs were already installed".to_owned()),
+        }
+    })
+    .await
+    .clone()
+}

@@ -4,7 +4,9 @@
 //!   kube-controller-manager, kube-scheduler, kwok) on loopback.
 //! - [`suite`]: installs the CRDs and runs the five binaries as local processes against it.
 //! - [`harness`]: one shared cluster per test run, a namespace per test.
+//! - [`probe`]: a binary of the suite started for a test, checked through its admin endpoints.
 
 pub mod devcluster;
 pub mod harness;
+pub mod probe;
 pub mod suite;

@@ -11,8 +11,8 @@ use std::sync::Arc;
 
 use futures::StreamExt;
 use kube::runtime::controller::{Action, Controller};
-use kube::runtime::reflector::{ObjectRef, Store};
-use kube::runtime::watcher;
+use kube::runtime::reflector::{self, ObjectRef, Store};
+use kube::runtime::{WatchStreamExt, watcher};
 use kube::{Api, Resource};
 use serde::de::DeserializeOwned;
 
@@ -69,11 +69,30 @@ where
     }
     runtime.readiness.pending(&gate, "initial list in progress");
 
+    // Our own reflector, so the first completed list can be seen as it happens: the store's
+    // `wait_until_ready` wakes only one waiter, and the controller is already that waiter.
+    let (store, writer) = reflector::store();
+    let readiness = runtime.readiness.clone();
+    let metrics = runtime.metrics.clone();
+    let resource = watch.resource;
+    let reader = store.clone();
+    let mut listed = false;
+    let events = watcher(watch.api, watch.config)
+        .default_backoff()
+        .reflect(writer)
+        .inspect(move |event| {
+            if !listed && matches!(event, Ok(watcher::Event::InitDone)) {
+                listed = true;
+                let count = reader.state().len();
+                metrics.set_watched(resource, count);
+                readiness.ready(&gate);
+                tracing::info!(resource, objects = count, "initial list complete");
+            }
+        })
+        .touched_objects();
     let shutdown = runtime.shutdown.clone();
-    let controller = Controller::new(watch.api, watch.config)
+    let controller = Controller::for_stream(events, store.clone())
         .graceful_shutdown_on(async move { shutdown.wait().await });
-    let store = controller.store();
-    spawn_readiness_on_first_list(&runtime, gate, store.clone(), watch.resource);
 
     let context = Arc::new(Context {
         reconciler,
@@ -100,22 +119,6 @@ where
         })
         .await;
     tracing::info!(resource = watch.resource, "controller stopped");
-}
-
-fn spawn_readiness_on_first_list<K>(runtime: &Runtime, gate: String, store: Store<K>, resource: &'static str)
-where
-    K: Resource<DynamicType = ()> + Clone + Send + Sync + 'static,
-{
-    let readiness = runtime.readiness.clone();
-    let metrics = runtime.metrics.clone();
-    tokio::spawn(async move {
-        if store.wait_until_ready().await.is_ok() {
-            let count = store.state().len();
-            metrics.set_watched(resource, count);
-            readiness.ready(&gate);
-            tracing::info!(resource, objects = count, "initial list complete");
-        }
-    });
 }
 
 async fn reconcile_measured<K, R>(

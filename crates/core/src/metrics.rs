@@ -115,11 +115,18 @@ mod tests {
         metrics.failed("OpenStackDeployment", "invalid_spec");
         metrics.set_watched("OpenStackDeployment", 1);
         let text = render(&registry);
-        assert!(text.contains(
-            "rockoon_reconcile_total{controller=\"osdpl\",resource=\"OpenStackDeployment\"} 1"
-        ));
-        assert!(text.contains("rockoon_reconcile_errors_total{controller=\"osdpl\",error=\"invalid_spec\",resource=\"OpenStackDeployment\"} 1"));
-        assert!(text.contains("rockoon_reconcile_duration_seconds_count{controller=\"osdpl\",resource=\"OpenStackDeployment\"} 1"));
-        assert!(text.contains("rockoon_watched_objects{controller=\"osdpl\",resource=\"OpenStackDeployment\"} 1"));
+        let sample = |name: &str, labels: &[&str]| {
+            text.lines().any(|line| {
+                line.starts_with(&format!("{name}{{"))
+                    && line.ends_with(" 1")
+                    && line.contains("controller=\"osdpl\"")
+                    && labels.iter().all(|l| line.contains(l))
+            })
+        };
+        let resource = "resource=\"OpenStackDeployment\"";
+        assert!(sample("rockoon_reconcile_total", &[resource]), "{text}");
+        assert!(sample("rockoon_reconcile_errors_total", &[resource, "error=\"invalid_spec\""]), "{text}");
+        assert!(sample("rockoon_reconcile_duration_seconds_count", &[resource]), "{text}");
+        assert!(sample("rockoon_watched_objects", &[resource]), "{text}");
     }
 }

@@ -11,7 +11,13 @@ pub fn init(log_level: &str, format: LogFormat) -> Result<(), crate::error::Core
     })?;
     let registry = tracing_subscriber::registry().with(filter);
     let result = match format {
-        LogFormat::Plain => registry.with(fmt::layer().with_writer(std::io::stderr)).try_init(),
+        LogFormat::Plain => registry
+            .with(
+                fmt::layer()
+                    .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+                    .with_writer(std::io::stderr),
+            )
+            .try_init(),
         LogFormat::Json => registry
             .with(
                 fmt::layer()

@@ -176,8 +176,16 @@ async fn wait_for_stop(exit_on_stdin_eof: bool) {
     }
 }
 
+/// Whether `pid` runs. A zombie (exited, not yet reaped because its parent is gone and PID 1
+/// does not reap) counts as stopped.
 fn process_alive(pid: u32) -> bool {
-    pid != 0 && nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid as i32), None).is_ok()
+    if pid == 0 || nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid as i32), None).is_err() {
+        return false;
+    }
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    // Field 3, after the parenthesised command name, is the state letter.
+    let state = stat.rsplit_once(')').and_then(|(_, rest)| rest.split_whitespace().next());
+    !matches!(state, Some("Z") | Some("X"))
 }
 
 fn signal(pid: u32, signal: nix::sys::signal::Signal) {

@@ -194,7 +194,8 @@ pub async fn wait_for_etcd(port: u16, etcd: &mut Component) -> Result<()> {
     }
 }
 
-async fn http_get(port: u16, path: &str) -> std::io::Result<String> {
+/// A plain HTTP/1.0 GET on loopback; returns the whole response (status line included).
+pub async fn http_get(port: u16, path: &str) -> std::io::Result<String> {
     let mut stream = tokio::net::TcpStream::connect(("127.0.0.1", port)).await?;
     stream.write_all(format!("GET {path} HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n").as_bytes()).await?;
     let mut body = String::new();

@@ -22,7 +22,7 @@ use std::time::{Duration, Instant};
 use anyhow::{Context as _, Result, bail};
 use kube::Client;
 
-pub use components::Component;
+pub use components::{Component, http_get, tail};
 pub use nodes::NodeCounts;
 
 /// How to start a cluster.

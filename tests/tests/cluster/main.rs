@@ -1,0 +1,21 @@
+//! Integration tests against the real dev cluster (one cluster for the whole run).
+//!
+//! Every test gets the shared cluster from `rockoon_tests::harness::cluster()` and works in a
+//! namespace of its own. Under `CI=true` a missing cluster fails the run; elsewhere a test
+//! without a cluster prints how to get one and returns.
+
+mod binaries;
+mod crds;
+mod ssa;
+mod workloads;
+
+/// The shared cluster, or return from the test (outside CI) when there is none.
+#[macro_export]
+macro_rules! cluster_or_return {
+    () => {
+        match rockoon_tests::harness::cluster() {
+            Some(cluster) => cluster,
+            None => return,
+        }
+    };
+}
