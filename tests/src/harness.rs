@@ -59,12 +59,24 @@ fn start_shared() -> Result<ClusterInfo> {
     let target_dir = crate::suite::current_target_dir()?;
     let devcluster = target_dir.join("devcluster");
     if !devcluster.exists() {
-        bail!("step 'find devcluster': {} is not built (cargo build -p rockoon-tests --bins)", devcluster.display());
+        bail!(
+            "step 'find devcluster': {} is not built (cargo build -p rockoon-tests --bins)",
+            devcluster.display()
+        );
     }
-    let stamp = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH)?.as_millis();
-    let dir = target_dir.join("test-cluster").join(format!("run-{stamp}-{}", std::process::id()));
+    let stamp = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)?
+        .as_millis();
+    let dir = target_dir
+        .join("test-cluster")
+        .join(format!("run-{stamp}-{}", std::process::id()));
     let mut child = Command::new(&devcluster)
-        .args(["--dir", &dir.display().to_string(), "up", "--exit-on-stdin-eof"])
+        .args([
+            "--dir",
+            &dir.display().to_string(),
+            "up",
+            "--exit-on-stdin-eof",
+        ])
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit())
@@ -75,12 +87,18 @@ fn start_shared() -> Result<ClusterInfo> {
     std::io::BufReader::new(stdout).read_line(&mut line)?;
     if !line.starts_with("ready ") {
         let status = child.wait()?;
-        bail!("devcluster exited ({status}) before the cluster was ready; logs in {}", dir.join("logs").display());
+        bail!(
+            "devcluster exited ({status}) before the cluster was ready; logs in {}",
+            dir.join("logs").display()
+        );
     }
     eprintln!("dev cluster: {}", line.trim());
     // Keep the child (and so its stdin) alive until the process exits.
     *SUPERVISOR.lock().unwrap_or_else(|e| e.into_inner()) = Some(child);
-    Ok(ClusterInfo { kubeconfig: dir.join("kubeconfig"), dir })
+    Ok(ClusterInfo {
+        kubeconfig: dir.join("kubeconfig"),
+        dir,
+    })
 }
 
 impl ClusterInfo {
@@ -100,19 +118,33 @@ pub struct TestNamespace {
 impl TestNamespace {
     /// Creates `t-<prefix>-<suffix>` and waits for its default ServiceAccount (pods need it).
     pub async fn create(client: &Client, prefix: &str) -> Result<Self> {
-        let suffix = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH)?.subsec_nanos();
+        let suffix = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)?
+            .subsec_nanos();
         let name = format!("t-{prefix}-{suffix:x}");
         let api: Api<Namespace> = Api::all(client.clone());
         let ns = serde_json::json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name}});
-        api.patch(&name, &PatchParams::apply("rockoon-tests"), &Patch::Apply(&ns)).await?;
+        api.patch(
+            &name,
+            &PatchParams::apply("rockoon-tests"),
+            &Patch::Apply(&ns),
+        )
+        .await?;
         let accounts: Api<ServiceAccount> = Api::namespaced(client.clone(), &name);
         tokio::time::timeout(
             std::time::Duration::from_secs(30),
-            kube::runtime::wait::await_condition(accounts, "default", |sa: Option<&ServiceAccount>| sa.is_some()),
+            kube::runtime::wait::await_condition(
+                accounts,
+                "default",
+                |sa: Option<&ServiceAccount>| sa.is_some(),
+            ),
         )
         .await
         .context("no default ServiceAccount in the test namespace after 30s")??;
-        Ok(Self { name, client: client.clone() })
+        Ok(Self {
+            name,
+            client: client.clone(),
+        })
     }
 
     /// Deletes the namespace (its objects go with it).
@@ -134,10 +166,14 @@ pub async fn ensure_crds(cluster: &ClusterInfo) -> Result<String, String> {
     CRDS.get_or_init(|| async {
         let client = cluster.client().await.map_err(|e| format!("{e:#}"))?;
         let outcome = crate::probe::osdpl_waits_for_missing_crd(cluster, &client).await;
-        crate::suite::install_crds(&client).await.map_err(|e| format!("installing CRDs: {e:#}"))?;
+        crate::suite::install_crds(&client)
+            .await
+            .map_err(|e| format!("installing CRDs: {e:#}"))?;
         match outcome {
             crate::probe::CrdProbe::Checked(result) => result.map(|()| "checked".to_owned()),
-            crate::probe::CrdProbe::AlreadyInstalled => Ok("CRDs were already installed".to_owned()),
+            crate::probe::CrdProbe::AlreadyInstalled => {
+                Ok("CRDs were already installed".to_owned())
+            }
         }
     })
     .await

@@ -26,15 +26,29 @@ impl RunningBinary {
         let port = free_port()?;
         let target = crate::suite::current_target_dir()?;
         let started = Instant::now();
-        let component = crate::suite::start_binary(&target, name, &cluster.dir, &cluster.kubeconfig, port, env)?;
-        Ok(Self { component, port, started })
+        let component = crate::suite::start_binary(
+            &target,
+            name,
+            &cluster.dir,
+            &cluster.kubeconfig,
+            port,
+            env,
+        )?;
+        Ok(Self {
+            component,
+            port,
+            started,
+        })
     }
 
     /// GET on the admin server: (status code, body); `None` while it does not answer.
     pub async fn get(&self, path: &str) -> Option<(u16, String)> {
         let response = http_get(self.port, path).await.ok()?;
         let status = response.split_whitespace().nth(1)?.parse().ok()?;
-        let body = response.split_once("\r\n\r\n").map(|(_, b)| b.to_owned()).unwrap_or_default();
+        let body = response
+            .split_once("\r\n\r\n")
+            .map(|(_, b)| b.to_owned())
+            .unwrap_or_default();
         Some((status, body))
     }
 
@@ -46,15 +60,14 @@ impl RunningBinary {
             self.component.check_alive()?;
             match self.get("/readyz").await {
                 Some((200, _)) => return Ok(before),
-                Some(answer) => {
-                    if before.last() != Some(&answer) {
-                        before.push(answer);
-                    }
-                }
-                None => {}
+                Some(answer) if before.last() != Some(&answer) => before.push(answer),
+                Some(_) | None => {}
             }
             if Instant::now() > deadline {
-                bail!("/readyz not 200 after {timeout:?}; answers: {before:?}; log:\n{}", self.log_tail());
+                bail!(
+                    "/readyz not 200 after {timeout:?}; answers: {before:?}; log:\n{}",
+                    self.log_tail()
+                );
             }
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
@@ -63,7 +76,10 @@ impl RunningBinary {
     /// Sends SIGTERM and returns the exit code once the process ends.
     pub async fn terminate(&mut self, timeout: Duration) -> Result<Option<i32>> {
         let pid = self.component.pid().context("process already reaped")?;
-        nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid as i32), nix::sys::signal::Signal::SIGTERM)?;
+        nix::sys::signal::kill(
+            nix::unistd::Pid::from_raw(pid as i32),
+            nix::sys::signal::Signal::SIGTERM,
+        )?;
         let status = tokio::time::timeout(timeout, self.component.child.wait())
             .await
             .with_context(|| format!("still running {timeout:?} after SIGTERM"))??;
@@ -104,7 +120,11 @@ pub async fn osdpl_waits_for_missing_crd(cluster: &ClusterInfo, client: &Client)
         Ok(None) => {}
         Err(error) => return CrdProbe::Checked(Err(error.to_string())),
     }
-    CrdProbe::Checked(check_missing_crd(cluster, client).await.map_err(|e| format!("{e:#}")))
+    CrdProbe::Checked(
+        check_missing_crd(cluster, client)
+            .await
+            .map_err(|e| format!("{e:#}")),
+    )
 }
 
 fn rockoon_osdpl_crd() -> &'static str {
@@ -125,17 +145,26 @@ async fn check_missing_crd(cluster: &ClusterInfo, client: &Client) -> Result<()>
             break;
         }
         if Instant::now() > deadline {
-            bail!("/readyz never named the missing CRD; log:\n{}", osdpl.log_tail());
+            bail!(
+                "/readyz never named the missing CRD; log:\n{}",
+                osdpl.log_tail()
+            );
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     if !osdpl.log().contains("CRD is not installed") {
-        bail!("the log does not say the CRD is missing:\n{}", osdpl.log_tail());
+        bail!(
+            "the log does not say the CRD is missing:\n{}",
+            osdpl.log_tail()
+        );
     }
     crate::suite::install_crds(client).await?;
     osdpl.wait_ready(Duration::from_secs(30)).await?;
     match osdpl.terminate(Duration::from_secs(15)).await? {
         Some(0) => Ok(()),
-        code => bail!("exit code {code:?} after SIGTERM; log:\n{}", osdpl.log_tail()),
+        code => bail!(
+            "exit code {code:?} after SIGTERM; log:\n{}",
+            osdpl.log_tail()
+        ),
     }
 }

@@ -24,10 +24,15 @@ pub async fn install_crds(client: &Client) -> Result<()> {
     let params = PatchParams::apply("rockoon-devcluster").force();
     for (_, crd) in rockoon_core::crd::all_crds() {
         let name = crd.metadata.name.clone().unwrap_or_default();
-        api.patch(&name, &params, &Patch::Apply(&crd)).await.with_context(|| format!("applying CRD {name}"))?;
-        tokio::time::timeout(Duration::from_secs(30), await_condition(api.clone(), &name, conditions::is_crd_established()))
+        api.patch(&name, &params, &Patch::Apply(&crd))
             .await
-            .with_context(|| format!("CRD {name} not established after 30s"))??;
+            .with_context(|| format!("applying CRD {name}"))?;
+        tokio::time::timeout(
+            Duration::from_secs(30),
+            await_condition(api.clone(), &name, conditions::is_crd_established()),
+        )
+        .await
+        .with_context(|| format!("CRD {name} not established after 30s"))??;
     }
     Ok(())
 }
@@ -52,7 +57,10 @@ pub fn binary_path(target_dir: &Path, name: &str) -> PathBuf {
 pub fn current_target_dir() -> Result<PathBuf> {
     let exe = std::env::current_exe()?;
     // target/<profile>/devcluster or target/<profile>/deps/<test>-<hash>
-    let mut dir = exe.parent().context("executable has no folder")?.to_path_buf();
+    let mut dir = exe
+        .parent()
+        .context("executable has no folder")?
+        .to_path_buf();
     if dir.ends_with("deps") {
         dir.pop();
     }
@@ -70,7 +78,10 @@ pub fn start_binary(
 ) -> Result<Component> {
     let path = binary_path(target_dir, name);
     if !path.exists() {
-        bail!("{} is not built; run `cargo build --bins` first", path.display());
+        bail!(
+            "{} is not built; run `cargo build --bins` first",
+            path.display()
+        );
     }
     let mut env = vec![
         ("KUBECONFIG", kubeconfig.display().to_string()),

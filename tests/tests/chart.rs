@@ -7,6 +7,9 @@
 //! has not been built, the tests print how to build it and pass, except under `CI=true`, where
 //! they fail naming the missing step.
 
+// In tests a failed unwrap is a failed test with its message; that is what we want.
+#![allow(clippy::unwrap_used)]
+
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::process::Command;

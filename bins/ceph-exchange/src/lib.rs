@@ -20,14 +20,22 @@ pub const NAME: &str = "ceph-exchange";
 
 /// Command line of `rockoon-ceph-exchange`.
 #[derive(clap::Parser, Debug, Clone)]
-#[command(name = "rockoon-ceph-exchange", version, about = "Data exchange with Ceph.")]
+#[command(
+    name = "rockoon-ceph-exchange",
+    version,
+    about = "Data exchange with Ceph."
+)]
 pub struct Args {
     /// Settings shared by every container.
     #[command(flatten)]
     pub common: CommonArgs,
 
     /// Namespace where Ceph and OpenStack exchange keys and endpoints.
-    #[arg(long, env = "OSCTL_CEPH_SHARED_NAMESPACE", default_value = "openstack-ceph-shared")]
+    #[arg(
+        long,
+        env = "OSCTL_CEPH_SHARED_NAMESPACE",
+        default_value = "openstack-ceph-shared"
+    )]
     pub ceph_shared_namespace: String,
 }
 
@@ -41,8 +49,17 @@ pub async fn run(args: Args) -> ExitCode {
     let ceph_namespace = args.ceph_shared_namespace;
     rockoon_core::runtime::serve(NAME, args.common, move |runtime| {
         let api: Api<Secret> = Api::namespaced(runtime.client.clone(), &ceph_namespace);
-        let watch = Watch { resource: "Secret", api, config: watcher::Config::default(), crd: None };
-        vec![Box::pin(controller::run(runtime.clone(), watch, Arc::new(reconcile::CephSecretObserver)))]
+        let watch = Watch {
+            resource: "Secret",
+            api,
+            config: watcher::Config::default(),
+            crd: None,
+        };
+        vec![Box::pin(controller::run(
+            runtime.clone(),
+            watch,
+            Arc::new(reconcile::CephSecretObserver),
+        ))]
     })
     .await
 }

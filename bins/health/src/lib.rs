@@ -24,7 +24,11 @@ pub const NAME: &str = "health";
 
 /// Command line of `rockoon-health`.
 #[derive(clap::Parser, Debug, Clone)]
-#[command(name = "rockoon-health", version, about = "Workload health and MariaDB primary/backup labels.")]
+#[command(
+    name = "rockoon-health",
+    version,
+    about = "Workload health and MariaDB primary/backup labels."
+)]
 pub struct Args {
     /// Settings shared by every container.
     #[command(flatten)]
@@ -50,6 +54,15 @@ pub async fn run(args: Args) -> ExitCode {
 
 fn watch<K: Workload>(runtime: &Runtime, resource: &'static str) -> Task {
     let api: Api<K> = Api::namespaced(runtime.client.clone(), &runtime.args.namespace);
-    let watch = Watch { resource, api, config: watcher::Config::default(), crd: None };
-    Box::pin(controller::run(runtime.clone(), watch, Arc::new(WorkloadObserver)))
+    let watch = Watch {
+        resource,
+        api,
+        config: watcher::Config::default(),
+        crd: None,
+    };
+    Box::pin(controller::run(
+        runtime.clone(),
+        watch,
+        Arc::new(WorkloadObserver),
+    ))
 }

@@ -3,9 +3,9 @@
 use std::fmt::Debug;
 use std::sync::Arc;
 
+use k8s_openapi::NamespaceResourceScope;
 use k8s_openapi::api::apps::v1::{DaemonSet, Deployment, StatefulSet};
 use kube::runtime::controller::Action;
-use k8s_openapi::NamespaceResourceScope;
 use kube::{Resource, ResourceExt};
 use rockoon_core::controller::Reconciler;
 use rockoon_core::error::CoreError;
@@ -38,7 +38,11 @@ impl Workload for Deployment {
     fn replicas(&self) -> Replicas {
         Replicas {
             desired: self.spec.as_ref().and_then(|s| s.replicas).unwrap_or(1),
-            ready: self.status.as_ref().and_then(|s| s.ready_replicas).unwrap_or(0),
+            ready: self
+                .status
+                .as_ref()
+                .and_then(|s| s.ready_replicas)
+                .unwrap_or(0),
         }
     }
 }
@@ -47,7 +51,11 @@ impl Workload for StatefulSet {
     fn replicas(&self) -> Replicas {
         Replicas {
             desired: self.spec.as_ref().and_then(|s| s.replicas).unwrap_or(1),
-            ready: self.status.as_ref().and_then(|s| s.ready_replicas).unwrap_or(0),
+            ready: self
+                .status
+                .as_ref()
+                .and_then(|s| s.ready_replicas)
+                .unwrap_or(0),
         }
     }
 }
@@ -92,19 +100,44 @@ mod tests {
     fn deployment_without_replicas_wants_one_pod() {
         let deployment = Deployment {
             spec: Some(DeploymentSpec::default()),
-            status: Some(DeploymentStatus { ready_replicas: Some(1), ..Default::default() }),
+            status: Some(DeploymentStatus {
+                ready_replicas: Some(1),
+                ..Default::default()
+            }),
             ..Default::default()
         };
-        assert_eq!(deployment.replicas(), Replicas { desired: 1, ready: 1 });
+        assert_eq!(
+            deployment.replicas(),
+            Replicas {
+                desired: 1,
+                ready: 1
+            }
+        );
     }
 
     #[test]
     fn daemonset_without_status_wants_nothing_yet() {
-        assert_eq!(DaemonSet::default().replicas(), Replicas { desired: 0, ready: 0 });
+        assert_eq!(
+            DaemonSet::default().replicas(),
+            Replicas {
+                desired: 0,
+                ready: 0
+            }
+        );
         let ds = DaemonSet {
-            status: Some(DaemonSetStatus { desired_number_scheduled: 3, number_ready: 2, ..Default::default() }),
+            status: Some(DaemonSetStatus {
+                desired_number_scheduled: 3,
+                number_ready: 2,
+                ..Default::default()
+            }),
             ..Default::default()
         };
-        assert_eq!(ds.replicas(), Replicas { desired: 3, ready: 2 });
+        assert_eq!(
+            ds.replicas(),
+            Replicas {
+                desired: 3,
+                ready: 2
+            }
+        );
     }
 }

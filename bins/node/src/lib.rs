@@ -38,8 +38,17 @@ impl BinaryArgs for Args {
 pub async fn run(args: Args) -> ExitCode {
     rockoon_core::runtime::serve(NAME, args.common, |runtime| {
         let api: Api<Node> = Api::all(runtime.client.clone());
-        let watch = Watch { resource: "Node", api, config: watcher::Config::default(), crd: None };
-        vec![Box::pin(controller::run(runtime.clone(), watch, Arc::new(reconcile::NodeObserver)))]
+        let watch = Watch {
+            resource: "Node",
+            api,
+            config: watcher::Config::default(),
+            crd: None,
+        };
+        vec![Box::pin(controller::run(
+            runtime.clone(),
+            watch,
+            Arc::new(reconcile::NodeObserver),
+        ))]
     })
     .await
 }

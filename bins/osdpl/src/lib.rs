@@ -29,7 +29,11 @@ pub const OSDPL_CRD: &str = "openstackdeployments.lcm.mirantis.com";
 
 /// Command line of `rockoon-osdpl`.
 #[derive(clap::Parser, Debug, Clone)]
-#[command(name = "rockoon-osdpl", version, about = "Renders OpenStackDeployments into Helm releases.")]
+#[command(
+    name = "rockoon-osdpl",
+    version,
+    about = "Renders OpenStackDeployments into Helm releases."
+)]
 pub struct Args {
     /// Settings shared by every container.
     #[command(flatten)]
@@ -45,9 +49,18 @@ pub async fn run(args: Args) -> ExitCode {
     rockoon_core::runtime::serve(NAME, args.common, |runtime| {
         let api: Api<DeserializeGuard<OpenStackDeployment>> =
             Api::namespaced(runtime.client.clone(), &runtime.args.namespace);
-        let watch = Watch { resource: "OpenStackDeployment", api, config: watcher::Config::default(), crd: Some(OSDPL_CRD) };
+        let watch = Watch {
+            resource: "OpenStackDeployment",
+            api,
+            config: watcher::Config::default(),
+            crd: Some(OSDPL_CRD),
+        };
         let reconciler = Arc::new(reconcile::Osdpl::new(runtime.client.clone()));
-        vec![Box::pin(controller::run(runtime.clone(), watch, reconciler))]
+        vec![Box::pin(controller::run(
+            runtime.clone(),
+            watch,
+            reconciler,
+        ))]
     })
     .await
 }

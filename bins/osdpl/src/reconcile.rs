@@ -19,15 +19,23 @@ pub struct Osdpl {
 impl Osdpl {
     /// A reconciler publishing events as `rockoon-osdpl`.
     pub fn new(client: Client) -> Self {
-        let reporter = Reporter { controller: "rockoon-osdpl".into(), instance: std::env::var("HOSTNAME").ok() };
-        Self { recorder: Recorder::new(client, reporter) }
+        let reporter = Reporter {
+            controller: "rockoon-osdpl".into(),
+            instance: std::env::var("HOSTNAME").ok(),
+        };
+        Self {
+            recorder: Recorder::new(client, reporter),
+        }
     }
 }
 
 impl Reconciler<DeserializeGuard<OpenStackDeployment>> for Osdpl {
     type Error = Error;
 
-    async fn reconcile(&self, object: Arc<DeserializeGuard<OpenStackDeployment>>) -> Result<Action, Error> {
+    async fn reconcile(
+        &self,
+        object: Arc<DeserializeGuard<OpenStackDeployment>>,
+    ) -> Result<Action, Error> {
         match &object.0 {
             Ok(osdpl) => {
                 tracing::info!(

@@ -20,7 +20,11 @@ pub const NAME: &str = "secrets";
 
 /// Command line of `rockoon-secrets`.
 #[derive(clap::Parser, Debug, Clone)]
-#[command(name = "rockoon-secrets", version, about = "Generated credentials and secret data exchange.")]
+#[command(
+    name = "rockoon-secrets",
+    version,
+    about = "Generated credentials and secret data exchange."
+)]
 pub struct Args {
     /// Settings shared by every container.
     #[command(flatten)]
@@ -36,8 +40,17 @@ impl BinaryArgs for Args {
 pub async fn run(args: Args) -> ExitCode {
     rockoon_core::runtime::serve(NAME, args.common, |runtime| {
         let api: Api<Secret> = Api::namespaced(runtime.client.clone(), &runtime.args.namespace);
-        let watch = Watch { resource: "Secret", api, config: watcher::Config::default(), crd: None };
-        vec![Box::pin(controller::run(runtime.clone(), watch, Arc::new(reconcile::SecretObserver)))]
+        let watch = Watch {
+            resource: "Secret",
+            api,
+            config: watcher::Config::default(),
+            crd: None,
+        };
+        vec![Box::pin(controller::run(
+            runtime.clone(),
+            watch,
+            Arc::new(reconcile::SecretObserver),
+        ))]
     })
     .await
 }

@@ -68,14 +68,18 @@ pub struct Heartbeat {
 
 impl Default for Heartbeat {
     fn default() -> Self {
-        Self { origin: Instant::now(), last_tick_ms: Arc::new(AtomicU64::new(0)) }
+        Self {
+            origin: Instant::now(),
+            last_tick_ms: Arc::new(AtomicU64::new(0)),
+        }
     }
 }
 
 impl Heartbeat {
     /// Records a tick now.
     pub fn tick(&self) {
-        self.last_tick_ms.store(self.origin.elapsed().as_millis() as u64, Ordering::Relaxed);
+        self.last_tick_ms
+            .store(self.origin.elapsed().as_millis() as u64, Ordering::Relaxed);
     }
 
     /// Time since the last tick.
@@ -120,7 +124,10 @@ pub fn router(state: AdminState) -> Router {
 
 async fn metrics(State(state): State<AdminState>) -> Response {
     (
-        [(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")],
+        [(
+            header::CONTENT_TYPE,
+            "text/plain; version=0.0.4; charset=utf-8",
+        )],
         crate::metrics::render(&state.registry),
     )
         .into_response()
@@ -129,7 +136,8 @@ async fn metrics(State(state): State<AdminState>) -> Response {
 async fn livez(State(state): State<AdminState>) -> Response {
     let age = state.heartbeat.age();
     if age > LIVENESS_STALL {
-        let body = json!({"live": false, "reason": format!("event loop stalled for {}s", age.as_secs())});
+        let body =
+            json!({"live": false, "reason": format!("event loop stalled for {}s", age.as_secs())});
         return (StatusCode::SERVICE_UNAVAILABLE, Json(body)).into_response();
     }
     (StatusCode::OK, Json(json!({"live": true}))).into_response()
@@ -140,7 +148,10 @@ async fn readyz(State(state): State<AdminState>) -> Response {
     if pending.is_empty() {
         (StatusCode::OK, Json(json!({"ready": true}))).into_response()
     } else {
-        (StatusCode::SERVICE_UNAVAILABLE, Json(json!({"ready": false, "pending": pending})))
+        (
+            StatusCode::SERVICE_UNAVAILABLE,
+            Json(json!({"ready": false, "pending": pending})),
+        )
             .into_response()
     }
 }
@@ -178,12 +189,18 @@ mod tests {
     fn state() -> AdminState {
         let heartbeat = Heartbeat::default();
         heartbeat.tick();
-        AdminState { registry: crate::metrics::registry("test"), readiness: Readiness::default(), heartbeat }
+        AdminState {
+            registry: crate::metrics::registry("test"),
+            readiness: Readiness::default(),
+            heartbeat,
+        }
     }
 
     async fn get(app: Router, path: &str) -> (StatusCode, String) {
-        let response =
-            app.oneshot(Request::get(path).body(Body::empty()).unwrap()).await.unwrap();
+        let response = app
+            .oneshot(Request::get(path).body(Body::empty()).unwrap())
+            .await
+            .unwrap();
         let status = response.status();
         let body = response.into_body().collect().await.unwrap().to_bytes();
         (status, String::from_utf8(body.to_vec()).unwrap())
@@ -192,7 +209,9 @@ mod tests {
     #[tokio::test]
     async fn readyz_lists_pending_gates_until_all_are_open() {
         let state = state();
-        state.readiness.pending("watch:Secret", "initial list in progress");
+        state
+            .readiness
+            .pending("watch:Secret", "initial list in progress");
         let (status, body) = get(router(state.clone()), "/readyz").await;
         assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
         assert!(body.contains("initial list in progress"), "{body}");

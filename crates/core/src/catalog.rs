@@ -51,7 +51,11 @@ pub fn is_known_service_entry(entry: &str) -> bool {
 /// The rule sits on the items rather than the list so the API server's cost estimate stays
 /// small and its error names the offending index.
 pub fn service_entry_rule() -> serde_json::Value {
-    let list = KNOWN_SERVICES.iter().map(|s| format!("'{s}'")).collect::<Vec<_>>().join(",");
+    let list = KNOWN_SERVICES
+        .iter()
+        .map(|s| format!("'{s}'"))
+        .collect::<Vec<_>>()
+        .join(",");
     serde_json::json!({
         "rule": format!("(self.startsWith('~') ? self.substring(1) : self) in [{list}]"),
         "messageExpression": "'unknown service ' + self + ' in features.services'",
@@ -74,7 +78,10 @@ mod tests {
     fn service_rule_lists_every_known_service() {
         let rule = service_entry_rule()["rule"].as_str().unwrap().to_owned();
         for name in KNOWN_SERVICES {
-            assert!(rule.contains(&format!("'{name}'")), "{name} missing from the CEL rule");
+            assert!(
+                rule.contains(&format!("'{name}'")),
+                "{name} missing from the CEL rule"
+            );
         }
     }
 }

@@ -13,8 +13,10 @@ use crate::shutdown::Shutdown;
 /// Builds a client from `--kubeconfig`/`KUBECONFIG`, else the in-cluster config, else
 /// `~/.kube/config`.
 pub async fn connect(args: &CommonArgs) -> Result<Client, CoreError> {
-    let options =
-        KubeConfigOptions { context: args.kube_context.clone(), ..KubeConfigOptions::default() };
+    let options = KubeConfigOptions {
+        context: args.kube_context.clone(),
+        ..KubeConfigOptions::default()
+    };
     let paths = args.kubeconfig_paths();
     let config = if paths.is_empty() {
         if args.kube_context.is_some() {
@@ -22,7 +24,9 @@ pub async fn connect(args: &CommonArgs) -> Result<Client, CoreError> {
                 .await
                 .map_err(|e| CoreError::KubeConfig(e.to_string()))?
         } else {
-            Config::infer().await.map_err(|e| CoreError::KubeConfig(e.to_string()))?
+            Config::infer()
+                .await
+                .map_err(|e| CoreError::KubeConfig(e.to_string()))?
         }
     } else {
         let mut merged: Option<Kubeconfig> = None;
@@ -31,7 +35,9 @@ pub async fn connect(args: &CommonArgs) -> Result<Client, CoreError> {
                 .map_err(|e| CoreError::KubeConfig(format!("{}: {e}", path.display())))?;
             merged = Some(match merged {
                 None => file,
-                Some(base) => base.merge(file).map_err(|e| CoreError::KubeConfig(e.to_string()))?,
+                Some(base) => base
+                    .merge(file)
+                    .map_err(|e| CoreError::KubeConfig(e.to_string()))?,
             });
         }
         let kubeconfig = merged.unwrap_or_default();
@@ -54,9 +60,8 @@ pub async fn wait_for_crd(
     shutdown: &Shutdown,
 ) -> Result<bool, CoreError> {
     let crds: Api<CustomResourceDefinition> = Api::all(client.clone());
-    let established = |crd: &CustomResourceDefinition| {
-        conditions::is_crd_established().matches_object(Some(crd))
-    };
+    let established =
+        |crd: &CustomResourceDefinition| conditions::is_crd_established().matches_object(Some(crd));
     match crds.get_opt(name).await? {
         Some(crd) if established(&crd) => return Ok(true),
         Some(_) => {
@@ -68,7 +73,10 @@ pub async fn wait_for_crd(
                 gate,
                 format!("CRD {name} is not installed (kubectl apply -f deploy/crds/)"),
             );
-            tracing::warn!(crd = name, "CRD is not installed; waiting for it (kubectl apply -f deploy/crds/)");
+            tracing::warn!(
+                crd = name,
+                "CRD is not installed; waiting for it (kubectl apply -f deploy/crds/)"
+            );
         }
     }
     tokio::select! {

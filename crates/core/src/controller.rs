@@ -26,7 +26,8 @@ pub trait Reconciler<K>: Send + Sync + 'static {
     type Error: std::error::Error + ErrorKind + Send + Sync + 'static;
 
     /// Brings the world in line with `object`; must be idempotent.
-    fn reconcile(&self, object: Arc<K>) -> impl Future<Output = Result<Action, Self::Error>> + Send;
+    fn reconcile(&self, object: Arc<K>)
+    -> impl Future<Output = Result<Action, Self::Error>> + Send;
 }
 
 /// What to watch.
@@ -58,7 +59,15 @@ where
     let gate = format!("watch:{}", watch.resource);
     runtime.readiness.pending(&gate, "starting");
     if let Some(crd) = watch.crd {
-        match crate::client::wait_for_crd(&runtime.client, crd, &runtime.readiness, &gate, &runtime.shutdown).await {
+        match crate::client::wait_for_crd(
+            &runtime.client,
+            crd,
+            &runtime.readiness,
+            &gate,
+            &runtime.shutdown,
+        )
+        .await
+        {
             Ok(true) => {}
             Ok(false) => return,
             Err(error) => {
@@ -109,7 +118,9 @@ where
             context.clone(),
         )
         .for_each(|result| {
-            context.metrics.set_watched(context.resource, context.store.state().len());
+            context
+                .metrics
+                .set_watched(context.resource, context.store.state().len());
             if let Err(error) = result {
                 // Stream errors (watch restarts, objects gone before their turn) are expected
                 // noise of a watch; reconcile failures were already logged by error_policy.
@@ -136,7 +147,11 @@ where
         Ok(action) => {
             ctx.backoff.reset(&key);
             // A reconciler that asks to wait for changes still gets the periodic safety net.
-            Ok(if action == Action::await_change() { Action::requeue(resync) } else { action })
+            Ok(if action == Action::await_change() {
+                Action::requeue(resync)
+            } else {
+                action
+            })
         }
         Err(error) => {
             ctx.metrics.failed(ctx.resource, error.kind());

@@ -81,7 +81,11 @@ pub struct Backoff {
 impl Backoff {
     /// A policy whose first delay is `base`, doubling up to `max`.
     pub fn new(base: Duration, max: Duration) -> Self {
-        Self { base, max: max.max(base), failures: Mutex::new(HashMap::new()) }
+        Self {
+            base,
+            max: max.max(base),
+            failures: Mutex::new(HashMap::new()),
+        }
     }
 
     /// Records one more failure of `key` and returns how long to wait before retrying it.
@@ -95,12 +99,18 @@ impl Backoff {
 
     /// Forgets the failures of `key` after it reconciled successfully.
     pub fn reset(&self, key: &str) {
-        self.failures.lock().unwrap_or_else(|e| e.into_inner()).remove(key);
+        self.failures
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .remove(key);
     }
 
     /// Number of objects currently backing off.
     pub fn len(&self) -> usize {
-        self.failures.lock().unwrap_or_else(|e| e.into_inner()).len()
+        self.failures
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .len()
     }
 
     /// Whether no object is backing off.

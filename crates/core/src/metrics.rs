@@ -12,7 +12,9 @@ use prometheus::{
 };
 
 /// Buckets of the reconcile duration histogram, in seconds.
-const DURATION_BUCKETS: &[f64] = &[0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1.0, 5.0, 15.0, 60.0, 300.0];
+const DURATION_BUCKETS: &[f64] = &[
+    0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1.0, 5.0, 15.0, 60.0, 300.0,
+];
 
 /// A registry whose metrics are named `rockoon_*` and labelled `controller=<binary>`.
 pub fn registry(controller: &str) -> Registry {
@@ -22,17 +24,21 @@ pub fn registry(controller: &str) -> Registry {
         .expect("constant prefix and label are valid");
     #[cfg(target_os = "linux")]
     {
-        let _ = registry.register(Box::new(prometheus::process_collector::ProcessCollector::for_self()));
+        let _ = registry.register(Box::new(
+            prometheus::process_collector::ProcessCollector::for_self(),
+        ));
     }
     registry
 }
 
 /// Renders the registry in the Prometheus text format.
 pub fn render(registry: &Registry) -> String {
-    TextEncoder::new().encode_to_string(&registry.gather()).unwrap_or_else(|e| {
-        tracing::error!(error = %e, "metrics encoding failed");
-        String::new()
-    })
+    TextEncoder::new()
+        .encode_to_string(&registry.gather())
+        .unwrap_or_else(|e| {
+            tracing::error!(error = %e, "metrics encoding failed");
+            String::new()
+        })
 }
 
 /// Reconcile counters and timings, labelled by the watched `resource` kind.
@@ -48,11 +54,17 @@ impl ReconcileMetrics {
     /// Creates the metrics and registers them on `registry`.
     pub fn register(registry: &Registry) -> prometheus::Result<Self> {
         let reconciles = IntCounterVec::new(
-            Opts::new("reconcile_total", "Reconciles run, by watched resource kind."),
+            Opts::new(
+                "reconcile_total",
+                "Reconciles run, by watched resource kind.",
+            ),
             &["resource"],
         )?;
         let errors = IntCounterVec::new(
-            Opts::new("reconcile_errors_total", "Failed reconciles, by resource and error kind."),
+            Opts::new(
+                "reconcile_errors_total",
+                "Failed reconciles, by resource and error kind.",
+            ),
             &["resource", "error"],
         )?;
         let duration = HistogramVec::new(
@@ -61,14 +73,22 @@ impl ReconcileMetrics {
             &["resource"],
         )?;
         let watched = IntGaugeVec::new(
-            Opts::new("watched_objects", "Objects currently in the watch cache, by resource."),
+            Opts::new(
+                "watched_objects",
+                "Objects currently in the watch cache, by resource.",
+            ),
             &["resource"],
         )?;
         registry.register(Box::new(reconciles.clone()))?;
         registry.register(Box::new(errors.clone()))?;
         registry.register(Box::new(duration.clone()))?;
         registry.register(Box::new(watched.clone()))?;
-        Ok(Self { reconciles, errors, duration, watched })
+        Ok(Self {
+            reconciles,
+            errors,
+            duration,
+            watched,
+        })
     }
 
     /// Counts one reconcile of `resource` and times it until the guard drops.
@@ -87,7 +107,9 @@ impl ReconcileMetrics {
 
     /// Records how many objects of `resource` the watch cache holds.
     pub fn set_watched(&self, resource: &str, count: usize) {
-        self.watched.with_label_values(&[resource]).set(count as i64);
+        self.watched
+            .with_label_values(&[resource])
+            .set(count as i64);
     }
 }
 
@@ -125,8 +147,17 @@ mod tests {
         };
         let resource = "resource=\"OpenStackDeployment\"";
         assert!(sample("rockoon_reconcile_total", &[resource]), "{text}");
-        assert!(sample("rockoon_reconcile_errors_total", &[resource, "error=\"invalid_spec\""]), "{text}");
-        assert!(sample("rockoon_reconcile_duration_seconds_count", &[resource]), "{text}");
+        assert!(
+            sample(
+                "rockoon_reconcile_errors_total",
+                &[resource, "error=\"invalid_spec\""]
+            ),
+            "{text}"
+        );
+        assert!(
+            sample("rockoon_reconcile_duration_seconds_count", &[resource]),
+            "{text}"
+        );
         assert!(sample("rockoon_watched_objects", &[resource]), "{text}");
     }
 }

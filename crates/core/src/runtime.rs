@@ -57,12 +57,24 @@ impl Runtime {
         heartbeat.spawn();
         let shutdown = Shutdown::new();
         shutdown.listen_for_signals();
-        let state = AdminState { registry: registry.clone(), readiness: readiness.clone(), heartbeat };
+        let state = AdminState {
+            registry: registry.clone(),
+            readiness: readiness.clone(),
+            heartbeat,
+        };
         admin::serve(args.admin_addr, state, shutdown.clone()).await?;
         let client = crate::client::connect(&args).await?;
         readiness.ready("kube-client");
         tracing::info!(controller = name, version = crate::VERSION, namespace = %args.namespace, "started");
-        Ok(Self { name, args, client, registry, metrics, readiness, shutdown })
+        Ok(Self {
+            name,
+            args,
+            client,
+            registry,
+            metrics,
+            readiness,
+            shutdown,
+        })
     }
 
     /// A retry policy built from the backoff settings.

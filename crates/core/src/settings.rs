@@ -17,7 +17,11 @@ pub const ADMIN_ADDR_ARG: &str = "admin_addr";
 #[derive(clap::Args, Debug, Clone)]
 pub struct CommonArgs {
     /// Namespace of the OpenStackDeployment and of the OpenStack workloads.
-    #[arg(long, env = "OSCTL_OS_DEPLOYMENT_NAMESPACE", default_value = "openstack")]
+    #[arg(
+        long,
+        env = "OSCTL_OS_DEPLOYMENT_NAMESPACE",
+        default_value = "openstack"
+    )]
     pub namespace: String,
 
     /// Namespace the controllers run in (where shared files such as clouds.yaml are kept).
@@ -114,7 +118,8 @@ pub trait BinaryArgs: CommandFactory + FromArgMatches + Sized {
 /// The clap command of `A` with this binary's default admin port filled in.
 pub fn command<A: CommandFactory>(default_admin_port: u16) -> clap::Command {
     A::command().mut_arg(ADMIN_ADDR_ARG, |arg| {
-        arg.required(false).default_value(format!("0.0.0.0:{default_admin_port}"))
+        arg.required(false)
+            .default_value(format!("0.0.0.0:{default_admin_port}"))
     })
 }
 
@@ -131,7 +136,9 @@ where
     T: Into<std::ffi::OsString> + Clone,
 {
     let mut cmd = command::<A>(default_admin_port);
-    let matches: ArgMatches = cmd.try_get_matches_from_mut(args).unwrap_or_else(|e| e.exit());
+    let matches: ArgMatches = cmd
+        .try_get_matches_from_mut(args)
+        .unwrap_or_else(|e| e.exit());
     A::from_arg_matches(&matches).unwrap_or_else(|e| e.format(&mut cmd).exit())
 }
 
@@ -166,6 +173,9 @@ mod tests {
     #[test]
     fn kubeconfig_lists_are_split_on_colons() {
         let args: TestArgs = parse_from(1, ["test", "--kubeconfig", "/a:/b::"]);
-        assert_eq!(args.common.kubeconfig_paths(), vec![PathBuf::from("/a"), "/b".into()]);
+        assert_eq!(
+            args.common.kubeconfig_paths(),
+            vec![PathBuf::from("/a"), "/b".into()]
+        );
     }
 }

@@ -6,6 +6,9 @@
 //! - the committed `deploy/crds/` files match the Rust types (drift guard);
 //! - the generated CRDs have the names, scope, columns and schema users rely on.
 
+// In tests a failed unwrap is a failed test with its message; that is what we want.
+#![allow(clippy::unwrap_used)]
+
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
@@ -84,21 +87,34 @@ fn differences(a: &Value, b: &Value) -> Vec<String> {
 /// Deserialises `yaml` into the typed object, serialises it back and checks that nothing was
 /// lost or added. Returns the typed object for further checks.
 fn assert_round_trips(what: &str, yaml: &str) -> OpenStackDeployment {
-    let original: Value = serde_norway::from_str(yaml)
-        .unwrap_or_else(|e| panic!("{what} is not valid YAML: {e}"));
+    let original: Value =
+        serde_norway::from_str(yaml).unwrap_or_else(|e| panic!("{what} is not valid YAML: {e}"));
     let typed = parse_osdpl(yaml)
         .unwrap_or_else(|e| panic!("{what} does not deserialise into OpenStackDeployment: {e}"));
     let back = serde_json::to_value(&typed)
         .unwrap_or_else(|e| panic!("{what} does not serialise back: {e}"));
     let diff = differences(&original, &back);
-    assert!(diff.is_empty(), "{what} changed in a round trip:\n  {}", diff.join("\n  "));
+    assert!(
+        diff.is_empty(),
+        "{what} changed in a round trip:\n  {}",
+        diff.join("\n  ")
+    );
 
     let again: OpenStackDeployment = serde_json::from_value(back)
         .unwrap_or_else(|e| panic!("{what}: the serialised form does not deserialise: {e}"));
     // The generated root type has no PartialEq; compare its parts.
-    assert_eq!(again.metadata, typed.metadata, "{what}: metadata reads back differently");
-    assert_eq!(again.spec, typed.spec, "{what}: spec reads back differently");
-    assert_eq!(again.status, typed.status, "{what}: status reads back differently");
+    assert_eq!(
+        again.metadata, typed.metadata,
+        "{what}: metadata reads back differently"
+    );
+    assert_eq!(
+        again.spec, typed.spec,
+        "{what}: spec reads back differently"
+    );
+    assert_eq!(
+        again.status, typed.status,
+        "{what}: status reads back differently"
+    );
     typed
 }
 
@@ -111,7 +127,12 @@ fn crd_for_kind(kind: &str) -> CustomResourceDefinition {
 }
 
 fn only_version(crd: &CustomResourceDefinition) -> &CustomResourceDefinitionVersion {
-    assert_eq!(crd.spec.versions.len(), 1, "{} should serve exactly one version", crd.spec.names.kind);
+    assert_eq!(
+        crd.spec.versions.len(),
+        1,
+        "{} should serve exactly one version",
+        crd.spec.names.kind
+    );
     &crd.spec.versions[0]
 }
 
@@ -125,7 +146,10 @@ fn column_names(version: &CustomResourceDefinitionVersion) -> Vec<&str> {
 }
 
 fn has_status_subresource(version: &CustomResourceDefinitionVersion) -> bool {
-    version.subresources.as_ref().is_some_and(|s| s.status.is_some())
+    version
+        .subresources
+        .as_ref()
+        .is_some_and(|s| s.status.is_some())
 }
 
 fn spec_schema(crd: &CustomResourceDefinition) -> &JSONSchemaProps {
@@ -150,13 +174,29 @@ fn core_sample_round_trips_unchanged() {
     assert_eq!(osdpl.spec.openstack_version, OpenStackVersion::Caracal);
     assert_eq!(osdpl.spec.preset, Preset::Core);
     assert_eq!(osdpl.spec.size, Size::Tiny);
-    let features = osdpl.spec.features.as_ref().expect("core.yaml has features");
-    let neutron = features.neutron.as_ref().expect("core.yaml has features.neutron");
+    let features = osdpl
+        .spec
+        .features
+        .as_ref()
+        .expect("core.yaml has features");
+    let neutron = features
+        .neutron
+        .as_ref()
+        .expect("core.yaml has features.neutron");
     assert_eq!(neutron.backend, Some(NeutronBackend::Ml2));
-    assert!(neutron.extra.contains_key("floating_network"), "floating_network should be kept in neutron.extra");
+    assert!(
+        neutron.extra.contains_key("floating_network"),
+        "floating_network should be kept in neutron.extra"
+    );
     let nova = features.nova.as_ref().expect("core.yaml has features.nova");
-    assert_eq!(nova.images.as_ref().and_then(|i| i.backend), Some(NovaImagesBackend::Local));
-    let logging = features.extra.get("logging").expect("features.logging should be kept in features.extra");
+    assert_eq!(
+        nova.images.as_ref().and_then(|i| i.backend),
+        Some(NovaImagesBackend::Local)
+    );
+    let logging = features
+        .extra
+        .get("logging")
+        .expect("features.logging should be kept in features.extra");
     assert_eq!(logging.pointer("/cadf/enabled"), Some(&Value::Bool(true)));
 }
 
@@ -166,22 +206,42 @@ fn compute_sample_round_trips_unchanged() {
     assert_eq!(osdpl.spec.openstack_version, OpenStackVersion::Epoxy);
     assert_eq!(osdpl.spec.preset, Preset::Compute);
     assert_eq!(osdpl.spec.size, Size::Small);
-    let features = osdpl.spec.features.as_ref().expect("compute.yaml has features");
+    let features = osdpl
+        .spec
+        .features
+        .as_ref()
+        .expect("compute.yaml has features");
     let services = features.services.as_deref().unwrap_or_default();
     assert!(services.iter().any(|s| s == "~descheduler"));
-    assert!(services.iter().all(|s| is_known_service_entry(s)), "every service in compute.yaml is known: {services:?}");
-    let neutron = features.neutron.as_ref().expect("compute.yaml has features.neutron");
+    assert!(
+        services.iter().all(|s| is_known_service_entry(s)),
+        "every service in compute.yaml is known: {services:?}"
+    );
+    let neutron = features
+        .neutron
+        .as_ref()
+        .expect("compute.yaml has features.neutron");
     assert_eq!(neutron.backend, Some(NeutronBackend::Ml2Ovn));
     assert_eq!(neutron.dvr.as_ref().and_then(|d| d.enabled), Some(true));
     assert_eq!(
-        features.nova.as_ref().and_then(|n| n.images.as_ref()).and_then(|i| i.backend),
+        features
+            .nova
+            .as_ref()
+            .and_then(|n| n.images.as_ref())
+            .and_then(|i| i.backend),
         Some(NovaImagesBackend::Ceph)
     );
     assert_eq!(
-        features.messaging.as_ref().and_then(|m| m.components_with_dedicated_messaging.clone()),
+        features
+            .messaging
+            .as_ref()
+            .and_then(|m| m.components_with_dedicated_messaging.clone()),
         Some(vec!["networking".to_owned(), "compute".to_owned()])
     );
-    assert_eq!(features.network_policies.as_ref().and_then(|t| t.enabled), Some(true));
+    assert_eq!(
+        features.network_policies.as_ref().and_then(|t| t.enabled),
+        Some(true)
+    );
     let nova_readiness = osdpl
         .spec
         .timeouts
@@ -189,7 +249,10 @@ fn compute_sample_round_trips_unchanged() {
         .and_then(|t| t.application_readiness.as_ref())
         .and_then(|r| r.get("nova"))
         .expect("compute.yaml has timeouts.application_readiness.nova");
-    assert_eq!((nova_readiness.timeout, nova_readiness.delay), (Some(1800), Some(10)));
+    assert_eq!(
+        (nova_readiness.timeout, nova_readiness.delay),
+        (Some(1800), Some(10))
+    );
     let nodes = osdpl.spec.nodes.as_ref().expect("compute.yaml has nodes");
     assert!(nodes.contains_key("openstack-compute-node::enabled"));
     let nova_values = osdpl
@@ -200,16 +263,26 @@ fn compute_sample_round_trips_unchanged() {
         .and_then(|c| c.get("nova"))
         .and_then(|n| n.values.as_ref())
         .expect("compute.yaml has services.compute.nova.values");
-    assert_eq!(nova_values.pointer("/conf/nova/DEFAULT/debug"), Some(&Value::Bool(true)));
+    assert_eq!(
+        nova_values.pointer("/conf/nova/DEFAULT/debug"),
+        Some(&Value::Bool(true))
+    );
 }
 
 #[test]
 fn every_sample_in_the_fixture_folder_round_trips_unchanged() {
     let files = yaml_files(&fixtures_dir());
-    let names: Vec<String> =
-        files.iter().filter_map(|p| p.file_name()).map(|n| n.to_string_lossy().into_owned()).collect();
+    let names: Vec<String> = files
+        .iter()
+        .filter_map(|p| p.file_name())
+        .map(|n| n.to_string_lossy().into_owned())
+        .collect();
     for expected in ["core.yaml", "compute.yaml"] {
-        assert!(names.iter().any(|n| n == expected), "{expected} missing from {}", fixtures_dir().display());
+        assert!(
+            names.iter().any(|n| n == expected),
+            "{expected} missing from {}",
+            fixtures_dir().display()
+        );
     }
     for file in &files {
         assert_round_trips(&file.display().to_string(), &read(file));
@@ -220,9 +293,17 @@ fn every_sample_in_the_fixture_folder_round_trips_unchanged() {
 fn a_sample_without_status_serialises_without_status() {
     for file in yaml_files(&fixtures_dir()) {
         let osdpl = parse_osdpl(&read(&file)).expect("sample deserialises");
-        assert!(osdpl.status.is_none(), "{}: status should stay absent", file.display());
+        assert!(
+            osdpl.status.is_none(),
+            "{}: status should stay absent",
+            file.display()
+        );
         let back = serde_json::to_value(&osdpl).expect("sample serialises");
-        assert!(back.get("status").is_none(), "{}: serialising added a status key: {back}", file.display());
+        assert!(
+            back.get("status").is_none(),
+            "{}: serialising added a status key: {back}",
+            file.display()
+        );
     }
 }
 
@@ -264,8 +345,17 @@ status:
 "#;
     let osdpl = assert_round_trips("inline object with status", yaml);
     let status = osdpl.status.expect("status is kept");
-    assert_eq!(status.credentials.and_then(|c| c.admin).and_then(|a| a.rotation_id), Some(2));
-    assert!(status.extra.contains_key("handle"), "Rockoon's status.handle should be kept in status.extra");
+    assert_eq!(
+        status
+            .credentials
+            .and_then(|c| c.admin)
+            .and_then(|a| a.rotation_id),
+        Some(2)
+    );
+    assert!(
+        status.extra.contains_key("handle"),
+        "Rockoon's status.handle should be kept in status.extra"
+    );
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -361,17 +451,46 @@ spec:
     let osdpl = assert_round_trips("inline Rockoon object with unknown keys", yaml);
     let spec = &osdpl.spec;
     assert_eq!(spec.preset, Preset::ComputeTf);
-    for key in ["persistent_volume_storage_class_override", "future_section", "openstack_version_hint"] {
-        assert!(spec.extra.contains_key(key), "spec.{key} should be kept in spec.extra");
+    for key in [
+        "persistent_volume_storage_class_override",
+        "future_section",
+        "openstack_version_hint",
+    ] {
+        assert!(
+            spec.extra.contains_key(key),
+            "spec.{key} should be kept in spec.extra"
+        );
     }
     assert_eq!(spec.extra.get("openstack_version_hint"), Some(&Value::Null));
     let features = spec.features.as_ref().expect("features");
     assert!(features.extra.contains_key("brand_new_feature"));
-    assert_eq!(features.neutron.as_ref().and_then(|n| n.backend), Some(NeutronBackend::TungstenFabric));
-    assert!(features.neutron.as_ref().is_some_and(|n| n.extra.contains_key("tf_specific")));
-    assert!(features.nova.as_ref().is_some_and(|n| n.extra.contains_key("unknown_nova_knob")));
-    assert!(features.network_policies.as_ref().is_some_and(|t| t.extra.contains_key("egress_rules")));
-    assert!(spec.timeouts.as_ref().is_some_and(|t| t.extra.contains_key("helm_operations")));
+    assert_eq!(
+        features.neutron.as_ref().and_then(|n| n.backend),
+        Some(NeutronBackend::TungstenFabric)
+    );
+    assert!(
+        features
+            .neutron
+            .as_ref()
+            .is_some_and(|n| n.extra.contains_key("tf_specific"))
+    );
+    assert!(
+        features
+            .nova
+            .as_ref()
+            .is_some_and(|n| n.extra.contains_key("unknown_nova_knob"))
+    );
+    assert!(
+        features
+            .network_policies
+            .as_ref()
+            .is_some_and(|t| t.extra.contains_key("egress_rules"))
+    );
+    assert!(
+        spec.timeouts
+            .as_ref()
+            .is_some_and(|t| t.extra.contains_key("helm_operations"))
+    );
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -384,10 +503,16 @@ fn invalid(name: &str) -> String {
 
 fn assert_refused_naming(file: &str, field: &str) {
     match parse_osdpl(&invalid(file)) {
-        Ok(osdpl) => panic!("invalid/{file} deserialised but should not have: {:?}", osdpl.spec),
+        Ok(osdpl) => panic!(
+            "invalid/{file} deserialised but should not have: {:?}",
+            osdpl.spec
+        ),
         Err(e) => {
             let message = e.to_string();
-            assert!(message.contains(field), "invalid/{file}: the error should name `{field}`, got: {message}");
+            assert!(
+                message.contains(field),
+                "invalid/{file}: the error should name `{field}`, got: {message}"
+            );
         }
     }
 }
@@ -409,10 +534,15 @@ fn a_missing_size_is_refused_naming_the_field() {
 
 #[test]
 fn objects_only_cel_can_refuse_still_deserialise() {
-    for file in ["unknown-service.yaml", "bad-domain.yaml", "bad-nodes-key.yaml"] {
+    for file in [
+        "unknown-service.yaml",
+        "bad-domain.yaml",
+        "bad-nodes-key.yaml",
+    ] {
         let yaml = invalid(file);
-        let osdpl = parse_osdpl(&yaml)
-            .unwrap_or_else(|e| panic!("invalid/{file} is refused by CEL, not by serde, yet failed: {e}"));
+        let osdpl = parse_osdpl(&yaml).unwrap_or_else(|e| {
+            panic!("invalid/{file} is refused by CEL, not by serde, yet failed: {e}")
+        });
         assert_eq!(osdpl.metadata.name.as_deref(), Some("bad"));
         assert_round_trips(&format!("invalid/{file}"), &yaml);
     }
@@ -420,10 +550,18 @@ fn objects_only_cel_can_refuse_still_deserialise() {
 
 #[test]
 fn frobnicator_is_not_a_known_service() {
-    let osdpl = parse_osdpl(&invalid("unknown-service.yaml")).expect("unknown-service.yaml deserialises");
-    let services = osdpl.spec.features.and_then(|f| f.services).expect("features.services is set");
+    let osdpl =
+        parse_osdpl(&invalid("unknown-service.yaml")).expect("unknown-service.yaml deserialises");
+    let services = osdpl
+        .spec
+        .features
+        .and_then(|f| f.services)
+        .expect("features.services is set");
     assert!(services.iter().any(|s| s == "frobnicator"));
-    let unknown: Vec<&String> = services.iter().filter(|s| !is_known_service_entry(s)).collect();
+    let unknown: Vec<&String> = services
+        .iter()
+        .filter(|s| !is_known_service_entry(s))
+        .collect();
     assert_eq!(unknown, ["frobnicator"]);
 }
 
@@ -442,7 +580,10 @@ fn every_invalid_sample_is_covered_by_a_test() {
         .filter_map(|p| p.file_name())
         .map(|n| n.to_string_lossy().into_owned())
         .collect();
-    assert_eq!(present, covered, "tests/fixtures/osdpl/invalid/ changed: add a test for the new file");
+    assert_eq!(
+        present, covered,
+        "tests/fixtures/osdpl/invalid/ changed: add a test for the new file"
+    );
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -457,7 +598,9 @@ fn committed_crds_match_the_rust_types() {
         let path = workspace_root().join("deploy/crds").join(file);
         let committed = std::fs::read_to_string(&path).unwrap_or_default();
         if committed != generated {
-            stale.push(format!("deploy/crds/{file} is out of date: run `make crds`"));
+            stale.push(format!(
+                "deploy/crds/{file} is out of date: run `make crds`"
+            ));
         }
     }
     assert!(stale.is_empty(), "{}", stale.join("\n"));
@@ -467,7 +610,10 @@ fn committed_crds_match_the_rust_types() {
 fn deploy_crds_holds_no_file_the_types_do_not_generate() {
     let generated: BTreeSet<&str> = all_crds().into_iter().map(|(file, _)| file).collect();
     for path in yaml_files(&workspace_root().join("deploy/crds")) {
-        let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+        let name = path
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
         assert!(
             generated.contains(name.as_str()),
             "deploy/crds/{name} is not generated by all_crds(): remove it or add its type"
@@ -484,13 +630,22 @@ fn osdpl_crd_has_rockoon_names_scope_and_columns() {
     let crd = crd_for_kind("OpenStackDeployment");
     assert_eq!(crd.spec.group, "lcm.mirantis.com");
     assert_eq!(crd.spec.names.plural, "openstackdeployments");
-    assert_eq!(crd.spec.names.short_names.as_deref(), Some(&["osdpl".to_owned()][..]));
+    assert_eq!(
+        crd.spec.names.short_names.as_deref(),
+        Some(&["osdpl".to_owned()][..])
+    );
     assert_eq!(crd.spec.scope, "Namespaced");
     let version = only_version(&crd);
     assert_eq!(version.name, "v1alpha1");
     assert!(version.served && version.storage);
-    assert!(has_status_subresource(version), "OSDPL needs the status subresource");
-    assert_eq!(column_names(version), ["OpenStack", "Draft", "State", "Health", "Age"]);
+    assert!(
+        has_status_subresource(version),
+        "OSDPL needs the status subresource"
+    );
+    assert_eq!(
+        column_names(version),
+        ["OpenStack", "Draft", "State", "Health", "Age"]
+    );
 }
 
 #[test]
@@ -499,7 +654,10 @@ fn osdpl_spec_schema_requires_the_four_main_keys_and_preserves_unknown_fields() 
     let spec = spec_schema(&crd);
     let required: BTreeSet<&str> = spec.required.iter().flatten().map(String::as_str).collect();
     for key in ["openstack_version", "preset", "size", "public_domain_name"] {
-        assert!(required.contains(key), "spec.required lacks {key}: {required:?}");
+        assert!(
+            required.contains(key),
+            "spec.required lacks {key}: {required:?}"
+        );
     }
     assert_eq!(
         spec.x_kubernetes_preserve_unknown_fields,
@@ -513,13 +671,26 @@ fn osdplst_crd_has_rockoon_names_and_columns() {
     let crd = crd_for_kind("OpenStackDeploymentStatus");
     assert_eq!(crd.spec.group, "lcm.mirantis.com");
     assert_eq!(crd.spec.names.plural, "openstackdeploymentstatus");
-    assert_eq!(crd.spec.names.short_names.as_deref(), Some(&["osdplst".to_owned()][..]));
+    assert_eq!(
+        crd.spec.names.short_names.as_deref(),
+        Some(&["osdplst".to_owned()][..])
+    );
     assert_eq!(crd.spec.scope, "Namespaced");
     let version = only_version(&crd);
-    assert!(has_status_subresource(version), "OSDPLST needs the status subresource");
+    assert!(
+        has_status_subresource(version),
+        "OSDPLST needs the status subresource"
+    );
     assert_eq!(
         column_names(version),
-        ["OpenStack Version", "Controller Version", "State", "LCM Progress", "Health", "Age"]
+        [
+            "OpenStack Version",
+            "Controller Version",
+            "State",
+            "LCM Progress",
+            "Health",
+            "Age"
+        ]
     );
 }
 
@@ -529,5 +700,8 @@ fn node_workload_lock_crd_is_cluster_scoped_with_status() {
     assert_eq!(crd.spec.group, "lcm.mirantis.com");
     assert_eq!(crd.spec.names.plural, "nodeworkloadlocks");
     assert_eq!(crd.spec.scope, "Cluster");
-    assert!(has_status_subresource(only_version(&crd)), "NodeWorkloadLock needs the status subresource");
+    assert!(
+        has_status_subresource(only_version(&crd)),
+        "NodeWorkloadLock needs the status subresource"
+    );
 }

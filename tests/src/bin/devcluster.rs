@@ -17,10 +17,18 @@ use rockoon_tests::devcluster::{self, Component, DevCluster, NodeCounts, Options
 use rockoon_tests::suite;
 
 #[derive(Parser)]
-#[command(name = "devcluster", about = "A real, disposable Kubernetes control plane on loopback.")]
+#[command(
+    name = "devcluster",
+    about = "A real, disposable Kubernetes control plane on loopback."
+)]
 struct Cli {
     /// Run folder (kubeconfig, certificates, data, logs, state.json).
-    #[arg(long, env = "ROCKOON_DEVCLUSTER_DIR", default_value = ".run/cluster", global = true)]
+    #[arg(
+        long,
+        env = "ROCKOON_DEVCLUSTER_DIR",
+        default_value = ".run/cluster",
+        global = true
+    )]
     dir: PathBuf,
     #[command(subcommand)]
     command: Command,
@@ -31,7 +39,11 @@ enum Command {
     /// Start the cluster and supervise it until SIGTERM/SIGINT.
     Up {
         /// Fake nodes labelled openstack-control-plane=enabled.
-        #[arg(long, env = "ROCKOON_DEVCLUSTER_CONTROL_PLANE_NODES", default_value_t = 3)]
+        #[arg(
+            long,
+            env = "ROCKOON_DEVCLUSTER_CONTROL_PLANE_NODES",
+            default_value_t = 3
+        )]
         control_plane_nodes: u32,
         /// Fake nodes labelled openstack-compute-node=enabled and openvswitch=enabled.
         #[arg(long, env = "ROCKOON_DEVCLUSTER_COMPUTE_NODES", default_value_t = 2)]
@@ -62,8 +74,18 @@ enum Command {
 async fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
-        Command::Up { control_plane_nodes, compute_nodes, gateway_nodes, controllers, exit_on_stdin_eof } => {
-            let nodes = NodeCounts { control_plane: control_plane_nodes, compute: compute_nodes, gateway: gateway_nodes };
+        Command::Up {
+            control_plane_nodes,
+            compute_nodes,
+            gateway_nodes,
+            controllers,
+            exit_on_stdin_eof,
+        } => {
+            let nodes = NodeCounts {
+                control_plane: control_plane_nodes,
+                compute: compute_nodes,
+                gateway: gateway_nodes,
+            };
             up(&cli.dir, nodes, controllers, exit_on_stdin_eof).await
         }
         Command::Down => down(&cli.dir).await,
@@ -79,24 +101,42 @@ async fn main() -> std::process::ExitCode {
     }
 }
 
-async fn up(dir: &Path, nodes: NodeCounts, controllers: Option<PathBuf>, exit_on_stdin_eof: bool) -> Result<()> {
+async fn up(
+    dir: &Path,
+    nodes: NodeCounts,
+    controllers: Option<PathBuf>,
+    exit_on_stdin_eof: bool,
+) -> Result<()> {
     if let Ok(state) = State::read(dir)
         && process_alive(state.supervisor_pid)
     {
-        bail!("a cluster is already running from {} (pid {}); run `make cluster-down` first", dir.display(), state.supervisor_pid);
+        bail!(
+            "a cluster is already running from {} (pid {}); run `make cluster-down` first",
+            dir.display(),
+            state.supervisor_pid
+        );
     }
     // A fresh run folder each time; the previous run's logs are kept beside it.
     if dir.exists() {
         let previous = dir.with_extension("previous");
         let _ = std::fs::remove_dir_all(&previous);
-        std::fs::rename(dir, &previous).with_context(|| format!("moving the old {} aside", dir.display()))?;
+        std::fs::rename(dir, &previous)
+            .with_context(|| format!("moving the old {} aside", dir.display()))?;
     }
     std::fs::create_dir_all(dir)?;
     let dir = dir.canonicalize()?;
-    let mut state = State { supervisor_pid: std::process::id(), ..State::default() };
+    let mut state = State {
+        supervisor_pid: std::process::id(),
+        ..State::default()
+    };
     state.write(&dir)?;
 
-    let started = DevCluster::start(Options { dir: dir.clone(), bin_dir: None, nodes }).await;
+    let started = DevCluster::start(Options {
+        dir: dir.clone(),
+        bin_dir: None,
+        nodes,
+    })
+    .await;
     let mut cluster = match started {
         Ok(cluster) => cluster,
         Err(error) => {
@@ -107,7 +147,9 @@ async fn up(dir: &Path, nodes: NodeCounts, controllers: Option<PathBuf>, exit_on
     };
     state.kubeconfig = cluster.kubeconfig.clone();
     for component in &cluster.components {
-        state.pids.insert(component.name.clone(), component.pid().unwrap_or_default());
+        state
+            .pids
+            .insert(component.name.clone(), component.pid().unwrap_or_default());
     }
     let mut binaries = Vec::new();
     if let Some(target_dir) = controllers {
@@ -124,7 +166,11 @@ async fn up(dir: &Path, nodes: NodeCounts, controllers: Option<PathBuf>, exit_on
     state.ready = true;
     state.startup_seconds = cluster.startup.as_secs_f64();
     state.write(&dir)?;
-    println!("ready kubeconfig={} startup_seconds={:.1}", cluster.kubeconfig.display(), state.startup_seconds);
+    println!(
+        "ready kubeconfig={} startup_seconds={:.1}",
+        cluster.kubeconfig.display(),
+        state.startup_seconds
+    );
 
     wait_for_stop(exit_on_stdin_eof).await;
     for binary in binaries.iter_mut().rev() {
@@ -138,17 +184,30 @@ async fn up(dir: &Path, nodes: NodeCounts, controllers: Option<PathBuf>, exit_on
     Ok(())
 }
 
-async fn start_suite(cluster: &DevCluster, dir: &Path, target_dir: &Path, state: &mut State) -> Result<Vec<Component>> {
+async fn start_suite(
+    cluster: &DevCluster,
+    dir: &Path,
+    target_dir: &Path,
+    state: &mut State,
+) -> Result<Vec<Component>> {
     let client = cluster.client().await?;
-    suite::install_crds(&client).await.context("step 'install CRDs'")?;
-    suite::create_namespaces(&client).await.context("step 'create namespaces'")?;
+    suite::install_crds(&client)
+        .await
+        .context("step 'install CRDs'")?;
+    suite::create_namespaces(&client)
+        .await
+        .context("step 'create namespaces'")?;
     let mut started = Vec::new();
     for name in suite::BINARIES {
         let port = devcluster::ports::free_port()?;
         let binary = suite::start_binary(target_dir, name, dir, &cluster.kubeconfig, port, &[])
             .with_context(|| format!("step 'start rockoon-{name}'"))?;
-        state.pids.insert(format!("rockoon-{name}"), binary.pid().unwrap_or_default());
-        state.admin_addrs.insert((*name).to_owned(), format!("127.0.0.1:{port}"));
+        state
+            .pids
+            .insert(format!("rockoon-{name}"), binary.pid().unwrap_or_default());
+        state
+            .admin_addrs
+            .insert((*name).to_owned(), format!("127.0.0.1:{port}"));
         started.push(binary);
     }
     Ok(started)
@@ -156,7 +215,10 @@ async fn start_suite(cluster: &DevCluster, dir: &Path, target_dir: &Path, state:
 
 async fn wait_for_stop(exit_on_stdin_eof: bool) {
     use tokio::signal::unix::{SignalKind, signal};
-    let (Ok(mut term), Ok(mut int)) = (signal(SignalKind::terminate()), signal(SignalKind::interrupt())) else {
+    let (Ok(mut term), Ok(mut int)) = (
+        signal(SignalKind::terminate()),
+        signal(SignalKind::interrupt()),
+    ) else {
         return;
     };
     let stdin_closed = async {
@@ -184,7 +246,9 @@ fn process_alive(pid: u32) -> bool {
     }
     let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
     // Field 3, after the parenthesised command name, is the state letter.
-    let state = stat.rsplit_once(')').and_then(|(_, rest)| rest.split_whitespace().next());
+    let state = stat
+        .rsplit_once(')')
+        .and_then(|(_, rest)| rest.split_whitespace().next());
     !matches!(state, Some("Z") | Some("X"))
 }
 
@@ -217,7 +281,10 @@ async fn down(dir: &Path) -> Result<()> {
         killed.push("supervisor".into());
     }
     if killed.is_empty() {
-        println!("cluster stopped; logs kept in {}", dir.join("logs").display());
+        println!(
+            "cluster stopped; logs kept in {}",
+            dir.join("logs").display()
+        );
     } else {
         println!("cluster stopped; had to kill {}", killed.join(", "));
     }
@@ -229,14 +296,21 @@ async fn wait(dir: &Path, timeout: Duration) -> Result<()> {
     loop {
         if let Ok(state) = State::read(dir) {
             if state.ready {
-                println!("ready kubeconfig={} startup_seconds={:.1}", state.kubeconfig.display(), state.startup_seconds);
+                println!(
+                    "ready kubeconfig={} startup_seconds={:.1}",
+                    state.kubeconfig.display(),
+                    state.startup_seconds
+                );
                 return Ok(());
             }
             if let Some(error) = state.error {
                 bail!("cluster failed to start: {error}");
             }
             if !process_alive(state.supervisor_pid) {
-                bail!("devcluster up exited before the cluster was ready; see {}", dir.join("devcluster.log").display());
+                bail!(
+                    "devcluster up exited before the cluster was ready; see {}",
+                    dir.join("devcluster.log").display()
+                );
             }
         }
         if Instant::now() > deadline {
@@ -250,7 +324,11 @@ async fn status(dir: &Path) -> Result<()> {
     let state = State::read(dir).with_context(|| format!("no cluster in {}", dir.display()))?;
     println!("run folder:  {}", dir.display());
     println!("kubeconfig:  {}", state.kubeconfig.display());
-    println!("supervisor:  pid {} {}", state.supervisor_pid, alive_word(state.supervisor_pid));
+    println!(
+        "supervisor:  pid {} {}",
+        state.supervisor_pid,
+        alive_word(state.supervisor_pid)
+    );
     for (name, pid) in &state.pids {
         println!("  {name:<26} pid {pid:<8} {}", alive_word(*pid));
     }
@@ -261,7 +339,9 @@ async fn status(dir: &Path) -> Result<()> {
         bail!("cluster is not ready");
     }
     let client = devcluster::client_for(&state.kubeconfig).await?;
-    let readyz = client.request_text(http::Request::get("/readyz").body(Vec::new())?).await?;
+    let readyz = client
+        .request_text(http::Request::get("/readyz").body(Vec::new())?)
+        .await?;
     println!("apiserver:   /readyz {readyz}");
     let nodes: Api<Node> = Api::all(client);
     for node in nodes.list(&ListParams::default()).await? {
@@ -287,5 +367,9 @@ async fn status(dir: &Path) -> Result<()> {
 }
 
 fn alive_word(pid: u32) -> &'static str {
-    if process_alive(pid) { "running" } else { "not running" }
+    if process_alive(pid) {
+        "running"
+    } else {
+        "not running"
+    }
 }

@@ -31,9 +31,18 @@ impl Component {
     ///
     /// Each child gets its own process group, so a Ctrl-C at the terminal reaches only the
     /// supervisor, which then stops the children in order; `kill_on_drop` covers panics.
-    pub fn spawn(name: &str, program: &Path, args: &[String], dir: &Path, env: &[(&str, String)]) -> Result<Self> {
+    pub fn spawn(
+        name: &str,
+        program: &Path,
+        args: &[String],
+        dir: &Path,
+        env: &[(&str, String)],
+    ) -> Result<Self> {
         let log = dir.join("logs").join(format!("{name}.log"));
-        let out = std::fs::OpenOptions::new().create(true).append(true).open(&log)?;
+        let out = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&log)?;
         let err = out.try_clone()?;
         let mut command = Command::new(program);
         command
@@ -46,8 +55,14 @@ impl Component {
         for (key, value) in env {
             command.env(key, value);
         }
-        let child = command.spawn().with_context(|| format!("spawning {}", program.display()))?;
-        Ok(Self { name: name.to_owned(), child, log })
+        let child = command
+            .spawn()
+            .with_context(|| format!("spawning {}", program.display()))?;
+        Ok(Self {
+            name: name.to_owned(),
+            child,
+            log,
+        })
     }
 
     /// Pid of the process, if it is still known.
@@ -58,7 +73,11 @@ impl Component {
     /// Fails with the log's tail if the process already exited.
     pub fn check_alive(&mut self) -> Result<()> {
         if let Some(status) = self.child.try_wait()? {
-            bail!("{} exited ({status}); last log lines:\n{}", self.name, tail(&self.log, 20));
+            bail!(
+                "{} exited ({status}); last log lines:\n{}",
+                self.name,
+                tail(&self.log, 20)
+            );
         }
         Ok(())
     }
@@ -70,7 +89,10 @@ impl Component {
                 nix::unistd::Pid::from_raw(pid as i32),
                 nix::sys::signal::Signal::SIGTERM,
             );
-            if tokio::time::timeout(grace, self.child.wait()).await.is_err() {
+            if tokio::time::timeout(grace, self.child.wait())
+                .await
+                .is_err()
+            {
                 let _ = self.child.kill().await;
             }
         }
@@ -99,40 +121,52 @@ impl Launcher<'_> {
     pub fn etcd(&self, ports: &Ports) -> Result<Component> {
         let client = format!("http://127.0.0.1:{}", ports.etcd_client);
         let peer = format!("http://127.0.0.1:{}", ports.etcd_peer);
-        self.spawn("etcd", vec![
-            "--name=dev".into(),
-            format!("--data-dir={}", self.dir.join("etcd").display()),
-            format!("--listen-client-urls={client}"),
-            format!("--advertise-client-urls={client}"),
-            format!("--listen-peer-urls={peer}"),
-            format!("--initial-advertise-peer-urls={peer}"),
-            format!("--initial-cluster=dev={peer}"),
-            "--initial-cluster-state=new".into(),
-            // A disposable cluster: durability is not worth the fsync latency.
-            "--unsafe-no-fsync".into(),
-            "--log-level=warn".into(),
-        ])
+        self.spawn(
+            "etcd",
+            vec![
+                "--name=dev".into(),
+                format!("--data-dir={}", self.dir.join("etcd").display()),
+                format!("--listen-client-urls={client}"),
+                format!("--advertise-client-urls={client}"),
+                format!("--listen-peer-urls={peer}"),
+                format!("--initial-advertise-peer-urls={peer}"),
+                format!("--initial-cluster=dev={peer}"),
+                "--initial-cluster-state=new".into(),
+                // A disposable cluster: durability is not worth the fsync latency.
+                "--unsafe-no-fsync".into(),
+                "--log-level=warn".into(),
+            ],
+        )
     }
 
     pub fn apiserver(&self, ports: &Ports, files: &Files) -> Result<Component> {
-        self.spawn("kube-apiserver", vec![
-            format!("--etcd-servers=http://127.0.0.1:{}", ports.etcd_client),
-            "--bind-address=127.0.0.1".into(),
-            "--advertise-address=127.0.0.1".into(),
-            format!("--secure-port={}", ports.apiserver),
-            format!("--cert-dir={}", files.cert_dir.display()),
-            format!("--token-auth-file={}", files.token_file.display()),
-            "--authorization-mode=RBAC".into(),
-            "--service-cluster-ip-range=10.96.0.0/16".into(),
-            "--service-account-issuer=https://kubernetes.default.svc.cluster.local".into(),
-            format!("--service-account-key-file={}", files.service_account_pub.display()),
-            format!("--service-account-signing-key-file={}", files.service_account_key.display()),
-            "--allow-privileged=true".into(),
-            "--profiling=false".into(),
-            "--enable-priority-and-fairness=false".into(),
-            "--event-ttl=1h".into(),
-            "--v=1".into(),
-        ])
+        self.spawn(
+            "kube-apiserver",
+            vec![
+                format!("--etcd-servers=http://127.0.0.1:{}", ports.etcd_client),
+                "--bind-address=127.0.0.1".into(),
+                "--advertise-address=127.0.0.1".into(),
+                format!("--secure-port={}", ports.apiserver),
+                format!("--cert-dir={}", files.cert_dir.display()),
+                format!("--token-auth-file={}", files.token_file.display()),
+                "--authorization-mode=RBAC".into(),
+                "--service-cluster-ip-range=10.96.0.0/16".into(),
+                "--service-account-issuer=https://kubernetes.default.svc.cluster.local".into(),
+                format!(
+                    "--service-account-key-file={}",
+                    files.service_account_pub.display()
+                ),
+                format!(
+                    "--service-account-signing-key-file={}",
+                    files.service_account_key.display()
+                ),
+                "--allow-privileged=true".into(),
+                "--profiling=false".into(),
+                "--enable-priority-and-fairness=false".into(),
+                "--event-ttl=1h".into(),
+                "--v=1".into(),
+            ],
+        )
     }
 
     fn client_flags(&self, files: &Files, port: u16) -> Vec<String> {
@@ -152,8 +186,14 @@ impl Launcher<'_> {
     pub fn controller_manager(&self, ports: &Ports, files: &Files) -> Result<Component> {
         let mut args = self.client_flags(files, ports.controller_manager);
         args.extend([
-            format!("--service-account-private-key-file={}", files.service_account_key.display()),
-            format!("--root-ca-file={}", files.cert_dir.join("apiserver.crt").display()),
+            format!(
+                "--service-account-private-key-file={}",
+                files.service_account_key.display()
+            ),
+            format!(
+                "--root-ca-file={}",
+                files.cert_dir.join("apiserver.crt").display()
+            ),
             "--use-service-account-credentials=false".into(),
             // Fake nodes have no cloud and no CIDRs to hand out.
             "--controllers=*,-nodeipam,-cloud-node-lifecycle,-service-lb-controller,-route".into(),
@@ -166,14 +206,23 @@ impl Launcher<'_> {
     }
 
     pub fn kwok(&self, ports: &Ports, files: &Files) -> Result<Component> {
-        self.spawn("kwok", vec![
-            format!("--kubeconfig={}", files.kubeconfig.display()),
-            format!("--config={}", self.bin_dir.join("kwok-stages.yaml").display()),
-            format!("--manage-nodes-with-annotation-selector={}=fake", super::nodes::KWOK_ANNOTATION),
-            "--cidr=10.244.0.1/16".into(),
-            "--node-ip=127.0.0.1".into(),
-            format!("--server-address=127.0.0.1:{}", ports.kwok),
-        ])
+        self.spawn(
+            "kwok",
+            vec![
+                format!("--kubeconfig={}", files.kubeconfig.display()),
+                format!(
+                    "--config={}",
+                    self.bin_dir.join("kwok-stages.yaml").display()
+                ),
+                format!(
+                    "--manage-nodes-with-annotation-selector={}=fake",
+                    super::nodes::KWOK_ANNOTATION
+                ),
+                "--cidr=10.244.0.1/16".into(),
+                "--node-ip=127.0.0.1".into(),
+                format!("--server-address=127.0.0.1:{}", ports.kwok),
+            ],
+        )
     }
 }
 
@@ -188,7 +237,10 @@ pub async fn wait_for_etcd(port: u16, etcd: &mut Component) -> Result<()> {
             return Ok(());
         }
         if Instant::now() > deadline {
-            bail!("etcd not healthy after {START_TIMEOUT:?}; log tail:\n{}", tail(&etcd.log, 20));
+            bail!(
+                "etcd not healthy after {START_TIMEOUT:?}; log tail:\n{}",
+                tail(&etcd.log, 20)
+            );
         }
         tokio::time::sleep(POLL).await;
     }
@@ -197,7 +249,9 @@ pub async fn wait_for_etcd(port: u16, etcd: &mut Component) -> Result<()> {
 /// A plain HTTP/1.0 GET on loopback; returns the whole response (status line included).
 pub async fn http_get(port: u16, path: &str) -> std::io::Result<String> {
     let mut stream = tokio::net::TcpStream::connect(("127.0.0.1", port)).await?;
-    stream.write_all(format!("GET {path} HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n").as_bytes()).await?;
+    stream
+        .write_all(format!("GET {path} HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n").as_bytes())
+        .await?;
     let mut body = String::new();
     stream.read_to_string(&mut body).await?;
     Ok(body)
@@ -210,7 +264,10 @@ pub async fn wait_for_apiserver(kubeconfig: &Path, apiserver: &mut Component) ->
     loop {
         apiserver.check_alive()?;
         // The serving certificate (our kubeconfig's CA) appears only once the server started.
-        if kubeconfig.parent().is_some_and(|d| d.join("certs/apiserver.crt").exists()) {
+        if kubeconfig
+            .parent()
+            .is_some_and(|d| d.join("certs/apiserver.crt").exists())
+        {
             match super::client_for(kubeconfig).await {
                 Ok(client) => {
                     let request = http_request("/readyz")?;
@@ -224,7 +281,10 @@ pub async fn wait_for_apiserver(kubeconfig: &Path, apiserver: &mut Component) ->
             }
         }
         if Instant::now() > deadline {
-            bail!("kube-apiserver not ready after {START_TIMEOUT:?}: {last_error}; log tail:\n{}", tail(&apiserver.log, 20));
+            bail!(
+                "kube-apiserver not ready after {START_TIMEOUT:?}: {last_error}; log tail:\n{}",
+                tail(&apiserver.log, 20)
+            );
         }
         tokio::time::sleep(POLL).await;
     }
@@ -235,9 +295,15 @@ fn http_request(path: &str) -> Result<http::Request<Vec<u8>>> {
 }
 
 /// Waits until the `default` ServiceAccount exists, i.e. kube-controller-manager works.
-pub async fn wait_for_default_service_account(client: &Client, components: &mut [Component]) -> Result<()> {
+pub async fn wait_for_default_service_account(
+    client: &Client,
+    components: &mut [Component],
+) -> Result<()> {
     let accounts: Api<ServiceAccount> = Api::namespaced(client.clone(), "default");
-    let wait = kube::runtime::wait::await_condition(accounts, "default", |sa: Option<&ServiceAccount>| sa.is_some());
+    let wait =
+        kube::runtime::wait::await_condition(accounts, "default", |sa: Option<&ServiceAccount>| {
+            sa.is_some()
+        });
     tokio::pin!(wait);
     let deadline = tokio::time::sleep(START_TIMEOUT);
     tokio::pin!(deadline);
@@ -253,4 +319,3 @@ pub async fn wait_for_default_service_account(client: &Client, components: &mut 
         }
     }
 }
-

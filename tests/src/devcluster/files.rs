@@ -32,13 +32,22 @@ impl Files {
 
         let token = random_hex(24)?;
         let token_file = cert_dir.join("tokens.csv");
-        std::fs::write(&token_file, format!("{token},admin,admin,\"system:masters\"\n"))?;
+        std::fs::write(
+            &token_file,
+            format!("{token},admin,admin,\"system:masters\"\n"),
+        )?;
 
         let kubeconfig = dir.join("kubeconfig");
         let ca = cert_dir.join("apiserver.crt");
         let server = format!("https://127.0.0.1:{}", ports.apiserver);
         std::fs::write(&kubeconfig, kubeconfig_yaml(&server, &ca, &token))?;
-        Ok(Self { cert_dir, service_account_key, service_account_pub, token_file, kubeconfig })
+        Ok(Self {
+            cert_dir,
+            service_account_key,
+            service_account_pub,
+            token_file,
+            kubeconfig,
+        })
     }
 }
 

@@ -60,15 +60,25 @@ impl DevCluster {
             Some(dir) => dir,
             None => build_components().context("step 'build dev cluster components'")?,
         };
-        for binary in ["etcd", "kube-apiserver", "kube-controller-manager", "kube-scheduler", "kwok"] {
+        for binary in [
+            "etcd",
+            "kube-apiserver",
+            "kube-controller-manager",
+            "kube-scheduler",
+            "kwok",
+        ] {
             if !bin_dir.join(binary).exists() {
-                bail!("step 'find {binary}': {} does not exist; run tests/cluster/build.sh", bin_dir.join(binary).display());
+                bail!(
+                    "step 'find {binary}': {} does not exist; run tests/cluster/build.sh",
+                    bin_dir.join(binary).display()
+                );
             }
         }
         let dir = options.dir.clone();
         std::fs::create_dir_all(dir.join("logs")).context("step 'create run folder'")?;
         let ports = ports::Ports::allocate().context("step 'allocate ports'")?;
-        let files = files::Files::write(&dir, &ports).context("step 'write certificates and kubeconfig'")?;
+        let files = files::Files::write(&dir, &ports)
+            .context("step 'write certificates and kubeconfig'")?;
 
         let mut cluster = DevCluster {
             dir: dir.clone(),
@@ -77,7 +87,9 @@ impl DevCluster {
             components: Vec::new(),
             startup: Duration::ZERO,
         };
-        let result = cluster.start_components(&ports, &files, &options.nodes).await;
+        let result = cluster
+            .start_components(&ports, &files, &options.nodes)
+            .await;
         if let Err(error) = result {
             cluster.stop().await;
             return Err(error);
@@ -86,22 +98,53 @@ impl DevCluster {
         Ok(cluster)
     }
 
-    async fn start_components(&mut self, ports: &ports::Ports, files: &files::Files, nodes: &NodeCounts) -> Result<()> {
-        let launcher = components::Launcher { bin_dir: &self.bin_dir, dir: &self.dir };
-        self.components.push(launcher.etcd(ports).context("step 'start etcd'")?);
-        components::wait_for_etcd(ports.etcd_client, &mut self.components[0]).await.context("step 'wait for etcd'")?;
-
-        self.components.push(launcher.apiserver(ports, files).context("step 'start kube-apiserver'")?);
-        let client = components::wait_for_apiserver(&files.kubeconfig, self.components.last_mut().expect("just pushed"))
+    async fn start_components(
+        &mut self,
+        ports: &ports::Ports,
+        files: &files::Files,
+        nodes: &NodeCounts,
+    ) -> Result<()> {
+        let launcher = components::Launcher {
+            bin_dir: &self.bin_dir,
+            dir: &self.dir,
+        };
+        self.components
+            .push(launcher.etcd(ports).context("step 'start etcd'")?);
+        components::wait_for_etcd(ports.etcd_client, &mut self.components[0])
             .await
-            .context("step 'wait for kube-apiserver'")?;
+            .context("step 'wait for etcd'")?;
 
-        self.components.push(launcher.controller_manager(ports, files).context("step 'start kube-controller-manager'")?);
-        self.components.push(launcher.scheduler(ports, files).context("step 'start kube-scheduler'")?);
-        self.components.push(launcher.kwok(ports, files).context("step 'start kwok'")?);
+        self.components.push(
+            launcher
+                .apiserver(ports, files)
+                .context("step 'start kube-apiserver'")?,
+        );
+        let client = components::wait_for_apiserver(
+            &files.kubeconfig,
+            self.components.last_mut().expect("just pushed"),
+        )
+        .await
+        .context("step 'wait for kube-apiserver'")?;
 
-        nodes::create(&client, nodes).await.context("step 'create fake nodes'")?;
-        nodes::wait_ready(&client, nodes, &mut self.components).await.context("step 'wait for nodes to be Ready'")?;
+        self.components.push(
+            launcher
+                .controller_manager(ports, files)
+                .context("step 'start kube-controller-manager'")?,
+        );
+        self.components.push(
+            launcher
+                .scheduler(ports, files)
+                .context("step 'start kube-scheduler'")?,
+        );
+        self.components
+            .push(launcher.kwok(ports, files).context("step 'start kwok'")?);
+
+        nodes::create(&client, nodes)
+            .await
+            .context("step 'create fake nodes'")?;
+        nodes::wait_ready(&client, nodes, &mut self.components)
+            .await
+            .context("step 'wait for nodes to be Ready'")?;
         components::wait_for_default_service_account(&client, &mut self.components)
             .await
             .context("step 'wait for kube-controller-manager'")?;
@@ -131,7 +174,10 @@ pub async fn client_for(kubeconfig: &Path) -> Result<Client> {
 
 /// Root of the workspace (this crate lives in `<root>/tests`).
 pub fn workspace_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("tests/ has a parent").to_path_buf()
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("tests/ has a parent")
+        .to_path_buf()
 }
 
 /// Builds (or finds in the cache) the pinned components; returns their folder.
@@ -146,7 +192,11 @@ pub fn build_components() -> Result<PathBuf> {
         .output()
         .with_context(|| format!("running {}", script.display()))?;
     if !output.status.success() {
-        bail!("{} failed ({}); see its output above", script.display(), output.status);
+        bail!(
+            "{} failed ({}); see its output above",
+            script.display(),
+            output.status
+        );
     }
     Ok(PathBuf::from(String::from_utf8(output.stdout)?.trim()))
 }

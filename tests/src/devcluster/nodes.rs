@@ -26,7 +26,11 @@ pub struct NodeCounts {
 
 impl Default for NodeCounts {
     fn default() -> Self {
-        Self { control_plane: 3, compute: 2, gateway: 1 }
+        Self {
+            control_plane: 3,
+            compute: 2,
+            gateway: 1,
+        }
     }
 }
 
@@ -35,12 +39,18 @@ impl NodeCounts {
     pub fn nodes(&self) -> Vec<(String, Vec<(&'static str, &'static str)>)> {
         let mut nodes = Vec::new();
         for i in 0..self.control_plane {
-            nodes.push((format!("ctl-{i}"), vec![("openstack-control-plane", "enabled")]));
+            nodes.push((
+                format!("ctl-{i}"),
+                vec![("openstack-control-plane", "enabled")],
+            ));
         }
         for i in 0..self.compute {
             nodes.push((
                 format!("cmp-{i}"),
-                vec![("openstack-compute-node", "enabled"), ("openvswitch", "enabled")],
+                vec![
+                    ("openstack-compute-node", "enabled"),
+                    ("openvswitch", "enabled"),
+                ],
             ));
         }
         for i in 0..self.gateway {
@@ -89,7 +99,11 @@ pub async fn create(client: &Client, counts: &NodeCounts) -> Result<()> {
 }
 
 /// Waits until kwok reports every node Ready.
-pub async fn wait_ready(client: &Client, counts: &NodeCounts, components: &mut [Component]) -> Result<()> {
+pub async fn wait_ready(
+    client: &Client,
+    counts: &NodeCounts,
+    components: &mut [Component],
+) -> Result<()> {
     let api: Api<Node> = Api::all(client.clone());
     for (name, _) in counts.nodes() {
         let ready = kube::runtime::wait::await_condition(api.clone(), &name, is_node_ready);

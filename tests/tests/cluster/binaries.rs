@@ -26,11 +26,16 @@ async fn check_binary(name: &str, watches: &[&str]) {
     for watch in watches {
         let line = log
             .lines()
-            .find(|l| l.contains("initial list complete") && l.contains(&format!("resource=\"{watch}\"")))
+            .find(|l| {
+                l.contains("initial list complete") && l.contains(&format!("resource=\"{watch}\""))
+            })
             .unwrap_or_else(|| panic!("rockoon-{name} was ready before listing {watch}:\n{log}"));
         assert!(!line.is_empty());
     }
-    assert!(earlier.iter().all(|(status, _)| *status == 503), "non-503 answer before ready: {earlier:?}");
+    assert!(
+        earlier.iter().all(|(status, _)| *status == 503),
+        "non-503 answer before ready: {earlier:?}"
+    );
 
     let (status, _) = binary.get("/livez").await.expect("livez answers");
     assert_eq!(status, 200);
@@ -42,12 +47,24 @@ async fn check_binary(name: &str, watches: &[&str]) {
                 && l.contains(&format!("controller=\"{name}\""))
                 && l.contains(&format!("resource=\"{watch}\""))
         });
-        assert!(found, "no rockoon_watched_objects series for {watch} in:\n{metrics}");
+        assert!(
+            found,
+            "no rockoon_watched_objects series for {watch} in:\n{metrics}"
+        );
     }
 
     let code = binary.terminate(Duration::from_secs(15)).await.unwrap();
-    assert_eq!(code, Some(0), "rockoon-{name} exit code after SIGTERM; log:\n{}", binary.log_tail());
-    assert!(binary.log().contains("stopped"), "no shutdown line in {}", binary.log_path().display());
+    assert_eq!(
+        code,
+        Some(0),
+        "rockoon-{name} exit code after SIGTERM; log:\n{}",
+        binary.log_tail()
+    );
+    assert!(
+        binary.log().contains("stopped"),
+        "no shutdown line in {}",
+        binary.log_path().display()
+    );
 }
 
 #[tokio::test]

@@ -9,20 +9,33 @@ use rockoon_tests::harness::{TestNamespace, ensure_crds};
 use crate::cluster_or_return;
 
 fn fixture(path: &str) -> serde_json::Value {
-    let file = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("fixtures/osdpl").join(path);
+    let file = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("fixtures/osdpl")
+        .join(path);
     let text = std::fs::read_to_string(&file).unwrap_or_else(|e| panic!("{}: {e}", file.display()));
     serde_norway::from_str(&text).unwrap()
 }
 
 fn osdpl_api(client: kube::Client, namespace: &str) -> Api<DynamicObject> {
     let gvk = GroupVersionKind::gvk("lcm.mirantis.com", "v1alpha1", "OpenStackDeployment");
-    Api::namespaced_with(client, namespace, &ApiResource::from_gvk_with_plural(&gvk, "openstackdeployments"))
+    Api::namespaced_with(
+        client,
+        namespace,
+        &ApiResource::from_gvk_with_plural(&gvk, "openstackdeployments"),
+    )
 }
 
-async fn create(api: &Api<DynamicObject>, mut object: serde_json::Value, namespace: &str) -> Result<(), String> {
+async fn create(
+    api: &Api<DynamicObject>,
+    mut object: serde_json::Value,
+    namespace: &str,
+) -> Result<(), String> {
     object["metadata"]["namespace"] = namespace.into();
     let object: DynamicObject = serde_json::from_value(object).unwrap();
-    api.create(&PostParams::default(), &object).await.map(|_| ()).map_err(|e| e.to_string())
+    api.create(&PostParams::default(), &object)
+        .await
+        .map(|_| ())
+        .map_err(|e| e.to_string())
 }
 
 /// The API server stores JSON, where `1.0` and `1` are the same number.
@@ -33,8 +46,14 @@ fn integral_floats_as_ints(value: serde_json::Value) -> serde_json::Value {
             Some(f) if n.is_f64() && f.fract() == 0.0 && f.abs() < 9e15 => Value::from(f as i64),
             _ => Value::Number(n),
         },
-        Value::Array(items) => Value::Array(items.into_iter().map(integral_floats_as_ints).collect()),
-        Value::Object(map) => Value::Object(map.into_iter().map(|(k, v)| (k, integral_floats_as_ints(v))).collect()),
+        Value::Array(items) => {
+            Value::Array(items.into_iter().map(integral_floats_as_ints).collect())
+        }
+        Value::Object(map) => Value::Object(
+            map.into_iter()
+                .map(|(k, v)| (k, integral_floats_as_ints(v)))
+                .collect(),
+        ),
         other => other,
     }
 }
@@ -59,7 +78,9 @@ async fn sample_osdpls_are_accepted_by_the_api_server() {
     for sample in ["core.yaml", "compute.yaml"] {
         let mut object = fixture(sample);
         object["metadata"]["name"] = sample.trim_end_matches(".yaml").into();
-        create(&api, object.clone(), &ns.name).await.unwrap_or_else(|e| panic!("{sample}: {e}"));
+        create(&api, object.clone(), &ns.name)
+            .await
+            .unwrap_or_else(|e| panic!("{sample}: {e}"));
         let stored = api.get(sample.trim_end_matches(".yaml")).await.unwrap();
         assert_eq!(
             integral_floats_as_ints(stored.data["spec"].clone()),
@@ -78,7 +99,10 @@ async fn malformed_osdpls_are_rejected_with_a_message_naming_the_field() {
     let ns = TestNamespace::create(&client, "malformed").await.unwrap();
     let api = osdpl_api(client.clone(), &ns.name);
     let cases = [
-        ("wrong-type-openstack-version.yaml", "spec.openstack_version"),
+        (
+            "wrong-type-openstack-version.yaml",
+            "spec.openstack_version",
+        ),
         ("unknown-preset.yaml", "spec.preset"),
         ("missing-size.yaml", "spec.size"),
         ("unknown-service.yaml", "spec.features.services[1]"),
@@ -89,7 +113,10 @@ async fn malformed_osdpls_are_rejected_with_a_message_naming_the_field() {
         let error = create(&api, fixture(&format!("invalid/{file}")), &ns.name)
             .await
             .expect_err(&format!("{file} was accepted"));
-        assert!(error.contains(field), "{file}: error does not name {field}: {error}");
+        assert!(
+            error.contains(field),
+            "{file}: error does not name {field}: {error}"
+        );
     }
     ns.delete().await.unwrap();
 }

@@ -4,6 +4,9 @@
 //! namespace of its own. Under `CI=true` a missing cluster fails the run; elsewhere a test
 //! without a cluster prints how to get one and returns.
 
+// In tests a failed unwrap is a failed test with its message; that is what we want.
+#![allow(clippy::unwrap_used)]
+
 mod binaries;
 mod crds;
 mod ssa;

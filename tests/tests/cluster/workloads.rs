@@ -42,11 +42,27 @@ async fn deployment_pods_become_ready_on_nodes_with_the_requested_placement_labe
         "spec": {"replicas": 3, "selector": {"matchLabels": {"app": "api"}},
                  "template": pod_template("api", "openstack-control-plane")},
     });
-    deployments.patch("api", &PatchParams::apply("rockoon-tests"), &Patch::Apply(&deployment)).await.unwrap();
-    let ready = kube::runtime::wait::await_condition(deployments.clone(), "api", |d: Option<&Deployment>| {
-        d.and_then(|d| d.status.as_ref()).and_then(|s| s.ready_replicas) == Some(3)
-    });
-    tokio::time::timeout(Duration::from_secs(60), ready).await.expect("3 ready replicas within 60s").unwrap();
+    deployments
+        .patch(
+            "api",
+            &PatchParams::apply("rockoon-tests"),
+            &Patch::Apply(&deployment),
+        )
+        .await
+        .unwrap();
+    let ready = kube::runtime::wait::await_condition(
+        deployments.clone(),
+        "api",
+        |d: Option<&Deployment>| {
+            d.and_then(|d| d.status.as_ref())
+                .and_then(|s| s.ready_replicas)
+                == Some(3)
+        },
+    );
+    tokio::time::timeout(Duration::from_secs(60), ready)
+        .await
+        .expect("3 ready replicas within 60s")
+        .unwrap();
 
     let nodes: Api<Node> = Api::all(client.clone());
     let control_plane: Vec<String> = nodes
@@ -57,11 +73,22 @@ async fn deployment_pods_become_ready_on_nodes_with_the_requested_placement_labe
         .map(|n| n.name_any())
         .collect();
     let pods: Api<Pod> = Api::namespaced(client.clone(), &ns.name);
-    let pods = pods.list(&ListParams::default().labels("app=api")).await.unwrap();
+    let pods = pods
+        .list(&ListParams::default().labels("app=api"))
+        .await
+        .unwrap();
     assert_eq!(pods.items.len(), 3);
     for pod in &pods {
-        let node = pod.spec.as_ref().and_then(|s| s.node_name.clone()).unwrap_or_default();
-        assert!(control_plane.contains(&node), "{} landed on {node}, not a control-plane node", pod.name_any());
+        let node = pod
+            .spec
+            .as_ref()
+            .and_then(|s| s.node_name.clone())
+            .unwrap_or_default();
+        assert!(
+            control_plane.contains(&node),
+            "{} landed on {node}, not a control-plane node",
+            pod.name_any()
+        );
         assert!(is_ready(pod), "{} is not Ready", pod.name_any());
     }
     ns.delete().await.unwrap();
@@ -75,7 +102,8 @@ async fn statefulset_pods_start_in_ordinal_order_each_after_the_previous_is_read
     let pods: Api<Pod> = Api::namespaced(client.clone(), &ns.name);
     // Watch before creating, so every pod's first appearance is seen.
     let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
-    let stream = watcher(pods.clone(), watcher::Config::default().labels("app=db")).applied_objects();
+    let stream =
+        watcher(pods.clone(), watcher::Config::default().labels("app=db")).applied_objects();
     let watch = tokio::spawn(async move {
         let mut stream = std::pin::pin!(stream);
         while let Ok(Some(pod)) = stream.try_next().await {
@@ -89,7 +117,14 @@ async fn statefulset_pods_start_in_ordinal_order_each_after_the_previous_is_read
                  "selector": {"matchLabels": {"app": "db"}},
                  "template": pod_template("db", "openstack-control-plane")},
     });
-    statefulsets.patch("db", &PatchParams::apply("rockoon-tests"), &Patch::Apply(&sts)).await.unwrap();
+    statefulsets
+        .patch(
+            "db",
+            &PatchParams::apply("rockoon-tests"),
+            &Patch::Apply(&sts),
+        )
+        .await
+        .unwrap();
 
     // Record the order of first appearance and of readiness.
     let mut appeared: Vec<String> = Vec::new();
@@ -103,7 +138,12 @@ async fn statefulset_pods_start_in_ordinal_order_each_after_the_previous_is_read
             .expect("watch ended");
         if !appeared.contains(&name) {
             // A pod may only appear once every lower ordinal is Ready.
-            assert_eq!(ready_order.len(), appeared.len(), "{name} appeared before {:?} was ready", appeared.last());
+            assert_eq!(
+                ready_order.len(),
+                appeared.len(),
+                "{name} appeared before {:?} was ready",
+                appeared.last()
+            );
             appeared.push(name.clone());
         }
         if is_ready && !ready.contains_key(&name) {

@@ -5,7 +5,10 @@
 use std::path::PathBuf;
 
 fn main() -> anyhow::Result<()> {
-    let dir = std::env::args_os().nth(1).map(PathBuf::from).unwrap_or_else(|| "deploy/crds".into());
+    let dir = std::env::args_os()
+        .nth(1)
+        .map(PathBuf::from)
+        .unwrap_or_else(|| "deploy/crds".into());
     std::fs::create_dir_all(&dir)?;
     for (file, crd) in rockoon_core::crd::all_crds() {
         let path = dir.join(file);

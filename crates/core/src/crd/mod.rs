@@ -26,7 +26,10 @@ pub const VERSION: &str = "v1alpha1";
 pub fn all_crds() -> Vec<(&'static str, CustomResourceDefinition)> {
     vec![
         ("openstackdeployments.yaml", OpenStackDeployment::crd()),
-        ("openstackdeploymentstatus.yaml", OpenStackDeploymentStatus::crd()),
+        (
+            "openstackdeploymentstatus.yaml",
+            OpenStackDeploymentStatus::crd(),
+        ),
         ("nodeworkloadlocks.yaml", NodeWorkloadLock::crd()),
     ]
 }
@@ -37,5 +40,8 @@ pub const GENERATED_HEADER: &str =
 
 /// Renders one CRD as the YAML document committed under `deploy/crds/`.
 pub fn crd_yaml(crd: &CustomResourceDefinition) -> Result<String, serde_norway::Error> {
-    Ok(format!("{GENERATED_HEADER}{}", serde_norway::to_string(crd)?))
+    Ok(format!(
+        "{GENERATED_HEADER}{}",
+        serde_norway::to_string(crd)?
+    ))
 }

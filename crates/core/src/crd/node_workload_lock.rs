@@ -10,6 +10,9 @@ use serde::{Deserialize, Serialize};
 use super::osdpl::Extra;
 
 /// Which controller holds the lock, on which node.
+// clippy reads the repeated `type_ = "string"` of separate printcolumn(...) entries as one
+// duplicated attribute.
+#[allow(clippy::duplicated_attributes)]
 #[derive(CustomResource, JsonSchema, Serialize, Deserialize, Clone, Debug, PartialEq)]
 #[kube(
     group = "lcm.mirantis.com",
@@ -20,9 +23,17 @@ use super::osdpl::Extra;
     status = "NodeWorkloadLockStatus",
     doc = "A workload lock on one node, held by a controller (OpenStack: controllerName=openstack).",
     printcolumn(name = "Node", type_ = "string", json_path = ".spec.nodeName"),
-    printcolumn(name = "Controller", type_ = "string", json_path = ".spec.controllerName"),
+    printcolumn(
+        name = "Controller",
+        type_ = "string",
+        json_path = ".spec.controllerName"
+    ),
     printcolumn(name = "State", type_ = "string", json_path = ".status.state"),
-    printcolumn(name = "Age", type_ = "date", json_path = ".metadata.creationTimestamp")
+    printcolumn(
+        name = "Age",
+        type_ = "date",
+        json_path = ".metadata.creationTimestamp"
+    )
 )]
 #[serde(rename_all = "camelCase")]
 pub struct NodeWorkloadLockSpec {

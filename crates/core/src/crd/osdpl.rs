@@ -20,6 +20,9 @@ use super::schema::free_form_object;
 pub type Extra = BTreeMap<String, Value>;
 
 /// Desired state of one OpenStack cloud. Written by the user; never changed by the suite.
+// clippy reads the repeated `type_ = "string"` of separate printcolumn(...) entries as one
+// duplicated attribute.
+#[allow(clippy::duplicated_attributes)]
 #[derive(CustomResource, KubeSchema, Serialize, Deserialize, Clone, Debug, PartialEq)]
 #[kube(
     group = "lcm.mirantis.com",
@@ -32,11 +35,23 @@ pub type Extra = BTreeMap<String, Value>;
     namespaced,
     status = "OsdplStatus",
     doc = "An OpenStack cloud on Kubernetes: the suite turns it into Helm releases of the OpenStack-Helm charts.",
-    printcolumn(name = "OpenStack", type_ = "string", json_path = ".spec.openstack_version"),
+    printcolumn(
+        name = "OpenStack",
+        type_ = "string",
+        json_path = ".spec.openstack_version"
+    ),
     printcolumn(name = "Draft", type_ = "boolean", json_path = ".spec.draft"),
     printcolumn(name = "State", type_ = "string", json_path = ".status.state"),
-    printcolumn(name = "Health", type_ = "string", json_path = ".status.health_summary"),
-    printcolumn(name = "Age", type_ = "date", json_path = ".metadata.creationTimestamp")
+    printcolumn(
+        name = "Health",
+        type_ = "string",
+        json_path = ".status.health_summary"
+    ),
+    printcolumn(
+        name = "Age",
+        type_ = "date",
+        json_path = ".metadata.creationTimestamp"
+    )
 )]
 pub struct OpenStackDeploymentSpec {
     /// OpenStack release to run.
@@ -96,7 +111,9 @@ pub struct OpenStackDeploymentSpec {
 }
 
 /// OpenStack releases an OSDPL may name (Rockoon's list).
-#[derive(Serialize, Deserialize, JsonSchema, Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+#[derive(
+    Serialize, Deserialize, JsonSchema, Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord,
+)]
 #[serde(rename_all = "lowercase")]
 #[allow(missing_docs)]
 pub enum OpenStackVersion {
@@ -128,8 +145,24 @@ impl OpenStackVersion {
 }
 
 const VERSION_NAMES: [&str; 18] = [
-    "queens", "rocky", "stein", "train", "ussuri", "victoria", "wallaby", "xena", "yoga", "zed",
-    "antelope", "bobcat", "caracal", "dalmatian", "epoxy", "flamingo", "gazpacho", "master",
+    "queens",
+    "rocky",
+    "stein",
+    "train",
+    "ussuri",
+    "victoria",
+    "wallaby",
+    "xena",
+    "yoga",
+    "zed",
+    "antelope",
+    "bobcat",
+    "caracal",
+    "dalmatian",
+    "epoxy",
+    "flamingo",
+    "gazpacho",
+    "master",
 ];
 
 /// Base template of a deployment.
@@ -396,7 +429,11 @@ pub struct OsdplStatus {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub fingerprint: Option<String>,
     /// `metadata.generation` last handled (osdpl).
-    #[serde(rename = "observedGeneration", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "observedGeneration",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
     pub observed_generation: Option<i64>,
     /// Standard conditions: Ready, Progressing, Degraded (osdpl).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -454,7 +491,10 @@ pub struct Rotation {
 pub(crate) fn conditions_schema(g: &mut schemars::SchemaGenerator) -> schemars::Schema {
     let mut schema = g.subschema_for::<Vec<Condition>>();
     schema.insert("x-kubernetes-list-type".into(), "map".into());
-    schema.insert("x-kubernetes-list-map-keys".into(), serde_json::json!(["type"]));
+    schema.insert(
+        "x-kubernetes-list-map-keys".into(),
+        serde_json::json!(["type"]),
+    );
     schema
 }
 

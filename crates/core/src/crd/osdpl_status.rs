@@ -14,6 +14,9 @@ use serde::{Deserialize, Serialize};
 use super::osdpl::Extra;
 
 /// The spec is always empty: everything lives in status.
+// clippy reads the repeated `type_ = "string"` of separate printcolumn(...) entries as one
+// duplicated attribute.
+#[allow(clippy::duplicated_attributes)]
 #[derive(CustomResource, JsonSchema, Serialize, Deserialize, Clone, Debug, PartialEq, Default)]
 #[kube(
     group = "lcm.mirantis.com",
@@ -26,12 +29,28 @@ use super::osdpl::Extra;
     namespaced,
     status = "OsdplstStatus",
     doc = "Progress and health of the OpenStackDeployment of the same name.",
-    printcolumn(name = "OpenStack Version", type_ = "string", json_path = ".status.osdpl.openstack_version"),
-    printcolumn(name = "Controller Version", type_ = "string", json_path = ".status.osdpl.controller_version"),
+    printcolumn(
+        name = "OpenStack Version",
+        type_ = "string",
+        json_path = ".status.osdpl.openstack_version"
+    ),
+    printcolumn(
+        name = "Controller Version",
+        type_ = "string",
+        json_path = ".status.osdpl.controller_version"
+    ),
     printcolumn(name = "State", type_ = "string", json_path = ".status.osdpl.state"),
-    printcolumn(name = "LCM Progress", type_ = "string", json_path = ".status.osdpl.lcm_progress"),
+    printcolumn(
+        name = "LCM Progress",
+        type_ = "string",
+        json_path = ".status.osdpl.lcm_progress"
+    ),
     printcolumn(name = "Health", type_ = "string", json_path = ".status.osdpl.health"),
-    printcolumn(name = "Age", type_ = "date", json_path = ".metadata.creationTimestamp")
+    printcolumn(
+        name = "Age",
+        type_ = "date",
+        json_path = ".metadata.creationTimestamp"
+    )
 )]
 pub struct OsdplstSpec {
     /// Keys written by older controllers, preserved.
