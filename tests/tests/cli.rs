@@ -1,0 +1,107 @@
+//! The five binaries' command lines: valid clap definitions, an env var for every flag, and
+//! each binary's own default admin port.
+
+// In tests a failed unwrap is a failed test with its message; that is what we want.
+#![allow(clippy::unwrap_used)]
+
+use rockoon_core::settings::BinaryArgs;
+
+fn commands() -> Vec<(&'static str, clap::Command, u16)> {
+    vec![
+        (
+            "rockoon-osdpl",
+            rockoon_osdpl::Args::full_command(),
+            rockoon_osdpl::Args::DEFAULT_ADMIN_PORT,
+        ),
+        (
+            "rockoon-secrets",
+            rockoon_secrets::Args::full_command(),
+            rockoon_secrets::Args::DEFAULT_ADMIN_PORT,
+        ),
+        (
+            "rockoon-health",
+            rockoon_health::Args::full_command(),
+            rockoon_health::Args::DEFAULT_ADMIN_PORT,
+        ),
+        (
+            "rockoon-node",
+            rockoon_node::Args::full_command(),
+            rockoon_node::Args::DEFAULT_ADMIN_PORT,
+        ),
+        (
+            "rockoon-ceph-exchange",
+            rockoon_ceph_exchange::Args::full_command(),
+            rockoon_ceph_exchange::Args::DEFAULT_ADMIN_PORT,
+        ),
+    ]
+}
+
+#[test]
+fn every_binary_has_a_valid_clap_definition() {
+    for (name, command, _) in commands() {
+        assert_eq!(command.get_name(), name);
+        command.debug_assert();
+    }
+}
+
+#[test]
+fn every_flag_of_every_binary_can_be_set_from_an_environment_variable() {
+    for (name, command, _) in commands() {
+        for arg in command.get_arguments() {
+            if matches!(arg.get_id().as_str(), "help" | "version") {
+                continue;
+            }
+            assert!(
+                arg.get_env().is_some(),
+                "{name} --{} has no env var",
+                arg.get_id()
+            );
+        }
+    }
+}
+
+#[test]
+fn help_lists_each_flag_with_its_environment_variable() {
+    for (name, mut command, _) in commands() {
+        let help = command.render_long_help().to_string();
+        for flag in [
+            "--namespace",
+            "--admin-addr",
+            "--log-level",
+            "--log-format",
+            "--shutdown-grace-seconds",
+        ] {
+            assert!(help.contains(flag), "{name} --help lacks {flag}:\n{help}");
+        }
+        for env in [
+            "OSCTL_OS_DEPLOYMENT_NAMESPACE",
+            "OSCTL_ADMIN_ADDR",
+            "OSCTL_LOG_LEVEL",
+            "OSCTL_LOG_FORMAT",
+        ] {
+            assert!(help.contains(env), "{name} --help lacks {env}:\n{help}");
+        }
+    }
+}
+
+#[test]
+fn each_binary_has_its_own_default_admin_port() {
+    let mut ports: Vec<u16> = commands().iter().map(|(_, _, port)| *port).collect();
+    for (name, mut command, port) in commands() {
+        let help = command.render_long_help().to_string();
+        assert!(
+            help.contains(&format!("0.0.0.0:{port}")),
+            "{name} --help does not show its port {port}"
+        );
+    }
+    ports.sort_unstable();
+    ports.dedup();
+    assert_eq!(ports.len(), 5, "two binaries share an admin port");
+}
+
+#[test]
+fn ceph_exchange_watches_the_ceph_shared_namespace_by_default() {
+    let args: rockoon_ceph_exchange::Args =
+        rockoon_core::settings::parse_from(1, ["rockoon-ceph-exchange"]);
+    assert_eq!(args.ceph_shared_namespace, "openstack-ceph-shared");
+}
