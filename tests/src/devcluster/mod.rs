@@ -11,6 +11,7 @@
 //! which runs it as a child that tears the cluster down when the test process goes away.
 
 mod components;
+mod extras;
 mod files;
 mod nodes;
 pub mod ports;
@@ -148,6 +149,9 @@ impl DevCluster {
         components::wait_for_default_service_account(&client, &mut self.components)
             .await
             .context("step 'wait for kube-controller-manager'")?;
+        extras::install(&client)
+            .await
+            .context("step 'install the PodMonitor CRD'")?;
         Ok(())
     }
 

@@ -9,6 +9,7 @@
 
 mod binaries;
 mod crds;
+mod deploy;
 mod ssa;
 mod workloads;
 
