@@ -29,7 +29,7 @@ pub struct CommonArgs {
     pub controller_namespace: String,
 
     /// Listen address of the admin HTTP server (/metrics, /livez, /readyz).
-    #[arg(long = "admin-addr", id = ADMIN_ADDR_ARG, env = "OSCTL_ADMIN_ADDR")]
+    #[arg(long = "admin-addr", id = ADMIN_ADDR_ARG, value_name = "ADDR", env = "OSCTL_ADMIN_ADDR")]
     pub admin_addr: SocketAddr,
 
     /// Log filter: a level (error, warn, info, debug, trace) or tracing directives
