@@ -59,7 +59,8 @@ if [[ "${1:-}" == "--print" ]]; then
 fi
 
 command -v go >/dev/null || { echo "build.sh: step 'find go': no Go toolchain on PATH" >&2; exit 1; }
-export GOTOOLCHAIN=local GOFLAGS=-mod=mod CGO_ENABLED=0
+# -mod=readonly: go.mod and go.sum are the pins; a build must never rewrite them.
+export GOTOOLCHAIN=local GOFLAGS=-mod=readonly CGO_ENABLED=0
 mkdir -p "$bindir"
 
 for entry in "${components[@]}"; do

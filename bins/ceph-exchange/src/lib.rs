@@ -7,7 +7,6 @@
 mod reconcile;
 
 use std::process::ExitCode;
-use std::sync::Arc;
 
 use k8s_openapi::api::core::v1::Secret;
 use kube::Api;
@@ -55,11 +54,11 @@ pub async fn run(args: Args) -> ExitCode {
             config: watcher::Config::default(),
             crd: None,
         };
-        vec![Box::pin(controller::run(
-            runtime.clone(),
+        vec![controller::task(
+            runtime,
             watch,
-            Arc::new(reconcile::CephSecretObserver),
-        ))]
+            reconcile::CephSecretObserver,
+        )]
     })
     .await
 }

@@ -8,7 +8,6 @@
 mod workload;
 
 use std::process::ExitCode;
-use std::sync::Arc;
 
 use k8s_openapi::api::apps::v1::{DaemonSet, Deployment, StatefulSet};
 use kube::Api;
@@ -60,9 +59,5 @@ fn watch<K: Workload>(runtime: &Runtime, resource: &'static str) -> Task {
         config: watcher::Config::default(),
         crd: None,
     };
-    Box::pin(controller::run(
-        runtime.clone(),
-        watch,
-        Arc::new(WorkloadObserver),
-    ))
+    controller::task(runtime, watch, WorkloadObserver)
 }

@@ -7,7 +7,6 @@
 mod reconcile;
 
 use std::process::ExitCode;
-use std::sync::Arc;
 
 use k8s_openapi::api::core::v1::Node;
 use kube::Api;
@@ -44,11 +43,7 @@ pub async fn run(args: Args) -> ExitCode {
             config: watcher::Config::default(),
             crd: None,
         };
-        vec![Box::pin(controller::run(
-            runtime.clone(),
-            watch,
-            Arc::new(reconcile::NodeObserver),
-        ))]
+        vec![controller::task(runtime, watch, reconcile::NodeObserver)]
     })
     .await
 }

@@ -9,7 +9,6 @@ mod error;
 mod reconcile;
 
 use std::process::ExitCode;
-use std::sync::Arc;
 
 use kube::Api;
 use kube::core::DeserializeGuard;
@@ -55,12 +54,8 @@ pub async fn run(args: Args) -> ExitCode {
             config: watcher::Config::default(),
             crd: Some(OSDPL_CRD),
         };
-        let reconciler = Arc::new(reconcile::Osdpl::new(runtime.client.clone()));
-        vec![Box::pin(controller::run(
-            runtime.clone(),
-            watch,
-            reconciler,
-        ))]
+        let reconciler = reconcile::Osdpl::new(runtime.client.clone());
+        vec![controller::task(runtime, watch, reconciler)]
     })
     .await
 }

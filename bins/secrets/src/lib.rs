@@ -7,7 +7,6 @@
 mod reconcile;
 
 use std::process::ExitCode;
-use std::sync::Arc;
 
 use k8s_openapi::api::core::v1::Secret;
 use kube::Api;
@@ -46,11 +45,7 @@ pub async fn run(args: Args) -> ExitCode {
             config: watcher::Config::default(),
             crd: None,
         };
-        vec![Box::pin(controller::run(
-            runtime.clone(),
-            watch,
-            Arc::new(reconcile::SecretObserver),
-        ))]
+        vec![controller::task(runtime, watch, reconcile::SecretObserver)]
     })
     .await
 }

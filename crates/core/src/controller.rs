@@ -50,6 +50,15 @@ struct Context<K: Resource<DynamicType = ()> + 'static, R> {
     store: Store<K>,
 }
 
+/// [`run`] as a task for [`Runtime::run`].
+pub fn task<K, R>(runtime: &Runtime, watch: Watch<K>, reconciler: R) -> crate::runtime::Task
+where
+    K: Resource<DynamicType = ()> + Clone + DeserializeOwned + Debug + Send + Sync + 'static,
+    R: Reconciler<K>,
+{
+    Box::pin(run(runtime.clone(), watch, Arc::new(reconciler)))
+}
+
 /// Runs the controller until shutdown. Errors are logged and counted, never fatal.
 pub async fn run<K, R>(runtime: Runtime, watch: Watch<K>, reconciler: Arc<R>)
 where
