@@ -246,15 +246,24 @@ mod tests {
         assert_eq!(status, StatusCode::OK);
         assert!(body.contains("# TYPE rockoon_reconcile_total counter"));
         // Every sample line is `name{labels} value` with a number, as the text format says.
-        for line in body.lines().filter(|l| !l.starts_with('#') && !l.is_empty()) {
+        for line in body
+            .lines()
+            .filter(|l| !l.starts_with('#') && !l.is_empty())
+        {
             let (series, value) = line.rsplit_once(' ').expect("sample has a value");
             assert!(value.parse::<f64>().is_ok(), "not a number in {line:?}");
             let name = series.split('{').next().unwrap();
             assert!(name.starts_with("rockoon_"), "unprefixed metric {name}");
-            assert!(name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_'), "bad name {name}");
+            assert!(
+                name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_'),
+                "bad name {name}"
+            );
             if let Some(labels) = series.strip_prefix(name) {
                 assert!(labels.is_empty() || (labels.starts_with('{') && labels.ends_with('}')));
-                assert!(labels.is_empty() || labels.contains("controller=\"test\""), "{line}");
+                assert!(
+                    labels.is_empty() || labels.contains("controller=\"test\""),
+                    "{line}"
+                );
             }
         }
     }
