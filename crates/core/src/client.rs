@@ -51,19 +51,45 @@ pub async fn connect(args: &CommonArgs) -> Result<Client, CoreError> {
 /// Waits (by watching, not polling) until the CRD `name` is established.
 ///
 /// While it waits, the readiness gate `gate` says which CRD is missing and how to install it.
-/// Returns `Ok(false)` if shutdown fired first.
+/// API errors (the server restarting, RBAC being fixed) are logged and retried with a capped
+/// backoff: a missing CRD is a reason to wait, never to crash. Returns `false` if shutdown
+/// fired first.
 pub async fn wait_for_crd(
     client: &Client,
     name: &str,
     readiness: &Readiness,
     gate: &str,
     shutdown: &Shutdown,
-) -> Result<bool, CoreError> {
+) -> bool {
+    let mut retry = std::time::Duration::from_secs(1);
+    loop {
+        let attempt = async { wait_once(client, name, readiness, gate).await.err() };
+        let failed = tokio::select! {
+            failed = attempt => failed,
+            () = shutdown.wait() => return false,
+        };
+        let Some(error) = failed else { return true };
+        readiness.pending(gate, format!("cannot check CRD {name}: {error}"));
+        tracing::warn!(crd = name, %error, retry_in_seconds = retry.as_secs(), "cannot check CRD; retrying");
+        tokio::select! {
+            () = tokio::time::sleep(retry) => {}
+            () = shutdown.wait() => return false,
+        }
+        retry = (retry * 2).min(std::time::Duration::from_secs(30));
+    }
+}
+
+async fn wait_once(
+    client: &Client,
+    name: &str,
+    readiness: &Readiness,
+    gate: &str,
+) -> Result<(), CoreError> {
     let crds: Api<CustomResourceDefinition> = Api::all(client.clone());
     let established =
         |crd: &CustomResourceDefinition| conditions::is_crd_established().matches_object(Some(crd));
     match crds.get_opt(name).await? {
-        Some(crd) if established(&crd) => return Ok(true),
+        Some(crd) if established(&crd) => return Ok(()),
         Some(_) => {
             readiness.pending(gate, format!("CRD {name} is not established yet"));
             tracing::info!(crd = name, "waiting for CRD to be established");
@@ -79,12 +105,9 @@ pub async fn wait_for_crd(
             );
         }
     }
-    tokio::select! {
-        result = await_condition(crds, name, conditions::is_crd_established()) => {
-            result.map_err(|e| CoreError::CrdWait(name.to_owned(), e.to_string()))?;
-            tracing::info!(crd = name, "CRD established");
-            Ok(true)
-        }
-        () = shutdown.wait() => Ok(false),
-    }
+    await_condition(crds, name, conditions::is_crd_established())
+        .await
+        .map_err(|e| CoreError::CrdWait(name.to_owned(), e.to_string()))?;
+    tracing::info!(crd = name, "CRD established");
+    Ok(())
 }

@@ -68,21 +68,9 @@ where
     let gate = format!("watch:{}", watch.resource);
     runtime.readiness.pending(&gate, "starting");
     if let Some(crd) = watch.crd {
-        match crate::client::wait_for_crd(
-            &runtime.client,
-            crd,
-            &runtime.readiness,
-            &gate,
-            &runtime.shutdown,
-        )
-        .await
-        {
-            Ok(true) => {}
-            Ok(false) => return,
-            Err(error) => {
-                tracing::error!(%error, crd, "cannot wait for CRD");
-                return;
-            }
+        let (client, readiness) = (&runtime.client, &runtime.readiness);
+        if !crate::client::wait_for_crd(client, crd, readiness, &gate, &runtime.shutdown).await {
+            return;
         }
     }
     runtime.readiness.pending(&gate, "initial list in progress");

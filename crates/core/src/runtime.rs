@@ -86,14 +86,17 @@ impl Runtime {
     }
 
     /// Runs the tasks until they end; after a shutdown signal, waits at most the grace period.
-    pub async fn run(self, tasks: Vec<Task>) {
+    /// Returns whether the stop was the clean one (asked for by a signal).
+    pub async fn run(self, tasks: Vec<Task>) -> bool {
         let all = futures::future::join_all(tasks);
         tokio::pin!(all);
-        tokio::select! {
+        let clean = tokio::select! {
             _ = &mut all => {
-                if !self.shutdown.is_triggered() {
+                let asked = self.shutdown.is_triggered();
+                if !asked {
                     tracing::error!("every controller stopped without a shutdown signal");
                 }
+                asked
             }
             () = self.shutdown.wait() => {
                 self.readiness.pending(SHUTDOWN_GATE, "shutting down");
@@ -102,16 +105,19 @@ impl Runtime {
                 if tokio::time::timeout(grace, &mut all).await.is_err() {
                     tracing::warn!("grace period over; exiting with work still in flight");
                 }
+                true
             }
-        }
+        };
         tracing::info!(controller = self.name, "stopped");
+        clean
     }
 }
 
 /// The body of every binary's `run`: logs, runtime, the binary's tasks, exit code.
 ///
 /// `tasks` builds the binary's controllers from the started runtime. Start-up failures are
-/// printed with their stable kind and give exit code 1; a clean shutdown gives 0.
+/// printed with their stable kind and give exit code 1, as do controllers that all stop
+/// without a shutdown signal; a clean shutdown gives 0.
 pub async fn serve<F>(name: &'static str, args: CommonArgs, tasks: F) -> ExitCode
 where
     F: FnOnce(&Runtime) -> Vec<Task>,
@@ -129,6 +135,9 @@ where
         }
     };
     let tasks = tasks(&runtime);
-    runtime.run(tasks).await;
-    ExitCode::SUCCESS
+    if runtime.run(tasks).await {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    }
 }
