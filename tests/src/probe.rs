@@ -18,6 +18,8 @@ pub struct RunningBinary {
     pub port: u16,
     /// When it was spawned.
     pub started: Instant,
+    /// Run folder of the cluster it talks to.
+    dir: std::path::PathBuf,
 }
 
 impl RunningBinary {
@@ -38,6 +40,7 @@ impl RunningBinary {
             component,
             port,
             started,
+            dir: cluster.dir.clone(),
         })
     }
 
@@ -83,6 +86,7 @@ impl RunningBinary {
         let status = tokio::time::timeout(timeout, self.component.child.wait())
             .await
             .with_context(|| format!("still running {timeout:?} after SIGTERM"))??;
+        crate::devcluster::stray::unregister(&self.dir, pid);
         Ok(status.code())
     }
 

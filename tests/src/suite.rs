@@ -91,5 +91,9 @@ pub fn start_binary(
     ];
     env.extend(extra_env.iter().cloned());
     std::fs::create_dir_all(dir.join("logs"))?;
-    Component::spawn(name, &path, &[], dir, &env)
+    let component = Component::spawn(name, &path, &[], dir, &env)?;
+    if let Some(pid) = component.pid() {
+        crate::devcluster::stray::register(dir, pid, &path)?;
+    }
+    Ok(component)
 }

@@ -16,6 +16,7 @@ mod files;
 mod nodes;
 pub mod ports;
 pub mod state;
+pub mod stray;
 
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
@@ -162,6 +163,9 @@ impl DevCluster {
 
     /// Stops every component, last started first.
     pub async fn stop(&mut self) {
+        // Binaries of the suite a test started (and could not stop because it was killed)
+        // go first, while the API server they talk to is still up.
+        stray::kill_registered(&self.dir);
         while let Some(mut component) = self.components.pop() {
             component.stop(Duration::from_secs(10)).await;
         }
