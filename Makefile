@@ -67,6 +67,7 @@ test-cluster: components build ## Only the dev-cluster integration tests
 cluster-up: components build ## Start the dev cluster in the background (.run/cluster)
 	@$(MAKE) cluster-down >/dev/null
 	@mkdir -p $(RUN_DIR)
+	@rm -f $(CLUSTER_DIR)/state.json  # so `wait` cannot read the previous run's state
 	@setsid nohup $(DEVCLUSTER) --dir $(CLUSTER_DIR) up $(DEVCLUSTER_ARGS) > $(RUN_DIR)/devcluster.log 2>&1 < /dev/null &
 	@$(DEVCLUSTER) --dir $(CLUSTER_DIR) wait || { tail -n 30 $(RUN_DIR)/devcluster.log; exit 1; }
 	@echo "export KUBECONFIG=$(KUBECONFIG_DEV)"

@@ -153,6 +153,9 @@ impl DevCluster {
         extras::install(&client)
             .await
             .context("step 'install the PodMonitor CRD'")?;
+        crate::suite::create_namespaces(&client)
+            .await
+            .context("step 'create the suite's namespaces'")?;
         Ok(())
     }
 
