@@ -201,7 +201,7 @@ pub struct Artifacts {
 }
 
 /// `spec.features`.
-#[derive(KubeSchema, Serialize, Deserialize, Clone, Debug, PartialEq, Default)]
+#[derive(Serialize, Deserialize, JsonSchema, Clone, Debug, PartialEq, Default)]
 pub struct Features {
     /// Services to enable on top of the preset's list; `~name` removes one the preset enables.
     #[serde(default, skip_serializing_if = "Option::is_none")]
