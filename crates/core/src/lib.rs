@@ -14,6 +14,7 @@
 //! - [`controller`]: running watch-driven controllers with metrics, readiness and shutdown.
 //! - [`runtime`]: what every binary starts with (admin server, client, signals).
 //! - [`shutdown`]: SIGTERM/SIGINT handling.
+//! - [`values`]: pure merge and fingerprint of values layers (render engine foundation).
 
 pub mod admin;
 pub mod catalog;
@@ -26,6 +27,7 @@ pub mod runtime;
 pub mod settings;
 pub mod shutdown;
 pub mod telemetry;
+pub mod values;
 
 /// Version of the suite, reported in status and `--version`.
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");
