@@ -5,6 +5,7 @@
 //! reports specs the API accepted but the suite cannot read (Warning event + error metric), and
 //! logs and counts what it sees; it applies nothing yet.
 
+pub mod cli;
 mod error;
 mod reconcile;
 
@@ -37,6 +38,10 @@ pub struct Args {
     /// Settings shared by every container.
     #[command(flatten)]
     pub common: CommonArgs,
+
+    /// An offline command instead of the controller.
+    #[command(subcommand)]
+    pub command: Option<cli::Command>,
 }
 
 impl BinaryArgs for Args {
@@ -45,6 +50,9 @@ impl BinaryArgs for Args {
 
 /// Runs the container until SIGTERM.
 pub async fn run(args: Args) -> ExitCode {
+    if let Some(command) = args.command {
+        return cli::run(command);
+    }
     rockoon_core::runtime::serve(NAME, args.common, |runtime| {
         let api: Api<DeserializeGuard<OpenStackDeployment>> =
             Api::namespaced(runtime.client.clone(), &runtime.args.namespace);

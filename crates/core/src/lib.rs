@@ -14,6 +14,7 @@
 //! - [`controller`]: running watch-driven controllers with metrics, readiness and shutdown.
 //! - [`runtime`]: what every binary starts with (admin server, client, signals).
 //! - [`shutdown`]: SIGTERM/SIGINT handling.
+//! - [`render`]: the pure render engine (OSDPL + context → Helm releases with values).
 //! - [`values`]: pure merge and fingerprint of values layers (render engine foundation).
 
 pub mod admin;
@@ -23,6 +24,7 @@ pub mod controller;
 pub mod crd;
 pub mod error;
 pub mod metrics;
+pub mod render;
 pub mod runtime;
 pub mod settings;
 pub mod shutdown;

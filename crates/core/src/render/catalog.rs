@@ -1,0 +1,270 @@
+//! Which services exist, which charts they deploy, what they need, and in which order.
+
+use serde::Serialize;
+use serde_json::Value;
+
+use super::RenderError;
+
+/// Where a chart comes from: the OpenStack service charts or the infrastructure charts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ChartGroup {
+    /// OpenStack service charts (keystone, nova, ...).
+    Openstack,
+    /// Infrastructure charts (mariadb, rabbitmq, memcached, ...).
+    Infra,
+}
+
+impl ChartGroup {
+    /// The key of this group under `spec.common`.
+    pub fn key(self) -> &'static str {
+        match self {
+            ChartGroup::Openstack => "openstack",
+            ChartGroup::Infra => "infra",
+        }
+    }
+}
+
+/// Generated credentials a service needs before it can render.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Credential {
+    /// A database user (`username`, `password`).
+    Database,
+    /// A RabbitMQ user on its messaging instance.
+    Messaging,
+    /// A Keystone service user.
+    Identity,
+    /// The memcached secret key.
+    MemcacheKey,
+}
+
+impl Credential {
+    /// The key of this credential in the service's credential tree.
+    pub fn key(self) -> &'static str {
+        match self {
+            Credential::Database => "database",
+            Credential::Messaging => "messaging",
+            Credential::Identity => "identity",
+            Credential::MemcacheKey => "memcache_secret_key",
+        }
+    }
+}
+
+/// One service of `features.services`.
+#[derive(Debug)]
+pub struct ServiceDef {
+    /// Name in `features.services`.
+    pub name: &'static str,
+    /// Apply stage: 0 infra, 1 identity, 2 everything else.
+    pub stage: u8,
+    /// Credentials that must exist before rendering.
+    pub credentials: &'static [Credential],
+}
+
+use Credential::*;
+
+/// Every service this version renders, in catalog order (the order within a stage).
+pub const SERVICES: &[ServiceDef] = &[
+    ServiceDef {
+        name: "database",
+        stage: 0,
+        credentials: &[],
+    },
+    ServiceDef {
+        name: "messaging",
+        stage: 0,
+        credentials: &[],
+    },
+    ServiceDef {
+        name: "memcached",
+        stage: 0,
+        credentials: &[],
+    },
+    ServiceDef {
+        name: "coordination",
+        stage: 0,
+        credentials: &[],
+    },
+    ServiceDef {
+        name: "ingress",
+        stage: 0,
+        credentials: &[],
+    },
+    ServiceDef {
+        name: "identity",
+        stage: 1,
+        credentials: &[Database, Messaging, MemcacheKey],
+    },
+    ServiceDef {
+        name: "placement",
+        stage: 2,
+        credentials: &[Database, Identity, MemcacheKey],
+    },
+    ServiceDef {
+        name: "image",
+        stage: 2,
+        credentials: &[Database, Messaging, Identity, MemcacheKey],
+    },
+    ServiceDef {
+        name: "compute",
+        stage: 2,
+        credentials: &[Database, Messaging, Identity, MemcacheKey],
+    },
+    ServiceDef {
+        name: "networking",
+        stage: 2,
+        credentials: &[Database, Messaging, Identity, MemcacheKey],
+    },
+    ServiceDef {
+        name: "block-storage",
+        stage: 2,
+        credentials: &[Database, Messaging, Identity, MemcacheKey],
+    },
+    ServiceDef {
+        name: "dashboard",
+        stage: 2,
+        credentials: &[Database, MemcacheKey],
+    },
+    ServiceDef {
+        name: "orchestration",
+        stage: 2,
+        credentials: &[Database, Messaging, Identity, MemcacheKey],
+    },
+    ServiceDef {
+        name: "dns",
+        stage: 2,
+        credentials: &[Database, Messaging, Identity, MemcacheKey],
+    },
+    ServiceDef {
+        name: "load-balancer",
+        stage: 2,
+        credentials: &[Database, Messaging, Identity, MemcacheKey],
+    },
+    ServiceDef {
+        name: "key-manager",
+        stage: 2,
+        credentials: &[Database, Messaging, Identity, MemcacheKey],
+    },
+    ServiceDef {
+        name: "object-storage",
+        stage: 2,
+        credentials: &[Identity],
+    },
+    ServiceDef {
+        name: "instance-ha",
+        stage: 2,
+        credentials: &[Database, Messaging, Identity, MemcacheKey],
+    },
+    ServiceDef {
+        name: "shared-file-system",
+        stage: 2,
+        credentials: &[Database, Messaging, Identity, MemcacheKey],
+    },
+    ServiceDef {
+        name: "tempest",
+        stage: 2,
+        credentials: &[Identity],
+    },
+];
+
+/// Group of each chart the service templates may name.
+pub fn chart_group(chart: &str) -> ChartGroup {
+    match chart {
+        "mariadb" | "rabbitmq" | "memcached" | "etcd" | "ingress" | "libvirt" | "openvswitch"
+        | "ovn" | "powerdns" | "ceph-rgw" => ChartGroup::Infra,
+        _ => ChartGroup::Openstack,
+    }
+}
+
+/// The enabled services of a merged spec, in apply order; unknown names are errors naming
+/// their place in `features.services`.
+pub fn enabled_services(merged: &Value) -> Result<Vec<&'static ServiceDef>, RenderError> {
+    let list = match merged.pointer("/features/services") {
+        None | Some(Value::Null) => return Ok(Vec::new()),
+        Some(Value::Array(items)) => items,
+        Some(_) => {
+            return Err(RenderError::InvalidSpec {
+                path: "spec.features.services".into(),
+                message: "must be a list of service names".into(),
+            });
+        }
+    };
+    let mut enabled = Vec::new();
+    for (index, item) in list.iter().enumerate() {
+        let path = format!("spec.features.services[{index}]");
+        let Some(name) = item.as_str() else {
+            return Err(RenderError::InvalidSpec {
+                path,
+                message: format!("{item} is not a service name"),
+            });
+        };
+        match SERVICES.iter().find(|s| s.name == name) {
+            Some(def) if !enabled.iter().any(|d: &&ServiceDef| d.name == name) => enabled.push(def),
+            Some(_) => {}
+            None => {
+                let hint = if crate::catalog::is_known_service_entry(name) {
+                    " (a Rockoon service this version does not render)".to_owned()
+                } else {
+                    String::new()
+                };
+                return Err(RenderError::UnknownService {
+                    path,
+                    name: name.to_owned(),
+                    hint,
+                });
+            }
+        }
+    }
+    enabled.sort_by_key(|def| (def.stage, SERVICES.iter().position(|s| s.name == def.name)));
+    Ok(enabled)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn services_come_out_infra_first_then_identity_then_the_rest() {
+        let spec =
+            json!({"features": {"services": ["compute", "identity", "memcached", "database"]}});
+        let names: Vec<_> = enabled_services(&spec)
+            .unwrap()
+            .iter()
+            .map(|s| s.name)
+            .collect();
+        assert_eq!(names, vec!["database", "memcached", "identity", "compute"]);
+    }
+
+    #[test]
+    fn an_unknown_service_is_an_error_naming_its_index() {
+        let spec = json!({"features": {"services": ["identity", "frobnicator"]}});
+        let error = enabled_services(&spec).unwrap_err();
+        assert_eq!(
+            error.to_string(),
+            "spec.features.services[1]: unknown service \"frobnicator\""
+        );
+    }
+
+    #[test]
+    fn a_rockoon_service_not_rendered_here_says_so() {
+        let spec = json!({"features": {"services": ["redis"]}});
+        assert!(
+            enabled_services(&spec)
+                .unwrap_err()
+                .to_string()
+                .contains("does not render")
+        );
+    }
+
+    #[test]
+    fn every_catalog_service_is_a_known_service_name() {
+        for service in SERVICES {
+            assert!(
+                crate::catalog::is_known_service_entry(service.name),
+                "{}",
+                service.name
+            );
+        }
+    }
+}

@@ -1,0 +1,124 @@
+//! What rendering needs besides the spec, handed in by the caller (the engine fetches nothing).
+
+use std::collections::BTreeMap;
+
+use serde_json::{Value, json};
+
+use super::{RenderError, Templates};
+use crate::values::merge_into;
+
+/// Inputs of a render other than the OSDPL spec.
+#[derive(Debug, Clone, Default)]
+pub struct RenderContext {
+    /// Namespace of the OpenStack releases.
+    pub namespace: String,
+    /// Registry prefix used when the spec sets none (the controller's `OSCTL_IMAGES_BASE_URL`).
+    pub images_base_url: String,
+    /// Binary artifacts prefix used when the spec sets none (`OSCTL_BINARY_BASE_URL`).
+    pub binary_base_url: String,
+    /// Generated credentials: `<service>.<credential>.{username,password}` or a plain value.
+    pub credentials: Value,
+    /// When true, missing credentials are replaced by deterministic values marked `dry-run`
+    /// (for `render` without a cluster); never set by the controller.
+    pub dry_run_credentials: bool,
+    /// Data of the Secrets an OSDPL may reference with `value_from.secret_key_ref`:
+    /// Secret name → key → value.
+    pub secrets: BTreeMap<String, BTreeMap<String, String>>,
+    /// When true, a reference to a Secret missing from `secrets` becomes a visibly fake
+    /// `dry-run-secret:<name>/<key>` (for `render` without the Secrets); never set by the
+    /// controller.
+    pub dry_run_secrets: bool,
+    /// Ceph data published for OpenStack (keys, monitors), once available.
+    pub ceph: Option<Value>,
+    /// Image overrides for the OpenStack version (the `<osdpl>-artifacts` ConfigMap).
+    pub artifacts_override: Option<Value>,
+}
+
+impl RenderContext {
+    /// A context for rendering offline: namespace `openstack`, deterministic dry-run credentials.
+    pub fn dry_run() -> Self {
+        Self {
+            namespace: "openstack".into(),
+            dry_run_credentials: true,
+            dry_run_secrets: true,
+            ..Self::default()
+        }
+    }
+
+    /// Credential `credential` of `service`, or `None` when not generated yet.
+    pub fn credential(&self, service: &str, credential: &str) -> Option<Value> {
+        if let Some(value) = self
+            .credentials
+            .get(service)
+            .and_then(|s| s.get(credential))
+        {
+            return Some(value.clone());
+        }
+        self.dry_run_credentials
+            .then(|| dry_run_credential(service, credential))
+    }
+}
+
+/// A visibly fake credential, stable across runs so dry-run output diffs cleanly.
+fn dry_run_credential(service: &str, credential: &str) -> Value {
+    let user = format!("{}-{credential}", service.replace('-', "_"));
+    match credential {
+        "memcache_secret_key" => json!(format!("dry-run-{user}")),
+        _ => json!({"username": user, "password": format!("dry-run-{user}")}),
+    }
+}
+
+/// Image references for the merged spec's OpenStack version: `<chart>.<image key>` → reference,
+/// with the registry prefix of `artifacts.images_base_url` (or the controller default) and the
+/// artifacts override on top.
+pub fn images(
+    merged: &Value,
+    context: &RenderContext,
+    templates: &Templates,
+) -> Result<Value, RenderError> {
+    let version = merged
+        .get("openstack_version")
+        .and_then(Value::as_str)
+        .unwrap_or_default();
+    let name = format!("artifacts/{version}.yaml");
+    if !templates.has(&name) {
+        return Err(RenderError::InvalidSpec {
+            path: "spec.openstack_version".into(),
+            message: format!(
+                "no image list for OpenStack {version:?} (this version ships caracal and epoxy)"
+            ),
+        });
+    }
+    let prefix = merged
+        .pointer("/artifacts/images_base_url")
+        .and_then(Value::as_str)
+        .filter(|s| !s.is_empty())
+        .unwrap_or(&context.images_base_url);
+    let mut images = templates.render_yaml(&name, &json!({"images_base_url": prefix}))?;
+    if let Some(extra) = &context.artifacts_override {
+        merge_into(&mut images, extra, "artifacts override")?;
+    }
+    Ok(images)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dry_run_credentials_are_marked_and_stable() {
+        let context = RenderContext::dry_run();
+        let a = context.credential("block-storage", "database").unwrap();
+        assert_eq!(a, context.credential("block-storage", "database").unwrap());
+        assert_eq!(a["password"], "dry-run-block_storage-database");
+    }
+
+    #[test]
+    fn real_credentials_are_never_invented() {
+        let context = RenderContext {
+            namespace: "openstack".into(),
+            ..Default::default()
+        };
+        assert_eq!(context.credential("identity", "database"), None);
+    }
+}

@@ -1,0 +1,165 @@
+//! The render engine: an OpenStackDeployment plus a render context → Helm releases with values.
+//!
+//! Pure: everything it needs (generated credentials, referenced Secret values, Ceph data,
+//! templates) is handed in; nothing is fetched. Pipeline:
+//!
+//! 1. [`spec::merged_spec`]: `value_from` references resolved, then preset → size → artifact
+//!    base URLs → user spec, with the [`crate::values::merge`] rules; its fingerprint.
+//! 2. [`catalog`]: the enabled services in apply order (infra, identity, the rest).
+//! 3. Per service, its template renders the releases ([`service`]); a service whose inputs are
+//!    not there yet (credentials, Ceph keys) is `Waiting` with the reason, never rendered with
+//!    placeholders.
+//! 4. [`overrides`]: per release, `common.charts.releases`, `common.<group>`,
+//!    `services.<service>.<chart>.values`, then `nodes` overrides.
+//! 5. Each release's values get a fingerprint, used to skip unchanged Helm upgrades.
+
+pub mod catalog;
+pub mod context;
+pub mod overrides;
+pub mod secret_refs;
+pub mod service;
+pub mod spec;
+pub mod templates;
+
+use serde::Serialize;
+use serde_json::Value;
+
+pub use catalog::ChartGroup;
+pub use context::RenderContext;
+pub use templates::Templates;
+
+use crate::values::{MergeError, fingerprint};
+
+/// Why a deployment cannot be rendered. Every variant names where the problem is.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum RenderError {
+    /// A required key is missing or has the wrong type.
+    #[error("invalid spec at {path}: {message}")]
+    InvalidSpec {
+        /// Dotted path in the OSDPL.
+        path: String,
+        /// What is wrong.
+        message: String,
+    },
+    /// Two layers disagree on the type of a key.
+    #[error(transparent)]
+    Merge(#[from] MergeError),
+    /// `features.services` names a service the suite does not know or cannot render.
+    #[error("{path}: unknown service {name:?}{hint}")]
+    UnknownService {
+        /// Where it was named.
+        path: String,
+        /// The name.
+        name: String,
+        /// A hint, e.g. that the service is known but not supported by this version.
+        hint: String,
+    },
+    /// A `value_from.secret_key_ref` names a Secret or key that is not there.
+    #[error("{path}: value_from.secret_key_ref names {what} that does not exist")]
+    SecretRef {
+        /// Where the reference is.
+        path: String,
+        /// `Secret <name>` or `key <key> of Secret <name>`.
+        what: String,
+    },
+    /// A template failed to load or render.
+    #[error("template {template}: {message}")]
+    Template {
+        /// Relative template name.
+        template: String,
+        /// The engine's message.
+        message: String,
+    },
+}
+
+impl crate::error::ErrorKind for RenderError {
+    fn kind(&self) -> &'static str {
+        match self {
+            RenderError::InvalidSpec { .. } => "invalid_spec",
+            RenderError::Merge(_) => "merge_conflict",
+            RenderError::UnknownService { .. } => "unknown_service",
+            RenderError::SecretRef { .. } => "missing_secret_ref",
+            RenderError::Template { .. } => "template",
+        }
+    }
+
+    fn is_transient(&self) -> bool {
+        // A missing referenced Secret may appear; the rest needs a change of spec or templates.
+        matches!(self, RenderError::SecretRef { .. })
+    }
+}
+
+/// One Helm release, ready to apply.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Release {
+    /// Helm release name.
+    pub name: String,
+    /// Chart name (within its group's source).
+    pub chart: String,
+    /// Chart group: `openstack` or `infra`; picks the chart source.
+    pub group: ChartGroup,
+    /// Chart version constraint, when the spec pins one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub version: Option<String>,
+    /// Namespace the release goes to.
+    pub namespace: String,
+    /// Fully merged values.
+    pub values: Value,
+    /// Fingerprint of `values`.
+    pub fingerprint: String,
+}
+
+/// What rendering produced for one service.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(tag = "state", rename_all = "snake_case")]
+pub enum ServiceOutcome {
+    /// Releases to apply, in order.
+    Ready {
+        /// The releases.
+        releases: Vec<Release>,
+    },
+    /// Inputs are missing; nothing is rendered for this service yet.
+    Waiting {
+        /// What it waits for.
+        reason: String,
+    },
+}
+
+/// The whole deployment, rendered.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Rendered {
+    /// Fingerprint of the merged spec (`status.fingerprint`).
+    pub fingerprint: String,
+    /// Enabled services in apply order, with their outcome.
+    pub services: Vec<(String, ServiceOutcome)>,
+}
+
+impl Rendered {
+    /// Every ready release, in apply order.
+    pub fn releases(&self) -> impl Iterator<Item = &Release> {
+        self.services.iter().flat_map(|(_, outcome)| match outcome {
+            ServiceOutcome::Ready { releases } => releases.as_slice(),
+            ServiceOutcome::Waiting { .. } => &[],
+        })
+    }
+}
+
+/// Renders `spec` (the OSDPL's `.spec` as JSON) with `context` and `templates`.
+pub fn render(
+    spec: &Value,
+    context: &RenderContext,
+    templates: &Templates,
+) -> Result<Rendered, RenderError> {
+    let merged = spec::merged_spec(spec, context, templates)?;
+    let fingerprint = fingerprint(&merged);
+    let images = context::images(&merged, context, templates)?;
+    let mut services = Vec::new();
+    for service in catalog::enabled_services(&merged)? {
+        let outcome = service::render_service(service, &merged, &images, context, templates)?;
+        services.push((service.name.to_owned(), outcome));
+    }
+    Ok(Rendered {
+        fingerprint,
+        services,
+    })
+}

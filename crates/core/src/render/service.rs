@@ -1,0 +1,102 @@
+//! Rendering one service: check its inputs, render its template, layer each release.
+
+use serde_json::{Map, Value, json};
+
+use super::catalog::{ServiceDef, chart_group};
+use super::{Release, RenderContext, RenderError, ServiceOutcome, Templates, overrides};
+use crate::values::fingerprint;
+
+/// The releases of `service`, or why it has to wait.
+pub fn render_service(
+    service: &ServiceDef,
+    merged: &Value,
+    images: &Value,
+    context: &RenderContext,
+    templates: &Templates,
+) -> Result<ServiceOutcome, RenderError> {
+    let template = format!("services/{}.yaml", service.name);
+    if !templates.has(&template) {
+        return Ok(ServiceOutcome::Waiting {
+            reason: format!("not rendered by this version yet (no template {template})"),
+        });
+    }
+    let mut credentials = Map::new();
+    let mut missing = Vec::new();
+    for credential in service.credentials {
+        match context.credential(service.name, credential.key()) {
+            Some(value) => {
+                credentials.insert(credential.key().to_owned(), value);
+            }
+            None => missing.push(credential.key()),
+        }
+    }
+    let admin = ["identity", "database", "messaging"].map(|k| (k, context.credential("admin", k)));
+    missing.extend(admin.iter().filter(|(_, v)| v.is_none()).map(|(k, _)| *k));
+    if !missing.is_empty() {
+        return Ok(ServiceOutcome::Waiting {
+            reason: format!("waiting for generated credentials: {}", missing.join(", ")),
+        });
+    }
+    let template_context = json!({
+        "spec": merged,
+        "service": service.name,
+        "namespace": context.namespace,
+        "images": images,
+        "credentials": credentials,
+        "admin": admin.iter().map(|(k, v)| (k.to_string(), v.clone().unwrap_or_default())).collect::<Map<_, _>>(),
+        "endpoints": endpoint_facts(merged, context),
+    });
+    let rendered = templates.render_yaml(&template, &template_context)?;
+    let entries = rendered
+        .get("releases")
+        .and_then(Value::as_array)
+        .ok_or_else(|| RenderError::Template {
+            template: template.clone(),
+            message: "must render a map with a `releases` list".into(),
+        })?;
+    let mut releases = Vec::with_capacity(entries.len());
+    for entry in entries {
+        let mut entry = entry.clone();
+        let (Some(name), Some(chart)) = (str_field(&entry, "name"), str_field(&entry, "chart"))
+        else {
+            return Err(RenderError::Template {
+                template,
+                message: "each release needs a name and a chart".into(),
+            });
+        };
+        let group = chart_group(&chart);
+        overrides::apply(merged, service.name, group, &mut entry)?;
+        let values = entry.get("values").cloned().unwrap_or_else(|| json!({}));
+        releases.push(Release {
+            fingerprint: fingerprint(&values),
+            name,
+            chart,
+            group,
+            version: str_field(&entry, "version"),
+            namespace: str_field(&entry, "namespace").unwrap_or_else(|| context.namespace.clone()),
+            values,
+        });
+    }
+    Ok(ServiceOutcome::Ready { releases })
+}
+
+fn str_field(entry: &Value, key: &str) -> Option<String> {
+    entry.get(key).and_then(Value::as_str).map(str::to_owned)
+}
+
+/// Facts every template needs for endpoints: domains, region, TLS.
+fn endpoint_facts(merged: &Value, context: &RenderContext) -> Value {
+    let ssl = merged.pointer("/features/ssl/public_endpoints");
+    json!({
+        "public_domain": merged.get("public_domain_name"),
+        "cluster_domain": merged.get("internal_domain_name").and_then(Value::as_str).unwrap_or("cluster.local"),
+        "region": merged.get("region_name").and_then(Value::as_str).unwrap_or("RegionOne"),
+        "namespace": context.namespace,
+        "tls": {
+            "enabled": ssl.and_then(|s| s.get("api_cert")).is_some(),
+            "ca": ssl.and_then(|s| s.get("ca_cert")),
+            "crt": ssl.and_then(|s| s.get("api_cert")),
+            "key": ssl.and_then(|s| s.get("api_key")),
+        },
+    })
+}

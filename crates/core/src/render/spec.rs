@@ -1,0 +1,60 @@
+//! The merged spec: preset → size → artifact base URLs → the user's spec.
+
+use serde_json::{Value, json};
+
+use super::{RenderContext, RenderError, Templates, secret_refs};
+use crate::values::merge_into;
+
+/// The user's spec merged over its preset and size, with `value_from` references resolved.
+pub fn merged_spec(
+    spec: &Value,
+    context: &RenderContext,
+    templates: &Templates,
+) -> Result<Value, RenderError> {
+    let user = secret_refs::substitute(spec, context)?;
+    let preset = required_str(&user, "preset")?;
+    let size = required_str(&user, "size")?;
+    let version = required_str(&user, "openstack_version")?;
+    let preset_template = format!("preset/{preset}.yaml");
+    if !templates.has(&preset_template) {
+        return Err(invalid(
+            "spec.preset",
+            format!("no preset {preset:?} (core and compute are rendered)"),
+        ));
+    }
+    let size_template = format!("size/{size}.yaml");
+    if !templates.has(&size_template) {
+        return Err(invalid("spec.size", format!("no size {size:?}")));
+    }
+    let preset_context = json!({
+        "openstack_version": version,
+        "namespace": context.namespace,
+        "services": user.pointer("/features/services").cloned().unwrap_or(json!([])),
+        "ovn_enabled": user.pointer("/features/neutron/backend").and_then(Value::as_str) == Some("ml2/ovn"),
+    });
+    let mut merged = templates.render_yaml(&preset_template, &preset_context)?;
+    merged.as_object_mut().ok_or_else(|| invalid(&preset_template, "a preset must be a map".into()))?.insert(
+        "artifacts".into(),
+        json!({"images_base_url": context.images_base_url, "binary_base_url": context.binary_base_url}),
+    );
+    merge_into(
+        &mut merged,
+        &templates.render_yaml(&size_template, &json!({}))?,
+        "spec",
+    )?;
+    merge_into(&mut merged, &user, "spec")?;
+    Ok(merged)
+}
+
+fn required_str<'a>(spec: &'a Value, key: &str) -> Result<&'a str, RenderError> {
+    spec.get(key)
+        .and_then(Value::as_str)
+        .ok_or_else(|| invalid(&format!("spec.{key}"), "required string".into()))
+}
+
+fn invalid(path: &str, message: String) -> RenderError {
+    RenderError::InvalidSpec {
+        path: path.to_owned(),
+        message,
+    }
+}
