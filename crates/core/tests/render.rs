@@ -1,0 +1,233 @@
+//! The render engine end to end, offline: golden outputs for the sample OSDPLs, and bad input
+//! that must end in an error naming where the problem is.
+//!
+//! `UPDATE_GOLDEN=1 cargo test -p rockoon-core --test render` rewrites the expected files
+//! under `tests/fixtures/render/`; review the diff before committing it.
+
+// In tests a failed unwrap is a failed test with its message; that is what we want.
+#![allow(clippy::unwrap_used)]
+
+use std::path::{Path, PathBuf};
+
+use rockoon_core::render::{RenderContext, RenderError, ServiceOutcome, Templates, render};
+use serde_json::{Value, json};
+
+fn fixtures() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/fixtures")
+}
+
+fn sample_spec(name: &str) -> Value {
+    let text = std::fs::read_to_string(fixtures().join("osdpl").join(name)).unwrap();
+    let object: Value = serde_norway::from_str(&text).unwrap();
+    object["spec"].clone()
+}
+
+fn golden(name: &str, actual: &Value) {
+    let path = fixtures().join("render").join(name);
+    let actual_text = serde_norway::to_string(actual).unwrap();
+    if std::env::var_os("UPDATE_GOLDEN").is_some() {
+        std::fs::write(&path, &actual_text).unwrap();
+        return;
+    }
+    let expected = std::fs::read_to_string(&path).unwrap_or_else(|_| {
+        panic!(
+            "{} missing: run UPDATE_GOLDEN=1 cargo test -p rockoon-core --test render",
+            path.display()
+        )
+    });
+    let expected: Value = serde_norway::from_str(&expected).unwrap();
+    assert!(
+        &expected == actual,
+        "{} differs from the render (UPDATE_GOLDEN=1 rewrites it):\n{actual_text}",
+        path.display()
+    );
+}
+
+fn minimal(extra: Value) -> Value {
+    let mut spec = json!({
+        "openstack_version": "caracal", "preset": "core", "size": "tiny",
+        "public_domain_name": "it.example.com",
+    });
+    rockoon_core::values::merge_into(&mut spec, &extra, "spec").unwrap();
+    spec
+}
+
+fn render_dry(spec: &Value) -> Result<rockoon_core::render::Rendered, RenderError> {
+    render(spec, &RenderContext::dry_run(), &Templates::embedded())
+}
+
+#[test]
+fn core_sample_renders_to_its_golden_output() {
+    let rendered = render_dry(&sample_spec("core.yaml")).unwrap();
+    golden("core.yaml", &serde_json::to_value(&rendered).unwrap());
+}
+
+#[test]
+fn compute_sample_renders_to_its_golden_output() {
+    let rendered = render_dry(&sample_spec("compute.yaml")).unwrap();
+    golden("compute.yaml", &serde_json::to_value(&rendered).unwrap());
+}
+
+#[test]
+fn rendering_twice_gives_identical_output_and_fingerprints() {
+    let spec = sample_spec("compute.yaml");
+    assert_eq!(render_dry(&spec).unwrap(), render_dry(&spec).unwrap());
+}
+
+#[test]
+fn services_render_in_apply_order_infra_then_identity_then_the_rest() {
+    let rendered = render_dry(&sample_spec("compute.yaml")).unwrap();
+    let names: Vec<&str> = rendered.services.iter().map(|(n, _)| n.as_str()).collect();
+    let identity = names.iter().position(|n| *n == "identity").unwrap();
+    assert!(names[..identity].iter().all(|n| {
+        [
+            "database",
+            "messaging",
+            "memcached",
+            "coordination",
+            "ingress",
+        ]
+        .contains(n)
+    }));
+    assert!(
+        names[identity + 1..]
+            .iter()
+            .all(|n| !["database", "messaging", "memcached"].contains(n))
+    );
+}
+
+#[test]
+fn a_tilde_entry_removes_a_preset_service() {
+    let rendered = render_dry(&minimal(json!({"features": {"services": ["~dashboard"]}}))).unwrap();
+    assert!(
+        rendered
+            .services
+            .iter()
+            .all(|(name, _)| name != "dashboard")
+    );
+}
+
+#[test]
+fn without_generated_credentials_a_service_waits_and_says_for_what() {
+    let context = RenderContext {
+        namespace: "openstack".into(),
+        ..Default::default()
+    };
+    let rendered = render(&minimal(json!({})), &context, &Templates::embedded()).unwrap();
+    let identity = rendered
+        .services
+        .iter()
+        .find(|(n, _)| n == "identity")
+        .unwrap();
+    match &identity.1 {
+        ServiceOutcome::Waiting { reason } => assert!(reason.contains("credentials"), "{reason}"),
+        other => panic!("identity rendered without credentials: {other:?}"),
+    }
+}
+
+#[test]
+fn images_base_url_rewrites_every_image_registry() {
+    let spec = minimal(json!({"artifacts": {"images_base_url": "mirror.example.net/os"}}));
+    let rendered = render_dry(&spec).unwrap();
+    for release in rendered.releases() {
+        for (key, image) in release.values["images"]["tags"].as_object().unwrap() {
+            assert!(
+                image
+                    .as_str()
+                    .unwrap()
+                    .starts_with("mirror.example.net/os/"),
+                "{}: {key} = {image}",
+                release.name
+            );
+        }
+    }
+}
+
+#[test]
+fn common_and_services_overrides_land_in_the_release_values() {
+    let spec = minimal(json!({
+        "common": {"openstack": {"values": {"conf": {"keystone": {"DEFAULT": {"debug": true}}}}}},
+        "services": {"identity": {"keystone": {"values": {"pod": {"replicas": {"api": 5}}}}}},
+    }));
+    let rendered = render_dry(&spec).unwrap();
+    let keystone = rendered
+        .releases()
+        .find(|r| r.name == "openstack-keystone")
+        .unwrap();
+    assert_eq!(
+        keystone.values["conf"]["keystone"]["DEFAULT"]["debug"],
+        true
+    );
+    assert_eq!(keystone.values["pod"]["replicas"]["api"], 5);
+    let memcached = rendered
+        .releases()
+        .find(|r| r.name == "openstack-memcached")
+        .unwrap();
+    assert!(
+        memcached.values.get("conf").is_none(),
+        "an openstack-group override reached an infra chart"
+    );
+}
+
+#[test]
+fn hostile_strings_stay_plain_values_and_cannot_change_the_yaml_structure() {
+    let hostile = "x\"\n  injected: true\n# {{ 7*7 }}";
+    let rendered = render_dry(&minimal(json!({"region_name": hostile}))).unwrap();
+    let keystone = rendered
+        .releases()
+        .find(|r| r.name == "openstack-keystone")
+        .unwrap();
+    assert_eq!(
+        keystone.values["endpoints"]["identity"]["auth"]["admin"]["region_name"],
+        hostile
+    );
+    assert!(keystone.values.get("injected").is_none());
+}
+
+#[test]
+fn bad_input_fails_with_the_path_of_the_problem() {
+    let cases = [
+        (
+            minimal(json!({"features": {"services": ["frobnicator"]}})),
+            "spec.features.services[",
+        ),
+        (minimal(json!({"preset": "hyperscale"})), "spec.preset"),
+        (minimal(json!({"size": "huge"})), "spec.size"),
+        (
+            minimal(json!({"openstack_version": "queens"})),
+            "spec.openstack_version",
+        ),
+        (
+            minimal(json!({"services": {"identity": {"keystone": {"values": {"pod": "oops"}}}}})),
+            "spec.services.identity.keystone.values.pod",
+        ),
+        (
+            minimal(json!({"features": {"neutron": "ml2"}})),
+            "spec.features.neutron",
+        ),
+    ];
+    for (spec, path) in cases {
+        let error = render_dry(&spec).expect_err(&format!("{spec} rendered"));
+        assert!(
+            error.to_string().contains(path),
+            "error {error:?} does not name {path}"
+        );
+    }
+}
+
+#[test]
+fn a_missing_referenced_secret_is_an_error_naming_the_reference() {
+    let reference = json!({"value_from": {"secret_key_ref": {"name": "ssl", "key": "api_key"}}});
+    let spec = minimal(json!({"features": {"ssl": {"public_endpoints": {"api_key": reference}}}}));
+    let context = RenderContext {
+        dry_run_secrets: false,
+        ..RenderContext::dry_run()
+    };
+    let error = render(&spec, &context, &Templates::embedded()).unwrap_err();
+    assert!(
+        error
+            .to_string()
+            .contains("spec.features.ssl.public_endpoints.api_key"),
+        "{error}"
+    );
+}
