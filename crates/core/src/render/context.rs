@@ -80,8 +80,9 @@ pub fn images(
         .get("openstack_version")
         .and_then(Value::as_str)
         .unwrap_or_default();
-    let name = format!("artifacts/{version}.yaml");
-    if !templates.has(&name) {
+    let prefix = format!("artifacts/{version}/");
+    let files: Vec<&str> = templates.names_under(&prefix).collect();
+    if files.is_empty() {
         return Err(RenderError::InvalidSpec {
             path: "spec.openstack_version".into(),
             message: format!(
@@ -89,12 +90,18 @@ pub fn images(
             ),
         });
     }
-    let prefix = merged
+    let registry = merged
         .pointer("/artifacts/images_base_url")
         .and_then(Value::as_str)
         .filter(|s| !s.is_empty())
         .unwrap_or(&context.images_base_url);
-    let mut images = templates.render_yaml(&name, &json!({"images_base_url": prefix}))?;
+    let variables = json!({"images_base_url": registry});
+    let mut images = serde_json::Map::new();
+    for file in files {
+        let chart = file[prefix.len()..].trim_end_matches(".yaml").to_owned();
+        images.insert(chart, templates.render_yaml(file, &variables)?);
+    }
+    let mut images = Value::Object(images);
     if let Some(extra) = &context.artifacts_override {
         merge_into(&mut images, extra, "artifacts override")?;
     }

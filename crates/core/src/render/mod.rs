@@ -62,6 +62,9 @@ pub enum RenderError {
         /// `Secret <name>` or `key <key> of Secret <name>`.
         what: String,
     },
+    /// A template asked to wait (its inputs are not there yet); never escapes [`render`].
+    #[error("waiting: {0}")]
+    Wait(String),
     /// A template failed to load or render.
     #[error("template {template}: {message}")]
     Template {
@@ -80,12 +83,13 @@ impl crate::error::ErrorKind for RenderError {
             RenderError::UnknownService { .. } => "unknown_service",
             RenderError::SecretRef { .. } => "missing_secret_ref",
             RenderError::Template { .. } => "template",
+            RenderError::Wait(_) => "waiting",
         }
     }
 
     fn is_transient(&self) -> bool {
         // A missing referenced Secret may appear; the rest needs a change of spec or templates.
-        matches!(self, RenderError::SecretRef { .. })
+        matches!(self, RenderError::SecretRef { .. } | RenderError::Wait(_))
     }
 }
 

@@ -45,8 +45,12 @@ pub fn render_service(
         "credentials": credentials,
         "admin": admin.iter().map(|(k, v)| (k.to_string(), v.clone().unwrap_or_default())).collect::<Map<_, _>>(),
         "endpoints": endpoint_facts(merged, context),
+        "ceph": context.ceph,
     });
-    let rendered = templates.render_yaml(&template, &template_context)?;
+    let rendered = match templates.render_yaml(&template, &template_context) {
+        Err(RenderError::Wait(reason)) => return Ok(ServiceOutcome::Waiting { reason }),
+        other => other?,
+    };
     let entries = rendered
         .get("releases")
         .and_then(Value::as_array)

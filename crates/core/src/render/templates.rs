@@ -14,50 +14,11 @@ use serde_json::Value;
 
 use super::RenderError;
 
-/// Every embedded template, by relative name.
-const EMBEDDED: &[(&str, &str)] = &[
-    (
-        "preset/core.yaml",
-        include_str!("../../templates/preset/core.yaml"),
-    ),
-    (
-        "preset/compute.yaml",
-        include_str!("../../templates/preset/compute.yaml"),
-    ),
-    (
-        "size/single.yaml",
-        include_str!("../../templates/size/single.yaml"),
-    ),
-    (
-        "size/tiny.yaml",
-        include_str!("../../templates/size/tiny.yaml"),
-    ),
-    (
-        "size/small.yaml",
-        include_str!("../../templates/size/small.yaml"),
-    ),
-    (
-        "size/medium.yaml",
-        include_str!("../../templates/size/medium.yaml"),
-    ),
-    (
-        "artifacts/caracal.yaml",
-        include_str!("../../templates/artifacts/caracal.yaml"),
-    ),
-    (
-        "artifacts/epoxy.yaml",
-        include_str!("../../templates/artifacts/epoxy.yaml"),
-    ),
-    ("macros.j2", include_str!("../../templates/macros.j2")),
-    (
-        "services/memcached.yaml",
-        include_str!("../../templates/services/memcached.yaml"),
-    ),
-    (
-        "services/identity.yaml",
-        include_str!("../../templates/services/identity.yaml"),
-    ),
-];
+// Every file under crates/core/templates/, listed by build.rs.
+include!(concat!(env!("OUT_DIR"), "/embedded_templates.rs"));
+
+/// Prefix of the error `wait()` raises, recognised by [`Templates::render_yaml`] callers.
+pub const WAIT_MARKER: &str = "rockoon-wait: ";
 
 /// Upper bound of template work per render, so a looping override cannot hang the controller.
 const FUEL: u64 = 5_000_000;
@@ -104,6 +65,12 @@ impl Templates {
                 Err(JinjaError::new(JinjaErrorKind::InvalidOperation, message))
             },
         );
+        // `wait("reason")`: the service cannot render yet (e.g. Ceph keys not published); the
+        // engine reports it as Waiting with that reason instead of rendering placeholders.
+        env.add_function("wait", |reason: String| -> Result<String, JinjaError> {
+            let message = format!("{WAIT_MARKER}{reason}");
+            Err(JinjaError::new(JinjaErrorKind::InvalidOperation, message))
+        });
         let names = sources.keys().cloned().collect();
         for (name, source) in sources {
             env.add_template_owned(name.clone(), source)
@@ -113,6 +80,14 @@ impl Templates {
                 })?;
         }
         Ok(Self { env, names })
+    }
+
+    /// Names of the templates under `prefix` (e.g. `artifacts/epoxy/`), sorted.
+    pub fn names_under<'a>(&'a self, prefix: &'a str) -> impl Iterator<Item = &'a str> + 'a {
+        self.names
+            .iter()
+            .map(String::as_str)
+            .filter(move |n| n.starts_with(prefix))
     }
 
     /// Whether a template of that name exists.
@@ -131,9 +106,17 @@ impl Templates {
             })?;
         let text = template
             .render(minijinja::value::Serde(context))
-            .map_err(|e| RenderError::Template {
-                template: name.to_owned(),
-                message: describe(&e),
+            .map_err(|e| {
+                let message = describe(&e);
+                match message.split_once(WAIT_MARKER) {
+                    Some((_, reason)) => {
+                        RenderError::Wait(reason.split(" (in ").next().unwrap_or(reason).to_owned())
+                    }
+                    None => RenderError::Template {
+                        template: name.to_owned(),
+                        message,
+                    },
+                }
             })?;
         let value: Value = serde_norway::from_str(&text).map_err(|e| {
             let line = e.location().map(|l| l.line()).unwrap_or(0);
@@ -219,6 +202,19 @@ mod tests {
         )]);
         let templates = Templates::from_sources(sources).unwrap();
         assert!(templates.render_yaml("loop.yaml", &Value::Null).is_err());
+    }
+
+    #[test]
+    fn wait_in_a_template_becomes_a_wait_with_the_reason() {
+        let sources = BTreeMap::from([(
+            "w.yaml".to_owned(),
+            "{{ wait(\"Ceph keys not published\") }}".to_owned(),
+        )]);
+        let error = Templates::from_sources(sources)
+            .unwrap()
+            .render_yaml("w.yaml", &Value::Null)
+            .unwrap_err();
+        assert_eq!(error, RenderError::Wait("Ceph keys not published".into()));
     }
 
     #[test]
