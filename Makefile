@@ -93,7 +93,8 @@ run: ## Main job: dev cluster + CRDs + the five binaries + the sample compute OS
 	@echo "stop with:  make cluster-down"
 
 .PHONY: bench
-bench: components release build ## Measure binary sizes, start-up time to /livez and idle RSS (prints figures)
+bench: components release build ## Benchmarks: render (criterion), binary sizes, start-up time, idle RSS
+	$(CARGO) bench -p rockoon-core --bench render
 	$(CARGO) run -q -p rockoon-tests --bin bench-startup -- --target-dir target/release
 
 .PHONY: doc
