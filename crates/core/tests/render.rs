@@ -231,3 +231,79 @@ fn a_missing_referenced_secret_is_an_error_naming_the_reference() {
         "{error}"
     );
 }
+
+mod fuzz {
+    //! Mutation fuzzing of the whole render: any subtree of a realistic spec replaced by any
+    //! value must give `Ok` or an error, never a panic. `PROPTEST_CASES=20000` runs it longer.
+    use super::*;
+    use proptest::prelude::*;
+
+    fn paths(value: &Value, prefix: &str, out: &mut Vec<String>) {
+        out.push(prefix.to_owned());
+        match value {
+            Value::Object(map) => map.iter().for_each(|(k, v)| {
+                let key = k.replace('~', "~0").replace('/', "~1");
+                paths(v, &format!("{prefix}/{key}"), out)
+            }),
+            Value::Array(items) => items
+                .iter()
+                .enumerate()
+                .for_each(|(i, v)| paths(v, &format!("{prefix}/{i}"), out)),
+            _ => {}
+        }
+    }
+
+    fn any_json() -> impl Strategy<Value = Value> {
+        let leaf = prop_oneof![
+            Just(Value::Null),
+            any::<bool>().prop_map(Value::Bool),
+            any::<i64>().prop_map(Value::from),
+            any::<f64>()
+                .prop_filter("finite", |f| f.is_finite())
+                .prop_map(Value::from),
+            ".{0,12}".prop_map(Value::String),
+            prop::sample::select(vec![
+                "~identity",
+                "frobnicator",
+                "ml2/ovn",
+                "{{ x }}",
+                "a::b",
+                "caracal"
+            ])
+            .prop_map(Value::from),
+        ];
+        leaf.prop_recursive(3, 16, 3, |inner| {
+            prop_oneof![
+                prop::collection::vec(inner.clone(), 0..3).prop_map(Value::Array),
+                prop::collection::btree_map("[a-z_:~]{1,8}", inner, 0..3)
+                    .prop_map(|m| Value::Object(m.into_iter().collect())),
+            ]
+        })
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig {
+            cases: 256,
+            failure_persistence: Some(Box::new(proptest::test_runner::FileFailurePersistence::Off)),
+            ..ProptestConfig::default()
+        })]
+        #[test]
+        fn any_mutation_of_a_sample_spec_renders_or_fails_cleanly(
+            sample in prop::sample::select(vec!["core.yaml", "compute.yaml"]),
+            pick in any::<prop::sample::Index>(),
+            replacement in any_json(),
+        ) {
+            let mut spec = sample_spec(sample);
+            let mut all = Vec::new();
+            paths(&spec, "", &mut all);
+            let path = pick.get(&all).clone();
+            match spec.pointer_mut(&path) {
+                Some(slot) => *slot = replacement,
+                None => unreachable!("{path} was listed from the spec"),
+            }
+            let _ = render_dry(&spec);
+            // The same input again gives the same answer.
+            prop_assert_eq!(render_dry(&spec), render_dry(&spec));
+        }
+    }
+}

@@ -157,9 +157,10 @@ pub fn render(
     let merged = spec::merged_spec(spec, context, templates)?;
     let fingerprint = fingerprint(&merged);
     let images = context::images(&merged, context, templates)?;
+    let shared = service::shared_context(&merged, &images, context);
     let mut services = Vec::new();
     for service in catalog::enabled_services(&merged)? {
-        let outcome = service::render_service(service, &merged, &images, context, templates)?;
+        let outcome = service::render_service(service, &merged, &shared, context, templates)?;
         services.push((service.name.to_owned(), outcome));
     }
     Ok(Rendered {

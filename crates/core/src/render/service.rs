@@ -6,11 +6,23 @@ use super::catalog::{ServiceDef, chart_group};
 use super::{Release, RenderContext, RenderError, ServiceOutcome, Templates, overrides};
 use crate::values::fingerprint;
 
+/// What every service template sees, converted for the template engine once per render.
+pub fn shared_context(merged: &Value, images: &Value, context: &RenderContext) -> minijinja::Value {
+    let shared = json!({
+        "spec": merged,
+        "namespace": context.namespace,
+        "images": images,
+        "endpoints": endpoint_facts(merged, context),
+        "ceph": context.ceph,
+    });
+    minijinja::Value::from(minijinja::value::Serde(shared))
+}
+
 /// The releases of `service`, or why it has to wait.
 pub fn render_service(
     service: &ServiceDef,
     merged: &Value,
-    images: &Value,
+    shared: &minijinja::Value,
     context: &RenderContext,
     templates: &Templates,
 ) -> Result<ServiceOutcome, RenderError> {
@@ -37,17 +49,17 @@ pub fn render_service(
             reason: format!("waiting for generated credentials: {}", missing.join(", ")),
         });
     }
-    let template_context = json!({
-        "spec": merged,
-        "service": service.name,
-        "namespace": context.namespace,
-        "images": images,
-        "credentials": credentials,
-        "admin": admin.iter().map(|(k, v)| (k.to_string(), v.clone().unwrap_or_default())).collect::<Map<_, _>>(),
-        "endpoints": endpoint_facts(merged, context),
-        "ceph": context.ceph,
-    });
-    let rendered = match templates.render_yaml(&template, &template_context) {
+    let admin: Map<String, Value> = admin
+        .iter()
+        .map(|(k, v)| ((*k).to_owned(), v.clone().unwrap_or_default()))
+        .collect();
+    let template_context = minijinja::context! {
+        service => service.name,
+        credentials => minijinja::Value::from(minijinja::value::Serde(credentials)),
+        admin => minijinja::Value::from(minijinja::value::Serde(admin)),
+        ..shared.clone()
+    };
+    let rendered = match templates.render_yaml_with(&template, template_context) {
         Err(RenderError::Wait(reason)) => return Ok(ServiceOutcome::Waiting { reason }),
         other => other?,
     };

@@ -97,6 +97,19 @@ impl Templates {
 
     /// Renders template `name` with `context` and parses the result as YAML.
     pub fn render_yaml(&self, name: &str, context: &Value) -> Result<Value, RenderError> {
+        self.render_yaml_with(
+            name,
+            minijinja::Value::from(minijinja::value::Serde(context)),
+        )
+    }
+
+    /// [`Self::render_yaml`] with a context already converted for the engine, so a context
+    /// shared by many templates is converted once.
+    pub fn render_yaml_with(
+        &self,
+        name: &str,
+        context: minijinja::Value,
+    ) -> Result<Value, RenderError> {
         let template = self
             .env
             .get_template(name)
@@ -104,20 +117,18 @@ impl Templates {
                 template: name.to_owned(),
                 message: describe(&e),
             })?;
-        let text = template
-            .render(minijinja::value::Serde(context))
-            .map_err(|e| {
-                let message = describe(&e);
-                match message.split_once(WAIT_MARKER) {
-                    Some((_, reason)) => {
-                        RenderError::Wait(reason.split(" (in ").next().unwrap_or(reason).to_owned())
-                    }
-                    None => RenderError::Template {
-                        template: name.to_owned(),
-                        message,
-                    },
+        let text = template.render(context).map_err(|e| {
+            let message = describe(&e);
+            match message.split_once(WAIT_MARKER) {
+                Some((_, reason)) => {
+                    RenderError::Wait(reason.split(" (in ").next().unwrap_or(reason).to_owned())
                 }
-            })?;
+                None => RenderError::Template {
+                    template: name.to_owned(),
+                    message,
+                },
+            }
+        })?;
         let value: Value = serde_norway::from_str(&text).map_err(|e| {
             let line = e.location().map(|l| l.line()).unwrap_or(0);
             let text_line = text.lines().nth(line.saturating_sub(1)).unwrap_or_default();
