@@ -41,6 +41,10 @@ pub struct RenderArgs {
     /// it, references become visibly fake `dry-run-secret:<name>/<key>` values.
     #[arg(long, env = "OSCTL_RENDER_SECRETS")]
     pub secrets: Option<PathBuf>,
+    /// YAML/JSON file with the Ceph data (`fsid`, `monitors`, `keys`, `pools`, `rgw`); without
+    /// it, dry-run Ceph data is used.
+    #[arg(long, env = "OSCTL_RENDER_CEPH")]
+    pub ceph: Option<PathBuf>,
     /// Registry prefix for images when the spec sets none.
     #[arg(long, default_value = "", env = "OSCTL_IMAGES_BASE_URL")]
     pub images_base_url: String,
@@ -97,6 +101,11 @@ pub fn render(args: &RenderArgs) -> Result<String, String> {
             serde_norway::from_str(&read(path)?).map_err(|e| format!("{}: {e}", path.display()))?;
         context.secrets = secrets;
         context.dry_run_secrets = false;
+    }
+    if let Some(path) = &args.ceph {
+        context.ceph = Some(
+            serde_norway::from_str(&read(path)?).map_err(|e| format!("{}: {e}", path.display()))?,
+        );
     }
     let mut rendered =
         rockoon_core::render::render(&spec, &context, &templates).map_err(|e| e.to_string())?;

@@ -28,19 +28,22 @@ pub struct RenderContext {
     /// `dry-run-secret:<name>/<key>` (for `render` without the Secrets); never set by the
     /// controller.
     pub dry_run_secrets: bool,
-    /// Ceph data published for OpenStack (keys, monitors), once available.
+    /// Ceph data published for OpenStack, once available (`fsid`, `monitors`, `keys.<client>`,
+    /// `pools.<use>`, `rgw`; see `crates/core/templates/README.md`).
     pub ceph: Option<Value>,
     /// Image overrides for the OpenStack version (the `<osdpl>-artifacts` ConfigMap).
     pub artifacts_override: Option<Value>,
 }
 
 impl RenderContext {
-    /// A context for rendering offline: namespace `openstack`, deterministic dry-run credentials.
+    /// A context for rendering offline: namespace `openstack`, deterministic dry-run
+    /// credentials and Secret values, and dry-run Ceph data, all visibly marked.
     pub fn dry_run() -> Self {
         Self {
             namespace: "openstack".into(),
             dry_run_credentials: true,
             dry_run_secrets: true,
+            ceph: Some(dry_run_ceph()),
             ..Self::default()
         }
     }
@@ -57,6 +60,18 @@ impl RenderContext {
         self.dry_run_credentials
             .then(|| dry_run_credential(service, credential))
     }
+}
+
+/// Ceph data for offline renders: documentation addresses and keys marked `dry-run`.
+fn dry_run_ceph() -> Value {
+    let key = |client: &str| format!("dry-run-ceph-key-{client}");
+    json!({
+        "fsid": "00000000-0000-0000-0000-000000000000",
+        "monitors": ["192.0.2.11:6789", "192.0.2.12:6789", "192.0.2.13:6789"],
+        "keys": {"nova": key("nova"), "cinder": key("cinder"), "glance": key("glance"), "manila": key("manila")},
+        "pools": {"images": "images", "volumes": "volumes", "vms": "vms", "backup": "backup"},
+        "rgw": {"internal_url": "http://rook-ceph-rgw.rook-ceph.svc:80"},
+    })
 }
 
 /// A visibly fake credential, stable across runs so dry-run output diffs cleanly.
