@@ -1,4 +1,5 @@
-//! Offline commands of `rockoon-osdpl`: `render` shows what the controller would apply.
+//! Commands of `rockoon-osdpl` besides the controller: `render` shows, offline, what the
+//! controller would apply; `diff` compares that with the releases installed in the cluster.
 //!
 //! `render` needs no cluster: credentials come from a file or are generated deterministically
 //! and visibly marked `dry-run`; referenced Secrets come from a file. Bad input exits non-zero
@@ -16,6 +17,20 @@ use rockoon_core::render::{RenderContext, Rendered, ServiceOutcome, Templates};
 pub enum Command {
     /// Render the Helm releases of an OpenStackDeployment file, offline.
     Render(RenderArgs),
+    /// Compare the rendered values with the installed releases (`helm get values`); exit 0
+    /// when nothing differs, 1 when something does, 2 on error. Secret values are never shown.
+    Diff(DiffArgs),
+}
+
+/// Arguments of `diff`.
+#[derive(clap::Args, Debug, Clone)]
+pub struct DiffArgs {
+    /// What to render, as for `render`.
+    #[command(flatten)]
+    pub render: RenderArgs,
+    /// Helm binary used to read the installed values (uses `KUBECONFIG`).
+    #[arg(long, default_value = "helm", env = "OSCTL_HELM_BINARY")]
+    pub helm: PathBuf,
 }
 
 /// Arguments of `render`.
@@ -59,9 +74,27 @@ pub enum Format {
     Json,
 }
 
-/// Runs an offline command; prints the result or the error.
+/// Runs a command; prints the result or the error.
 pub fn run(command: Command) -> ExitCode {
-    let Command::Render(args) = command;
+    let args = match command {
+        Command::Render(args) => args,
+        Command::Diff(args) => {
+            return match diff(&args) {
+                Ok((text, differs)) => {
+                    print!("{text}");
+                    if differs {
+                        ExitCode::from(1)
+                    } else {
+                        ExitCode::SUCCESS
+                    }
+                }
+                Err(message) => {
+                    eprintln!("rockoon-osdpl diff: {message}");
+                    ExitCode::from(2)
+                }
+            };
+        }
+    };
     match render(&args) {
         Ok(text) => {
             print!("{text}");
@@ -76,6 +109,84 @@ pub fn run(command: Command) -> ExitCode {
 
 /// Renders per the arguments; returns the text to print or the message to exit with.
 pub fn render(args: &RenderArgs) -> Result<String, String> {
+    format(&rendered(args)?, args.output)
+}
+
+/// Per release, the differences between installed and rendered values; and whether any.
+pub fn diff(args: &DiffArgs) -> Result<(String, bool), String> {
+    let rendered = rendered(&args.render)?;
+    let mut out = String::new();
+    let mut differs = false;
+    for (service, outcome) in &rendered.services {
+        let releases = match outcome {
+            ServiceOutcome::Ready { releases } => releases,
+            ServiceOutcome::Waiting { reason } => {
+                out.push_str(&format!("=== {service}: WAITING: {reason}\n"));
+                continue;
+            }
+        };
+        for release in releases {
+            out.push_str(&format!(
+                "=== {} ({}, namespace {})\n",
+                release.name, release.chart, release.namespace
+            ));
+            match installed_values(&args.helm, &release.name, &release.namespace)? {
+                None => {
+                    differs = true;
+                    out.push_str("+ not installed\n");
+                }
+                Some(installed) => {
+                    let changes = rockoon_core::values::diff::diff(&installed, &release.values);
+                    differs |= !changes.is_empty();
+                    if changes.is_empty() {
+                        out.push_str("  (no changes)\n");
+                    }
+                    for change in changes {
+                        out.push_str(&format!("{change}\n"));
+                    }
+                }
+            }
+        }
+    }
+    Ok((out, differs))
+}
+
+/// `helm get values` of a release, or `None` when it is not installed.
+fn installed_values(
+    helm: &PathBuf,
+    release: &str,
+    namespace: &str,
+) -> Result<Option<serde_json::Value>, String> {
+    let output = std::process::Command::new(helm)
+        .args([
+            "get",
+            "values",
+            release,
+            "--namespace",
+            namespace,
+            "--output",
+            "json",
+        ])
+        .output()
+        .map_err(|e| format!("running {}: {e}", helm.display()))?;
+    if !output.status.success() {
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        if stderr.contains("release: not found") {
+            return Ok(None);
+        }
+        return Err(format!("helm get values {release}: {}", stderr.trim()));
+    }
+    let values: serde_json::Value = serde_json::from_slice(&output.stdout)
+        .map_err(|e| format!("helm get values {release}: not JSON: {e}"))?;
+    Ok(Some(if values.is_null() {
+        serde_json::json!({})
+    } else {
+        values
+    }))
+}
+
+/// The render per the arguments.
+fn rendered(args: &RenderArgs) -> Result<Rendered, String> {
     let text = read(&args.file)?;
     let osdpl: OpenStackDeployment = serde_norway::from_str(&text)
         .map_err(|e| format!("{}: not an OpenStackDeployment: {e}", args.file.display()))?;
@@ -118,7 +229,7 @@ pub fn render(args: &RenderArgs) -> Result<String, String> {
             ));
         }
     }
-    format(&rendered, args.output)
+    Ok(rendered)
 }
 
 fn read(path: &PathBuf) -> Result<String, String> {

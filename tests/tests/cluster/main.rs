@@ -10,6 +10,7 @@
 mod binaries;
 mod crds;
 mod deploy;
+mod render_diff;
 mod ssa;
 mod workloads;
 
