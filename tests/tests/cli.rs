@@ -44,19 +44,76 @@ fn every_binary_has_a_valid_clap_definition() {
     }
 }
 
+fn assert_env_on_every_flag(name: &str, command: &clap::Command) {
+    for arg in command.get_arguments() {
+        if matches!(arg.get_id().as_str(), "help" | "version") {
+            continue;
+        }
+        assert!(
+            arg.get_env().is_some(),
+            "{name} --{} has no env var",
+            arg.get_id()
+        );
+    }
+    for sub in command.get_subcommands() {
+        assert_env_on_every_flag(&format!("{name} {}", sub.get_name()), sub);
+    }
+}
+
 #[test]
 fn every_flag_of_every_binary_can_be_set_from_an_environment_variable() {
     for (name, command, _) in commands() {
-        for arg in command.get_arguments() {
-            if matches!(arg.get_id().as_str(), "help" | "version") {
-                continue;
-            }
-            assert!(
-                arg.get_env().is_some(),
-                "{name} --{} has no env var",
-                arg.get_id()
-            );
-        }
+        assert_env_on_every_flag(name, &command);
+    }
+}
+
+fn render(file: &str) -> (Option<i32>, String) {
+    let target = rockoon_tests::suite::current_target_dir().unwrap();
+    let binary = rockoon_tests::suite::binary_path(&target, "osdpl");
+    let fixture = rockoon_tests::devcluster::workspace_root()
+        .join("tests/fixtures/osdpl")
+        .join(file);
+    let out = std::process::Command::new(binary)
+        .arg("render")
+        .arg("-f")
+        .arg(fixture)
+        .output()
+        .unwrap();
+    let text =
+        String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr);
+    (out.status.code(), text)
+}
+
+#[test]
+fn render_of_the_samples_succeeds_offline() {
+    for sample in ["core.yaml", "compute.yaml"] {
+        let (code, text) = render(sample);
+        assert_eq!(code, Some(0), "{sample}: {text}");
+        assert!(
+            text.contains("name: openstack-keystone"),
+            "{sample}: {text}"
+        );
+    }
+}
+
+#[test]
+fn render_of_a_malformed_osdpl_exits_non_zero_naming_the_path() {
+    let cases = [
+        ("invalid/unknown-preset.yaml", "spec.preset"),
+        (
+            "invalid/wrong-type-openstack-version.yaml",
+            "spec.openstack_version",
+        ),
+        ("invalid/missing-size.yaml", "size"),
+        ("invalid/unknown-service.yaml", "spec.features.services[1]"),
+    ];
+    for (file, path) in cases {
+        let (code, text) = render(file);
+        assert_eq!(code, Some(1), "{file}: {text}");
+        assert!(
+            text.contains("rockoon-osdpl render:") && text.contains(path),
+            "{file}: {text}"
+        );
     }
 }
 

@@ -191,32 +191,39 @@ pub fn enabled_services(merged: &Value) -> Result<Vec<&'static ServiceDef>, Rend
     };
     let mut enabled = Vec::new();
     for (index, item) in list.iter().enumerate() {
-        let path = format!("spec.features.services[{index}]");
-        let Some(name) = item.as_str() else {
-            return Err(RenderError::InvalidSpec {
-                path,
-                message: format!("{item} is not a service name"),
-            });
-        };
-        match SERVICES.iter().find(|s| s.name == name) {
-            Some(def) if !enabled.iter().any(|d: &&ServiceDef| d.name == name) => enabled.push(def),
-            Some(_) => {}
-            None => {
-                let hint = if crate::catalog::is_known_service_entry(name) {
-                    " (a Rockoon service this version does not render)".to_owned()
-                } else {
-                    String::new()
-                };
-                return Err(RenderError::UnknownService {
-                    path,
-                    name: name.to_owned(),
-                    hint,
-                });
-            }
+        let def = check_entry(&format!("spec.features.services[{index}]"), item)?;
+        if let Some(def) = def.filter(|d| !enabled.iter().any(|e: &&ServiceDef| e.name == d.name)) {
+            enabled.push(def);
         }
     }
     enabled.sort_by_key(|def| (def.stage, SERVICES.iter().position(|s| s.name == def.name)));
     Ok(enabled)
+}
+
+/// Checks one `features.services` entry at `path`: the service it enables, `None` for a
+/// `~name` removal of a known service, or an error naming the path.
+pub fn check_entry(path: &str, item: &Value) -> Result<Option<&'static ServiceDef>, RenderError> {
+    let Some(entry) = item.as_str() else {
+        return Err(RenderError::InvalidSpec {
+            path: path.to_owned(),
+            message: format!("{item} is not a service name"),
+        });
+    };
+    let name = entry.strip_prefix('~').unwrap_or(entry);
+    let def = SERVICES.iter().find(|s| s.name == name);
+    if def.is_none() && !(entry.starts_with('~') && crate::catalog::is_known_service_entry(entry)) {
+        let hint = if crate::catalog::is_known_service_entry(name) {
+            " (a Rockoon service this version does not render)".to_owned()
+        } else {
+            String::new()
+        };
+        return Err(RenderError::UnknownService {
+            path: path.to_owned(),
+            name: name.to_owned(),
+            hint,
+        });
+    }
+    Ok(if entry.starts_with('~') { None } else { def })
 }
 
 #[cfg(test)]

@@ -2,11 +2,15 @@
 //! `common.charts.releases` → `common.<group>.releases` and `.values` →
 //! `services.<service>.<chart>.values` → `nodes` overrides.
 //!
-//! Node overrides use the upstream charts' per-node mechanism: for
-//! `nodes["<label-key>::<label-value>"].services.<service>.<chart>.<daemonset>.values.conf`, an
-//! entry `{label: {key, values: [value]}, conf}` is appended to
-//! `values.conf.overrides.<daemonset>.labels`, so that DaemonSet gets the extra configuration on
-//! nodes carrying the label.
+//! Node overrides use the upstream charts' per-node mechanisms. For
+//! `nodes["<label-key>::<label-value>"].services.<service>.<chart>.<daemonset>.values`:
+//! - newer charts (helm-toolkit `daemonset_overrides_root`) read
+//!   `values.overrides.<daemonset>.labels["<label-key>::<label-value>"].values`: any values;
+//! - classic charts (helm-toolkit `daemonset_overrides`) read
+//!   `values.conf.overrides.<daemonset>.labels[]` entries `{label: {key, values: [value]}, conf}`,
+//!   so the `conf` part of the override is also written there.
+//!
+//! A DaemonSet uses one mechanism or the other, so writing both never applies twice.
 
 use serde_json::{Map, Value, json};
 
@@ -81,43 +85,72 @@ fn apply_node_overrides(
                 message: "node group keys must be <label-key>::<label-value>".into(),
             })?;
         for (daemonset, override_) in daemonsets {
-            let conf = override_values_conf(override_, &format!("{path}.{daemonset}"))?;
-            let labels = values
-                .as_object_mut()
-                .map(|v| v.entry("conf").or_insert_with(|| json!({})))
-                .and_then(Value::as_object_mut)
-                .map(|c| c.entry("overrides").or_insert_with(|| json!({})))
-                .and_then(Value::as_object_mut)
-                .map(|o| o.entry(daemonset.clone()).or_insert_with(|| json!({})))
-                .and_then(Value::as_object_mut)
-                .map(|d| d.entry("labels").or_insert_with(|| json!([])))
-                .and_then(Value::as_array_mut)
-                .ok_or_else(|| RenderError::InvalidSpec {
-                    path: format!("{path}.{daemonset}"),
-                    message: format!(
-                        "values.conf.overrides.{daemonset}.labels of the release is not a list"
-                    ),
-                })?;
-            labels.push(json!({"label": {"key": key, "values": [value]}, "conf": conf}));
+            let here = format!("{path}.{daemonset}");
+            let override_values = match override_.get("values") {
+                None | Some(Value::Null) => json!({}),
+                Some(v @ Value::Object(_)) => v.clone(),
+                Some(_) => {
+                    return Err(RenderError::InvalidSpec {
+                        path: format!("{here}.values"),
+                        message: "must be a map".into(),
+                    });
+                }
+            };
+            // Newer charts (helm-toolkit daemonset_overrides_root): any values, per label.
+            let root = child_map(values, &["overrides", daemonset, "labels"], &here)?;
+            let slot = root
+                .entry(group.clone())
+                .or_insert_with(|| json!({"values": {}}));
+            merge_into(
+                slot,
+                &json!({"values": override_values}),
+                &format!("{here}.values"),
+            )?;
+            // Classic charts (helm-toolkit daemonset_overrides): the `conf` part, per label.
+            if let Some(conf) = override_values.get("conf") {
+                let conf_overrides = child_map(values, &["conf", "overrides", daemonset], &here)?;
+                let labels = conf_overrides.entry("labels").or_insert_with(|| json!([]));
+                let labels = labels
+                    .as_array_mut()
+                    .ok_or_else(|| RenderError::InvalidSpec {
+                        path: here.clone(),
+                        message: format!(
+                            "values.conf.overrides.{daemonset}.labels of the release is not a list"
+                        ),
+                    })?;
+                labels.push(json!({"label": {"key": key, "values": [value]}, "conf": conf}));
+            }
         }
     }
     Ok(())
 }
 
-/// The `conf` of a node override's `values`: the only part upstream charts vary per node.
-fn override_values_conf(override_: &Value, path: &str) -> Result<Value, RenderError> {
-    let values = override_
-        .get("values")
-        .and_then(Value::as_object)
-        .cloned()
-        .unwrap_or_else(Map::new);
-    if let Some(other) = values.keys().find(|k| *k != "conf") {
-        return Err(RenderError::InvalidSpec {
-            path: format!("{path}.values.{other}"),
-            message: "only `conf` can be overridden per node group (the charts vary nothing else per node)".into(),
-        });
+/// The map at `keys` under `values`, created when missing; an error naming `path` when
+/// something that is not a map is in the way.
+fn child_map<'a>(
+    values: &'a mut Value,
+    keys: &[&str],
+    path: &str,
+) -> Result<&'a mut Map<String, Value>, RenderError> {
+    let mut current = values;
+    for key in keys {
+        let map = current
+            .as_object_mut()
+            .ok_or_else(|| RenderError::InvalidSpec {
+                path: path.to_owned(),
+                message: format!(
+                    "the release values have a non-map where `{}` must go",
+                    keys.join(".")
+                ),
+            })?;
+        current = map.entry((*key).to_owned()).or_insert_with(|| json!({}));
     }
-    Ok(values.get("conf").cloned().unwrap_or_else(|| json!({})))
+    current
+        .as_object_mut()
+        .ok_or_else(|| RenderError::InvalidSpec {
+            path: path.to_owned(),
+            message: format!("the release values have a non-map at `{}`", keys.join(".")),
+        })
 }
 
 #[cfg(test)]
@@ -151,26 +184,45 @@ mod tests {
     }
 
     #[test]
-    fn node_overrides_become_per_label_daemonset_overrides() {
+    fn node_overrides_become_per_label_daemonset_overrides_in_both_chart_shapes() {
         let merged = json!({"nodes": {"openstack-compute-node::enabled": {"services": {"compute": {"nova": {
             "nova_compute": {"values": {"conf": {"nova": {"DEFAULT": {"cpu_allocation_ratio": 4}}}}}}}}}}});
         let mut release = entry();
         apply(&merged, "compute", ChartGroup::Openstack, &mut release).unwrap();
+        let conf = json!({"nova": {"DEFAULT": {"cpu_allocation_ratio": 4}}});
+        assert_eq!(
+            release["values"]["overrides"]["nova_compute"]["labels"]["openstack-compute-node::enabled"],
+            json!({"values": {"conf": conf}})
+        );
         assert_eq!(
             release["values"]["conf"]["overrides"]["nova_compute"]["labels"][0],
-            json!({"label": {"key": "openstack-compute-node", "values": ["enabled"]},
-                   "conf": {"nova": {"DEFAULT": {"cpu_allocation_ratio": 4}}}})
+            json!({"label": {"key": "openstack-compute-node", "values": ["enabled"]}, "conf": conf})
         );
     }
 
     #[test]
-    fn a_node_override_of_something_else_than_conf_names_its_path() {
-        let merged = json!({"nodes": {"a::b": {"services": {"compute": {"nova": {"nova_compute": {"values": {"pod": {}}}}}}}}});
+    fn a_node_override_of_any_value_is_kept_for_charts_that_support_it() {
+        let merged = json!({"nodes": {"a::b": {"services": {"compute": {"nova": {"nova_compute": {"values": {"pod": {"x": 1}}}}}}}}});
+        let mut release = entry();
+        apply(&merged, "compute", ChartGroup::Openstack, &mut release).unwrap();
+        assert_eq!(
+            release["values"]["overrides"]["nova_compute"]["labels"]["a::b"]["values"]["pod"]["x"],
+            1
+        );
+        assert!(
+            release["values"]["conf"].get("overrides").is_none(),
+            "no conf part, no classic entry"
+        );
+    }
+
+    #[test]
+    fn a_node_override_whose_values_are_not_a_map_names_its_path() {
+        let merged = json!({"nodes": {"a::b": {"services": {"compute": {"nova": {"nova_compute": {"values": "x"}}}}}}});
         let error = apply(&merged, "compute", ChartGroup::Openstack, &mut entry()).unwrap_err();
         assert!(
             error
                 .to_string()
-                .contains("spec.nodes[\"a::b\"].services.compute.nova.nova_compute.values.pod"),
+                .contains("spec.nodes[\"a::b\"].services.compute.nova.nova_compute.values"),
             "{error}"
         );
     }

@@ -12,6 +12,12 @@ pub fn merged_spec(
     templates: &Templates,
 ) -> Result<Value, RenderError> {
     let user = secret_refs::substitute(spec, context)?;
+    // Checked before merging, so an error points at the user's own list entry.
+    if let Some(Value::Array(items)) = user.pointer("/features/services") {
+        for (index, item) in items.iter().enumerate() {
+            super::catalog::check_entry(&format!("spec.features.services[{index}]"), item)?;
+        }
+    }
     let preset = required_str(&user, "preset")?;
     let size = required_str(&user, "size")?;
     let version = required_str(&user, "openstack_version")?;
