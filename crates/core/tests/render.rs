@@ -283,7 +283,8 @@ mod fuzz {
 
     proptest! {
         #![proptest_config(ProptestConfig {
-            cases: 256,
+            // Short by default (a full render per case); PROPTEST_CASES=20000 for a long run.
+            cases: std::env::var("PROPTEST_CASES").ok().and_then(|v| v.parse().ok()).unwrap_or(48),
             failure_persistence: Some(Box::new(proptest::test_runner::FileFailurePersistence::Off)),
             ..ProptestConfig::default()
         })]

@@ -59,20 +59,21 @@ pub fn render_service(
         admin => minijinja::Value::from(minijinja::value::Serde(admin)),
         ..shared.clone()
     };
-    let rendered = match templates.render_yaml_with(&template, template_context) {
+    let mut rendered = match templates.render_yaml_with(&template, template_context) {
         Err(RenderError::Wait(reason)) => return Ok(ServiceOutcome::Waiting { reason }),
         other => other?,
     };
-    let entries = rendered
-        .get("releases")
-        .and_then(Value::as_array)
-        .ok_or_else(|| RenderError::Template {
-            template: template.clone(),
-            message: "must render a map with a `releases` list".into(),
-        })?;
+    let entries = match rendered.get_mut("releases").map(Value::take) {
+        Some(Value::Array(entries)) => entries,
+        _ => {
+            return Err(RenderError::Template {
+                template: template.clone(),
+                message: "must render a map with a `releases` list".into(),
+            });
+        }
+    };
     let mut releases = Vec::with_capacity(entries.len());
-    for entry in entries {
-        let mut entry = entry.clone();
+    for mut entry in entries {
         let (Some(name), Some(chart)) = (str_field(&entry, "name"), str_field(&entry, "chart"))
         else {
             return Err(RenderError::Template {
@@ -82,7 +83,10 @@ pub fn render_service(
         };
         let group = chart_group(&chart);
         overrides::apply(merged, service.name, group, &mut entry)?;
-        let values = entry.get("values").cloned().unwrap_or_else(|| json!({}));
+        let values = entry
+            .get_mut("values")
+            .map(Value::take)
+            .unwrap_or_else(|| json!({}));
         releases.push(Release {
             fingerprint: fingerprint(&values),
             name,

@@ -9,43 +9,49 @@ use sha2::{Digest, Sha256};
 
 /// Hex SHA-256 of the canonical JSON form of `value`.
 pub fn fingerprint(value: &Value) -> String {
-    let mut hasher = Sha256::new();
-    write_canonical(value, &mut hasher);
-    hasher
-        .finalize()
+    let mut canonical = Vec::with_capacity(4096);
+    write_canonical(value, &mut canonical);
+    Sha256::digest(&canonical)
         .iter()
         .map(|b| format!("{b:02x}"))
         .collect()
 }
 
-fn write_canonical(value: &Value, out: &mut Sha256) {
+/// Compact JSON with object keys sorted, whatever order the map keeps them in.
+fn write_canonical(value: &Value, out: &mut Vec<u8>) {
     match value {
         Value::Object(map) => {
-            let mut keys: Vec<&String> = map.keys().collect();
-            keys.sort();
-            out.update(b"{");
-            for (i, key) in keys.into_iter().enumerate() {
+            let mut entries: Vec<(&String, &Value)> = map.iter().collect();
+            entries.sort_unstable_by(|a, b| a.0.cmp(b.0));
+            out.push(b'{');
+            for (i, (key, child)) in entries.into_iter().enumerate() {
                 if i > 0 {
-                    out.update(b",");
+                    out.push(b',');
                 }
-                out.update(Value::String(key.clone()).to_string().as_bytes());
-                out.update(b":");
-                write_canonical(&map[key], out);
+                // Writing into a Vec cannot fail.
+                let _ = serde_json::to_writer(&mut *out, key.as_str());
+                out.push(b':');
+                write_canonical(child, out);
             }
-            out.update(b"}");
+            out.push(b'}');
         }
         Value::Array(items) => {
-            out.update(b"[");
+            out.push(b'[');
             for (i, item) in items.iter().enumerate() {
                 if i > 0 {
-                    out.update(b",");
+                    out.push(b',');
                 }
                 write_canonical(item, out);
             }
-            out.update(b"]");
+            out.push(b']');
         }
-        scalar => out.update(scalar.to_string().as_bytes()),
+        scalar => write_scalar(scalar, out),
     }
+}
+
+fn write_scalar(value: &Value, out: &mut Vec<u8>) {
+    // Writing a scalar into a Vec cannot fail.
+    let _ = serde_json::to_writer(&mut *out, value);
 }
 
 #[cfg(test)]
