@@ -308,3 +308,63 @@ mod fuzz {
         }
     }
 }
+
+#[test]
+fn nova_and_neutron_share_one_generated_metadata_proxy_secret() {
+    let rendered = render_dry(&sample_spec("compute.yaml")).unwrap();
+    let secret = |release: &str, pointer: &str| {
+        let release = rendered.releases().find(|r| r.name == release).unwrap();
+        release.values.pointer(pointer).cloned().unwrap()
+    };
+    let nova = secret(
+        "openstack-nova",
+        "/conf/nova/neutron/metadata_proxy_shared_secret",
+    );
+    let neutron = secret(
+        "openstack-neutron",
+        "/conf/metadata_agent/DEFAULT/metadata_proxy_shared_secret",
+    );
+    assert_eq!(nova, neutron);
+    assert_eq!(nova, "dry-run-shared-metadata_proxy_secret");
+}
+
+#[test]
+fn insecure_chart_defaults_are_replaced_by_generated_secrets() {
+    let rendered = render_dry(&sample_spec("compute.yaml")).unwrap();
+    let at = |release: &str, pointer: &str| {
+        let release = rendered.releases().find(|r| r.name == release).unwrap();
+        release
+            .values
+            .pointer(pointer)
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_owned()
+    };
+    for (release, pointer) in [
+        (
+            "openstack-barbican",
+            "/conf/barbican/simple_crypto_plugin/kek",
+        ),
+        (
+            "openstack-octavia",
+            "/conf/octavia/health_manager/heartbeat_key",
+        ),
+        (
+            "openstack-octavia",
+            "/conf/octavia/certificates/ca_private_key_passphrase",
+        ),
+        (
+            "openstack-manila",
+            "/conf/manila/generic/service_instance_password",
+        ),
+        (
+            "openstack-rabbitmq",
+            "/endpoints/oslo_messaging/auth/erlang_cookie",
+        ),
+    ] {
+        assert!(
+            at(release, pointer).starts_with("dry-run-"),
+            "{release} {pointer} is not a generated secret"
+        );
+    }
+}

@@ -36,16 +36,30 @@ pub enum Credential {
     Identity,
     /// The memcached secret key.
     MemcacheKey,
+    /// A generated secret of this service only (a plain string), by name.
+    Secret(&'static str),
+    /// A generated secret two services must agree on (a plain string), by name; looked up
+    /// under the pseudo-service `shared`.
+    Shared(&'static str),
 }
 
 impl Credential {
-    /// The key of this credential in the service's credential tree.
+    /// The key of this credential in the service's (or the shared) credential tree.
     pub fn key(self) -> &'static str {
         match self {
             Credential::Database => "database",
             Credential::Messaging => "messaging",
             Credential::Identity => "identity",
             Credential::MemcacheKey => "memcache_secret_key",
+            Credential::Secret(name) | Credential::Shared(name) => name,
+        }
+    }
+
+    /// The service whose credential tree holds it: the service itself, or `shared`.
+    pub fn owner(self, service: &'static str) -> &'static str {
+        match self {
+            Credential::Shared(_) => "shared",
+            _ => service,
         }
     }
 }
@@ -68,12 +82,16 @@ pub const SERVICES: &[ServiceDef] = &[
     ServiceDef {
         name: "database",
         stage: 0,
-        credentials: &[],
+        credentials: &[
+            Secret("sst_password"),
+            Secret("audit_password"),
+            Secret("exporter_password"),
+        ],
     },
     ServiceDef {
         name: "messaging",
         stage: 0,
-        credentials: &[],
+        credentials: &[Secret("erlang_cookie")],
     },
     ServiceDef {
         name: "memcached",
@@ -108,12 +126,24 @@ pub const SERVICES: &[ServiceDef] = &[
     ServiceDef {
         name: "compute",
         stage: 2,
-        credentials: &[Database, Messaging, Identity, MemcacheKey],
+        credentials: &[
+            Database,
+            Messaging,
+            Identity,
+            MemcacheKey,
+            Shared("metadata_proxy_secret"),
+        ],
     },
     ServiceDef {
         name: "networking",
         stage: 2,
-        credentials: &[Database, Messaging, Identity, MemcacheKey],
+        credentials: &[
+            Database,
+            Messaging,
+            Identity,
+            MemcacheKey,
+            Shared("metadata_proxy_secret"),
+        ],
     },
     ServiceDef {
         name: "block-storage",
@@ -123,7 +153,7 @@ pub const SERVICES: &[ServiceDef] = &[
     ServiceDef {
         name: "dashboard",
         stage: 2,
-        credentials: &[Database, MemcacheKey],
+        credentials: &[Database, MemcacheKey, Secret("secret_key")],
     },
     ServiceDef {
         name: "orchestration",
@@ -133,17 +163,30 @@ pub const SERVICES: &[ServiceDef] = &[
     ServiceDef {
         name: "dns",
         stage: 2,
-        credentials: &[Database, Messaging, Identity, MemcacheKey],
+        credentials: &[
+            Database,
+            Messaging,
+            Identity,
+            MemcacheKey,
+            Secret("powerdns_api_key"),
+        ],
     },
     ServiceDef {
         name: "load-balancer",
         stage: 2,
-        credentials: &[Database, Messaging, Identity, MemcacheKey],
+        credentials: &[
+            Database,
+            Messaging,
+            Identity,
+            MemcacheKey,
+            Secret("heartbeat_key"),
+            Secret("ca_passphrase"),
+        ],
     },
     ServiceDef {
         name: "key-manager",
         stage: 2,
-        credentials: &[Database, Messaging, Identity, MemcacheKey],
+        credentials: &[Database, Messaging, Identity, MemcacheKey, Secret("kek")],
     },
     ServiceDef {
         name: "object-storage",
@@ -158,7 +201,13 @@ pub const SERVICES: &[ServiceDef] = &[
     ServiceDef {
         name: "shared-file-system",
         stage: 2,
-        credentials: &[Database, Messaging, Identity, MemcacheKey],
+        credentials: &[
+            Database,
+            Messaging,
+            Identity,
+            MemcacheKey,
+            Secret("service_instance_password"),
+        ],
     },
     ServiceDef {
         name: "tempest",

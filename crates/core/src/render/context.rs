@@ -78,8 +78,11 @@ fn dry_run_ceph() -> Value {
 fn dry_run_credential(service: &str, credential: &str) -> Value {
     let user = format!("{}-{credential}", service.replace('-', "_"));
     match credential {
-        "memcache_secret_key" => json!(format!("dry-run-{user}")),
-        _ => json!({"username": user, "password": format!("dry-run-{user}")}),
+        "database" | "messaging" | "identity" => {
+            json!({"username": user, "password": format!("dry-run-{user}")})
+        }
+        // Plain generated secrets (memcache key, cookies, shared secrets, ...).
+        _ => json!(format!("dry-run-{user}")),
     }
 }
 

@@ -35,7 +35,7 @@ pub fn render_service(
     let mut credentials = Map::new();
     let mut missing = Vec::new();
     for credential in service.credentials {
-        match context.credential(service.name, credential.key()) {
+        match context.credential(credential.owner(service.name), credential.key()) {
             Some(value) => {
                 credentials.insert(credential.key().to_owned(), value);
             }
@@ -81,6 +81,7 @@ pub fn render_service(
                 message: "each release needs a name and a chart".into(),
             });
         };
+        apply_overlays(&mut entry, &template)?;
         let group = chart_group(&chart);
         overrides::apply(merged, service.name, group, &mut entry)?;
         let values = entry
@@ -98,6 +99,31 @@ pub fn render_service(
         });
     }
     Ok(ServiceOutcome::Ready { releases })
+}
+
+/// Merges a release's optional `overlays` (a list of values trees, for template parts that are
+/// easier to write apart, such as generated secrets) into its `values`, in order.
+fn apply_overlays(entry: &mut Value, template: &str) -> Result<(), RenderError> {
+    let Some(overlays) = entry.as_object_mut().and_then(|e| e.remove("overlays")) else {
+        return Ok(());
+    };
+    let Value::Array(overlays) = overlays else {
+        return Err(RenderError::Template {
+            template: template.to_owned(),
+            message: "`overlays` must be a list".into(),
+        });
+    };
+    let values = entry
+        .as_object_mut()
+        .map(|e| e.entry("values").or_insert_with(|| json!({})))
+        .ok_or_else(|| RenderError::Template {
+            template: template.to_owned(),
+            message: "a release must be a map".into(),
+        })?;
+    for overlay in &overlays {
+        crate::values::merge_into(values, overlay, &format!("{template} overlays"))?;
+    }
+    Ok(())
 }
 
 fn str_field(entry: &Value, key: &str) -> Option<String> {
