@@ -261,6 +261,10 @@ fn format(rendered: &Rendered, format: Format) -> Result<String, String> {
                     }
                 }
             }
+            for daemonset in &rendered.precache {
+                out.push_str("---\n# image pre-caching\n");
+                out.push_str(&serde_norway::to_string(daemonset).map_err(|e| e.to_string())?);
+            }
             Ok(out)
         }
     }

@@ -12,10 +12,12 @@
 //! 4. [`overrides`]: per release, `common.charts.releases`, `common.<group>`,
 //!    `services.<service>.<chart>.values`, then `nodes` overrides.
 //! 5. Each release's values get a fingerprint, used to skip unchanged Helm upgrades.
+//! 6. [`precache`]: one image pre-caching DaemonSet per node role.
 
 pub mod catalog;
 pub mod context;
 pub mod overrides;
+pub mod precache;
 pub mod secret_refs;
 pub mod service;
 pub mod spec;
@@ -136,6 +138,8 @@ pub struct Rendered {
     pub fingerprint: String,
     /// Enabled services in apply order, with their outcome.
     pub services: Vec<(String, ServiceOutcome)>,
+    /// Image pre-caching DaemonSets, one per node role (plain Kubernetes objects).
+    pub precache: Vec<Value>,
 }
 
 impl Rendered {
@@ -163,8 +167,11 @@ pub fn render(
         let outcome = service::render_service(service, &merged, &shared, context, templates)?;
         services.push((service.name.to_owned(), outcome));
     }
-    Ok(Rendered {
+    let mut rendered = Rendered {
         fingerprint,
         services,
-    })
+        precache: Vec::new(),
+    };
+    rendered.precache = precache::daemonsets(rendered.releases(), &context.namespace);
+    Ok(rendered)
 }
