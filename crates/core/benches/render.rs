@@ -29,7 +29,11 @@ fn bench(c: &mut Criterion) {
         |b| b.iter(|| render(black_box(&spec), &context, &templates).unwrap()),
     );
     c.bench_function("merged spec of the compute sample", |b| {
-        b.iter(|| merged_spec(black_box(&spec), &context, &templates).unwrap())
+        b.iter(|| {
+            merged_spec(black_box(&spec), &context, &templates)
+                .unwrap()
+                .0
+        })
     });
     c.bench_function("load embedded templates", |b| b.iter(Templates::embedded));
 }

@@ -216,19 +216,46 @@ fn bad_input_fails_with_the_path_of_the_problem() {
 }
 
 #[test]
-fn a_missing_referenced_secret_is_an_error_naming_the_reference() {
+fn a_missing_referenced_secret_stops_only_the_services_it_feeds_naming_the_reference() {
+    let reference =
+        json!({"value_from": {"secret_key_ref": {"name": "vault", "key": "secret_id"}}});
+    let spec = minimal(json!({
+        "features": {"services": ["key-manager"], "barbican": {"backends": {"vault": {"enabled": true, "approle_secret_id": reference}}}},
+    }));
+    let context = RenderContext {
+        dry_run_secrets: false,
+        ..RenderContext::dry_run()
+    };
+    let rendered = render(&spec, &context, &Templates::embedded()).unwrap();
+    for (service, outcome) in &rendered.services {
+        match (service.as_str(), outcome) {
+            ("key-manager", ServiceOutcome::Waiting { reason }) => {
+                assert!(
+                    reason.contains("spec.features.barbican.backends.vault.approle_secret_id"),
+                    "{reason}"
+                );
+                assert!(reason.contains("Secret \"vault\""), "{reason}");
+            }
+            ("key-manager", other) => panic!("key-manager rendered without its Secret: {other:?}"),
+            (_, ServiceOutcome::Waiting { reason }) => panic!("{service} waits: {reason}"),
+            (_, ServiceOutcome::Ready { .. }) => {}
+        }
+    }
+}
+
+#[test]
+fn a_missing_secret_referenced_from_ssl_stops_every_service() {
     let reference = json!({"value_from": {"secret_key_ref": {"name": "ssl", "key": "api_key"}}});
     let spec = minimal(json!({"features": {"ssl": {"public_endpoints": {"api_key": reference}}}}));
     let context = RenderContext {
         dry_run_secrets: false,
         ..RenderContext::dry_run()
     };
-    let error = render(&spec, &context, &Templates::embedded()).unwrap_err();
+    let rendered = render(&spec, &context, &Templates::embedded()).unwrap();
+    assert!(rendered.releases().next().is_none());
+    let (_, first) = &rendered.services[0];
     assert!(
-        error
-            .to_string()
-            .contains("spec.features.ssl.public_endpoints.api_key"),
-        "{error}"
+        matches!(first, ServiceOutcome::Waiting { reason } if reason.contains("spec.features.ssl.public_endpoints.api_key"))
     );
 }
 

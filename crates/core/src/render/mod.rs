@@ -4,7 +4,8 @@
 //! templates) is handed in; nothing is fetched. Pipeline:
 //!
 //! 1. [`spec::merged_spec`]: `value_from` references resolved, then preset → size → artifact
-//!    base URLs → user spec, with the [`crate::values::merge`] rules; its fingerprint.
+//!    base URLs → user spec, with the [`crate::values::merge`] rules; its fingerprint. A
+//!    reference to a missing Secret makes the services it feeds wait, naming it.
 //! 2. [`catalog`]: the enabled services in apply order (infra, identity, the rest).
 //! 3. Per service, its template renders the releases ([`service`]); a service whose inputs are
 //!    not there yet (credentials, Ceph keys) is `Waiting` with the reason, never rendered with
@@ -158,13 +159,22 @@ pub fn render(
     context: &RenderContext,
     templates: &Templates,
 ) -> Result<Rendered, RenderError> {
-    let merged = spec::merged_spec(spec, context, templates)?;
+    let (merged, missing_refs) = spec::merged_spec(spec, context, templates)?;
     let fingerprint = fingerprint(&merged);
     let images = context::images(&merged, context, templates)?;
     let shared = service::shared_context(&merged, &images, context);
     let mut services = Vec::new();
     for service in catalog::enabled_services(&merged)? {
-        let outcome = service::render_service(service, &merged, &shared, context, templates)?;
+        let missing = missing_refs.iter().find(|e| {
+            matches!(e, RenderError::SecretRef { path, .. } if secret_refs::affects(path, service.name))
+        });
+        let outcome = match missing {
+            // Nothing is rendered for a service whose referenced Secret is missing.
+            Some(error) => ServiceOutcome::Waiting {
+                reason: error.to_string(),
+            },
+            None => service::render_service(service, &merged, &shared, context, templates)?,
+        };
         services.push((service.name.to_owned(), outcome));
     }
     let mut rendered = Rendered {

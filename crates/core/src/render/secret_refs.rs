@@ -1,39 +1,75 @@
 //! `value_from.secret_key_ref` references in the spec, replaced by the referenced values.
 //!
 //! Any object of the form `{value_from: {secret_key_ref: {name, key}}}` anywhere in the spec is
-//! replaced by that key's value of that Secret (from the render context). A missing Secret or
-//! key is an error naming the reference's path; a substituted value is not searched again.
+//! replaced by that key's value of that Secret (from the render context); a substituted value
+//! is not searched again. A missing Secret or key leaves the reference in place and is
+//! reported with its path; the services the reference belongs to ([`affects`]) wait for it,
+//! the others render.
 
 use serde_json::Value;
 
 use super::{RenderContext, RenderError};
 
-/// The spec with every reference replaced.
-pub fn substitute(spec: &Value, context: &RenderContext) -> Result<Value, RenderError> {
+/// The spec with every resolvable reference replaced, and the references that are not.
+pub fn substitute(spec: &Value, context: &RenderContext) -> (Value, Vec<RenderError>) {
     let mut out = spec.clone();
-    walk(&mut out, context, &mut "spec".to_owned())?;
-    Ok(out)
+    let mut missing = Vec::new();
+    walk(&mut out, context, &mut "spec".to_owned(), &mut missing);
+    (out, missing)
 }
 
-fn walk(value: &mut Value, context: &RenderContext, path: &mut String) -> Result<(), RenderError> {
+/// Whether a reference at `path` feeds `service`: `spec.services.<service>…` and the feature
+/// sections of one service belong to it; anything else (ssl, common, nodes…) to every service.
+pub fn affects(path: &str, service: &str) -> bool {
+    if let Some(rest) = path.strip_prefix("spec.services.") {
+        return rest.split('.').next() == Some(service);
+    }
+    if let Some(rest) = path.strip_prefix("spec.features.") {
+        let feature = rest.split(['.', '[']).next().unwrap_or_default();
+        let owner = match feature {
+            "neutron" => "networking",
+            "nova" => "compute",
+            "glance" => "image",
+            "cinder" => "block-storage",
+            "barbican" => "key-manager",
+            "designate" => "dns",
+            "octavia" => "load-balancer",
+            "keystone" => "identity",
+            "masakari" => "instance-ha",
+            "manila" => "shared-file-system",
+            "horizon" => "dashboard",
+            "database" => "database",
+            "messaging" => "messaging",
+            _ => return true,
+        };
+        return owner == service;
+    }
+    true
+}
+
+fn walk(
+    value: &mut Value,
+    context: &RenderContext,
+    path: &mut String,
+    missing: &mut Vec<RenderError>,
+) {
     if let Some((name, key)) = reference(value) {
         if context.dry_run_secrets && !context.secrets.contains_key(&name) {
             *value = Value::String(format!("dry-run-secret:{name}/{key}"));
-            return Ok(());
+            return;
         }
-        let secret = context
-            .secrets
-            .get(&name)
-            .ok_or_else(|| RenderError::SecretRef {
+        match context.secrets.get(&name).map(|secret| secret.get(&key)) {
+            Some(Some(data)) => *value = Value::String(data.clone()),
+            Some(None) => missing.push(RenderError::SecretRef {
+                path: path.clone(),
+                what: format!("key {key:?} of Secret {name:?}"),
+            }),
+            None => missing.push(RenderError::SecretRef {
                 path: path.clone(),
                 what: format!("Secret {name:?}"),
-            })?;
-        let data = secret.get(&key).ok_or_else(|| RenderError::SecretRef {
-            path: path.clone(),
-            what: format!("key {key:?} of Secret {name:?}"),
-        })?;
-        *value = Value::String(data.clone());
-        return Ok(());
+            }),
+        }
+        return;
     }
     match value {
         Value::Object(map) => {
@@ -41,7 +77,7 @@ fn walk(value: &mut Value, context: &RenderContext, path: &mut String) -> Result
                 let len = path.len();
                 path.push('.');
                 path.push_str(key);
-                walk(child, context, path)?;
+                walk(child, context, path, missing);
                 path.truncate(len);
             }
         }
@@ -49,13 +85,12 @@ fn walk(value: &mut Value, context: &RenderContext, path: &mut String) -> Result
             for (index, child) in items.iter_mut().enumerate() {
                 let len = path.len();
                 path.push_str(&format!("[{index}]"));
-                walk(child, context, path)?;
+                walk(child, context, path, missing);
                 path.truncate(len);
             }
         }
         _ => {}
     }
-    Ok(())
 }
 
 fn reference(value: &Value) -> Option<(String, String)> {
@@ -92,7 +127,8 @@ mod tests {
     fn references_are_replaced_by_the_secret_value_at_any_depth() {
         let spec = json!({"features": {"ssl": {"public_endpoints": {"api_key": reference("ssl", "api_key")}}},
                           "list": [reference("ssl", "api_key")]});
-        let out = substitute(&spec, &context()).unwrap();
+        let (out, missing) = substitute(&spec, &context());
+        assert!(missing.is_empty());
         assert_eq!(out["features"]["ssl"]["public_endpoints"]["api_key"], "KEY");
         assert_eq!(out["list"][0], "KEY");
     }
@@ -100,17 +136,35 @@ mod tests {
     #[test]
     fn a_missing_secret_or_key_names_the_reference_path() {
         let spec = json!({"features": {"x": reference("nope", "k")}});
-        let error = substitute(&spec, &context()).unwrap_err();
+        let (_, missing) = substitute(&spec, &context());
         assert_eq!(
-            error.to_string(),
+            missing[0].to_string(),
             "spec.features.x: value_from.secret_key_ref names Secret \"nope\" that does not exist"
         );
         let spec = json!({"list": [reference("ssl", "missing")]});
         assert!(
-            substitute(&spec, &context())
-                .unwrap_err()
+            substitute(&spec, &context()).1[0]
                 .to_string()
                 .contains("spec.list[0]")
         );
+    }
+
+    #[test]
+    fn a_reference_belongs_to_the_service_of_its_section_or_to_every_service() {
+        assert!(affects("spec.services.compute.nova.values.x", "compute"));
+        assert!(!affects("spec.services.compute.nova.values.x", "identity"));
+        assert!(affects(
+            "spec.features.barbican.backends.vault.approle_secret_id",
+            "key-manager"
+        ));
+        assert!(!affects(
+            "spec.features.barbican.backends.vault.approle_secret_id",
+            "identity"
+        ));
+        assert!(affects(
+            "spec.features.ssl.public_endpoints.api_key",
+            "identity"
+        ));
+        assert!(affects("spec.common.openstack.values.x", "dns"));
     }
 }

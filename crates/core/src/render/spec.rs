@@ -5,13 +5,14 @@ use serde_json::{Value, json};
 use super::{RenderContext, RenderError, Templates, secret_refs};
 use crate::values::merge_into;
 
-/// The user's spec merged over its preset and size, with `value_from` references resolved.
+/// The user's spec merged over its preset and size, with `value_from` references resolved,
+/// and the references that could not be (each a [`RenderError::SecretRef`] with its path).
 pub fn merged_spec(
     spec: &Value,
     context: &RenderContext,
     templates: &Templates,
-) -> Result<Value, RenderError> {
-    let user = secret_refs::substitute(spec, context)?;
+) -> Result<(Value, Vec<RenderError>), RenderError> {
+    let (user, missing_refs) = secret_refs::substitute(spec, context);
     // Checked before merging, so an error points at the user's own list entry.
     if let Some(Value::Array(items)) = user.pointer("/features/services") {
         for (index, item) in items.iter().enumerate() {
@@ -49,7 +50,7 @@ pub fn merged_spec(
         "spec",
     )?;
     merge_into(&mut merged, &user, "spec")?;
-    Ok(merged)
+    Ok((merged, missing_refs))
 }
 
 fn required_str<'a>(spec: &'a Value, key: &str) -> Result<&'a str, RenderError> {
