@@ -117,7 +117,7 @@ pub fn images(
     let mut images = serde_json::Map::new();
     for file in files {
         let chart = file[prefix.len()..].trim_end_matches(".yaml").to_owned();
-        images.insert(chart, templates.render_yaml(file, &variables)?);
+        images.insert(chart, templates.render_yaml_memo(file, &variables)?);
     }
     let mut images = Value::Object(images);
     if let Some(extra) = &context.artifacts_override {

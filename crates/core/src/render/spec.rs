@@ -39,14 +39,14 @@ pub fn merged_spec(
         "services": user.pointer("/features/services").cloned().unwrap_or(json!([])),
         "ovn_enabled": user.pointer("/features/neutron/backend").and_then(Value::as_str) == Some("ml2/ovn"),
     });
-    let mut merged = templates.render_yaml(&preset_template, &preset_context)?;
+    let mut merged = templates.render_yaml_memo(&preset_template, &preset_context)?;
     merged.as_object_mut().ok_or_else(|| invalid(&preset_template, "a preset must be a map".into()))?.insert(
         "artifacts".into(),
         json!({"images_base_url": context.images_base_url, "binary_base_url": context.binary_base_url}),
     );
     merge_into(
         &mut merged,
-        &templates.render_yaml(&size_template, &json!({}))?,
+        &templates.render_yaml_memo(&size_template, &json!({}))?,
         "spec",
     )?;
     merge_into(&mut merged, &user, "spec")?;

@@ -27,6 +27,9 @@ const FUEL: u64 = 5_000_000;
 pub struct Templates {
     env: Environment<'static>,
     names: Vec<String>,
+    /// Renders that depend only on the template and a few inputs (image lists, presets,
+    /// sizes), kept by template name and input, so repeated renders reuse them.
+    memo: std::sync::Mutex<std::collections::HashMap<(String, String), Value>>,
 }
 
 impl Templates {
@@ -79,7 +82,11 @@ impl Templates {
                     message: describe(&e),
                 })?;
         }
-        Ok(Self { env, names })
+        Ok(Self {
+            env,
+            names,
+            memo: Default::default(),
+        })
     }
 
     /// Names of the templates under `prefix` (e.g. `artifacts/epoxy/`), sorted.
@@ -93,6 +100,28 @@ impl Templates {
     /// Whether a template of that name exists.
     pub fn has(&self, name: &str) -> bool {
         self.names.iter().any(|n| n == name)
+    }
+
+    /// [`Self::render_yaml`], remembered per template and context: for templates whose output
+    /// depends on nothing else (every template is a pure function of its context).
+    pub fn render_yaml_memo(&self, name: &str, context: &Value) -> Result<Value, RenderError> {
+        let key = (name.to_owned(), context.to_string());
+        if let Some(value) = self
+            .memo
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(&key)
+        {
+            return Ok(value.clone());
+        }
+        let value = self.render_yaml(name, context)?;
+        let mut memo = self.memo.lock().unwrap_or_else(|e| e.into_inner());
+        // Bounded: a controller renders few distinct preset/size/version combinations.
+        if memo.len() > 256 {
+            memo.clear();
+        }
+        memo.insert(key, value.clone());
+        Ok(value)
     }
 
     /// Renders template `name` with `context` and parses the result as YAML.
