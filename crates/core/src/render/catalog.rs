@@ -79,102 +79,74 @@ use Credential::*;
 
 /// Every service this version renders, in catalog order (the order within a stage).
 pub const SERVICES: &[ServiceDef] = &[
-    ServiceDef {
-        name: "database",
-        stage: 0,
-        credentials: &[
+    service(
+        "database",
+        0,
+        &[
             Secret("sst_password"),
             Secret("audit_password"),
             Secret("exporter_password"),
         ],
-    },
-    ServiceDef {
-        name: "messaging",
-        stage: 0,
-        credentials: &[Secret("erlang_cookie")],
-    },
-    ServiceDef {
-        name: "memcached",
-        stage: 0,
-        credentials: &[],
-    },
-    ServiceDef {
-        name: "coordination",
-        stage: 0,
-        credentials: &[],
-    },
-    ServiceDef {
-        name: "ingress",
-        stage: 0,
-        credentials: &[],
-    },
-    ServiceDef {
-        name: "identity",
-        stage: 1,
-        credentials: &[Database, Messaging, MemcacheKey],
-    },
-    ServiceDef {
-        name: "placement",
-        stage: 2,
-        credentials: &[Database, Identity, MemcacheKey],
-    },
-    ServiceDef {
-        name: "image",
-        stage: 2,
-        credentials: &[Database, Messaging, Identity, MemcacheKey],
-    },
-    ServiceDef {
-        name: "compute",
-        stage: 2,
-        credentials: &[
+    ),
+    service("messaging", 0, &[Secret("erlang_cookie")]),
+    service("memcached", 0, &[]),
+    service("coordination", 0, &[]),
+    service("ingress", 0, &[]),
+    service("identity", 1, &[Database, Messaging, MemcacheKey]),
+    service("placement", 2, &[Database, Identity, MemcacheKey]),
+    service("image", 2, &[Database, Messaging, Identity, MemcacheKey]),
+    service(
+        "compute",
+        2,
+        &[
             Database,
             Messaging,
             Identity,
             MemcacheKey,
             Shared("metadata_proxy_secret"),
         ],
-    },
-    ServiceDef {
-        name: "networking",
-        stage: 2,
-        credentials: &[
+    ),
+    service(
+        "networking",
+        2,
+        &[
             Database,
             Messaging,
             Identity,
             MemcacheKey,
             Shared("metadata_proxy_secret"),
         ],
-    },
-    ServiceDef {
-        name: "block-storage",
-        stage: 2,
-        credentials: &[Database, Messaging, Identity, MemcacheKey],
-    },
-    ServiceDef {
-        name: "dashboard",
-        stage: 2,
-        credentials: &[Database, MemcacheKey, Secret("secret_key")],
-    },
-    ServiceDef {
-        name: "orchestration",
-        stage: 2,
-        credentials: &[Database, Messaging, Identity, MemcacheKey],
-    },
-    ServiceDef {
-        name: "dns",
-        stage: 2,
-        credentials: &[
+    ),
+    service(
+        "block-storage",
+        2,
+        &[Database, Messaging, Identity, MemcacheKey],
+    ),
+    service(
+        "dashboard",
+        2,
+        &[Database, MemcacheKey, Secret("secret_key")],
+    ),
+    service(
+        "orchestration",
+        2,
+        &[Database, Messaging, Identity, MemcacheKey],
+    ),
+    service(
+        "dns",
+        2,
+        &[
             Database,
             Messaging,
             Identity,
             MemcacheKey,
             Secret("powerdns_api_key"),
         ],
-    },
-    ServiceDef {
-        name: "load-balancer",
-        stage: 2,
-        credentials: &[
+    ),
+    service(
+        "load-balancer",
+        2,
+        &[
             Database,
             Messaging,
             Identity,
@@ -182,39 +154,39 @@ pub const SERVICES: &[ServiceDef] = &[
             Secret("heartbeat_key"),
             Secret("ca_passphrase"),
         ],
-    },
-    ServiceDef {
-        name: "key-manager",
-        stage: 2,
-        credentials: &[Database, Messaging, Identity, MemcacheKey, Secret("kek")],
-    },
-    ServiceDef {
-        name: "object-storage",
-        stage: 2,
-        credentials: &[Identity],
-    },
-    ServiceDef {
-        name: "instance-ha",
-        stage: 2,
-        credentials: &[Database, Messaging, Identity, MemcacheKey],
-    },
-    ServiceDef {
-        name: "shared-file-system",
-        stage: 2,
-        credentials: &[
+    ),
+    service(
+        "key-manager",
+        2,
+        &[Database, Messaging, Identity, MemcacheKey, Secret("kek")],
+    ),
+    service("object-storage", 2, &[Identity]),
+    service(
+        "instance-ha",
+        2,
+        &[Database, Messaging, Identity, MemcacheKey],
+    ),
+    service(
+        "shared-file-system",
+        2,
+        &[
             Database,
             Messaging,
             Identity,
             MemcacheKey,
             Secret("service_instance_password"),
         ],
-    },
-    ServiceDef {
-        name: "tempest",
-        stage: 2,
-        credentials: &[Identity],
-    },
+    ),
+    service("tempest", 2, &[Identity]),
 ];
+
+const fn service(name: &'static str, stage: u8, credentials: &'static [Credential]) -> ServiceDef {
+    ServiceDef {
+        name,
+        stage,
+        credentials,
+    }
+}
 
 /// Group of each chart the service templates may name.
 pub fn chart_group(chart: &str) -> ChartGroup {
