@@ -162,3 +162,58 @@ fn ceph_exchange_watches_the_ceph_shared_namespace_by_default() {
         rockoon_core::settings::parse_from(1, ["rockoon-ceph-exchange"]);
     assert_eq!(args.ceph_shared_namespace, "openstack-ceph-shared");
 }
+
+fn osdpl_cli(args: &[&str]) -> (Option<i32>, String) {
+    let target = rockoon_tests::suite::current_target_dir().unwrap();
+    let binary = rockoon_tests::suite::binary_path(&target, "osdpl");
+    let out = std::process::Command::new(binary)
+        .args(args)
+        .output()
+        .unwrap();
+    let text =
+        String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr);
+    (out.status.code(), text)
+}
+
+#[test]
+fn render_with_unreadable_or_malformed_inputs_exits_non_zero_naming_the_input() {
+    let root = rockoon_tests::devcluster::workspace_root();
+    let sample = root
+        .join("tests/fixtures/osdpl/core.yaml")
+        .display()
+        .to_string();
+    let dir = std::env::temp_dir().join(format!("rockoon-cli-{}", std::process::id()));
+    std::fs::create_dir_all(dir.join("templates/services")).unwrap();
+    let broken_credentials = dir.join("credentials.yaml");
+    std::fs::write(&broken_credentials, "identity: [unclosed\n").unwrap();
+    std::fs::write(
+        dir.join("templates/services/identity.yaml"),
+        "releases: {{ nope(\n",
+    )
+    .unwrap();
+    let credentials = broken_credentials.display().to_string();
+    let templates = dir.join("templates").display().to_string();
+    let cases: [(Vec<&str>, &str); 3] = [
+        (
+            vec!["render", "-f", "/nonexistent/osdpl.yaml"],
+            "/nonexistent/osdpl.yaml",
+        ),
+        (
+            vec!["render", "-f", &sample, "--credentials", &credentials],
+            "credentials.yaml",
+        ),
+        (
+            vec!["render", "-f", &sample, "--templates", &templates],
+            "services/identity.yaml",
+        ),
+    ];
+    for (args, named) in cases {
+        let (code, text) = osdpl_cli(&args);
+        assert_eq!(code, Some(1), "{args:?}: {text}");
+        assert!(
+            text.contains(named),
+            "{args:?} does not name {named}: {text}"
+        );
+    }
+    std::fs::remove_dir_all(dir).unwrap();
+}
