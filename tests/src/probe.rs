@@ -86,7 +86,7 @@ impl RunningBinary {
         let status = tokio::time::timeout(timeout, self.component.child.wait())
             .await
             .with_context(|| format!("still running {timeout:?} after SIGTERM"))??;
-        crate::devcluster::stray::unregister(&self.dir, pid);
+        crate::devcluster::stray::unregister(&self.dir, crate::devcluster::stray::BINARIES, pid);
         Ok(status.code())
     }
 

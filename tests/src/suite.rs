@@ -93,7 +93,7 @@ pub fn start_binary(
     std::fs::create_dir_all(dir.join("logs"))?;
     let component = Component::spawn(name, &path, &[], dir, &env)?;
     if let Some(pid) = component.pid() {
-        crate::devcluster::stray::register(dir, pid, &path)?;
+        crate::devcluster::stray::register(dir, crate::devcluster::stray::BINARIES, pid, &path)?;
     }
     Ok(component)
 }

@@ -13,7 +13,7 @@ use k8s_openapi::api::core::v1::Node;
 use kube::Api;
 use kube::api::ListParams;
 use rockoon_tests::devcluster::state::State;
-use rockoon_tests::devcluster::{self, Component, DevCluster, NodeCounts, Options};
+use rockoon_tests::devcluster::{self, Component, DevCluster, NodeCounts, Options, stray};
 use rockoon_tests::suite;
 
 #[derive(Parser)]
@@ -131,12 +131,19 @@ async fn up(
     };
     state.write(&dir)?;
 
-    let started = DevCluster::start(Options {
-        dir: dir.clone(),
-        bin_dir: None,
-        nodes,
-    })
-    .await;
+    // Signals are handled from the start: a stop asked during start-up drops the half-started
+    // cluster, whose processes are killed on drop, instead of orphaning them.
+    let stop = wait_for_stop(exit_on_stdin_eof);
+    tokio::pin!(stop);
+    let started = tokio::select! {
+        started = DevCluster::start(Options { dir: dir.clone(), bin_dir: None, nodes }) => started,
+        () = &mut stop => {
+            state.error = Some("stopped during start-up".into());
+            state.write(&dir)?;
+            eprintln!("devcluster: stopped during start-up");
+            return Ok(());
+        }
+    };
     let mut cluster = match started {
         Ok(cluster) => cluster,
         Err(error) => {
@@ -172,7 +179,7 @@ async fn up(
         state.startup_seconds
     );
 
-    wait_for_stop(exit_on_stdin_eof).await;
+    stop.await;
     for binary in binaries.iter_mut().rev() {
         binary.stop(Duration::from_secs(15)).await;
     }
@@ -269,7 +276,11 @@ async fn down(dir: &Path) -> Result<()> {
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     // Whatever survived (a supervisor killed with SIGKILL leaves its children) goes now.
-    let mut killed = Vec::new();
+    let mut killed: Vec<String> = [stray::BINARIES, stray::COMPONENTS]
+        .iter()
+        .flat_map(|group| stray::kill_registered(dir, group))
+        .map(|pid| format!("pid {pid}"))
+        .collect();
     for (name, pid) in &state.pids {
         if process_alive(*pid) {
             signal(*pid, nix::sys::signal::Signal::SIGKILL);

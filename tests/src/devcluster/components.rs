@@ -115,7 +115,13 @@ pub struct Launcher<'a> {
 
 impl Launcher<'_> {
     fn spawn(&self, name: &str, args: Vec<String>) -> Result<Component> {
-        Component::spawn(name, &self.bin_dir.join(name), &args, self.dir, &[])
+        let program = self.bin_dir.join(name);
+        let component = Component::spawn(name, &program, &args, self.dir, &[])?;
+        // Recorded at once, so `devcluster down` finds it even if the supervisor dies early.
+        if let Some(pid) = component.pid() {
+            super::stray::register(self.dir, super::stray::COMPONENTS, pid, &program)?;
+        }
+        Ok(component)
     }
 
     pub fn etcd(&self, ports: &Ports) -> Result<Component> {

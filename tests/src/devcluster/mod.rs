@@ -168,7 +168,7 @@ impl DevCluster {
     pub async fn stop(&mut self) {
         // Binaries of the suite a test started (and could not stop because it was killed)
         // go first, while the API server they talk to is still up.
-        stray::kill_registered(&self.dir);
+        stray::kill_registered(&self.dir, stray::BINARIES);
         while let Some(mut component) = self.components.pop() {
             component.stop(Duration::from_secs(10)).await;
         }
