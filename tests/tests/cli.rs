@@ -68,20 +68,10 @@ fn every_flag_of_every_binary_can_be_set_from_an_environment_variable() {
 }
 
 fn render(file: &str) -> (Option<i32>, String) {
-    let target = rockoon_tests::suite::current_target_dir().unwrap();
-    let binary = rockoon_tests::suite::binary_path(&target, "osdpl");
     let fixture = rockoon_tests::devcluster::workspace_root()
         .join("tests/fixtures/osdpl")
         .join(file);
-    let out = std::process::Command::new(binary)
-        .arg("render")
-        .arg("-f")
-        .arg(fixture)
-        .output()
-        .unwrap();
-    let text =
-        String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr);
-    (out.status.code(), text)
+    osdpl_cli(&["render", "-f", &fixture.display().to_string()])
 }
 
 #[test]

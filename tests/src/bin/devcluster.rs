@@ -201,9 +201,7 @@ async fn start_suite(
     suite::install_crds(&client)
         .await
         .context("step 'install CRDs'")?;
-    suite::create_namespaces(&client)
-        .await
-        .context("step 'create namespaces'")?;
+    // The namespaces exist already: DevCluster::start creates them.
     let mut started = Vec::new();
     for name in suite::BINARIES {
         let port = devcluster::ports::free_port()?;

@@ -36,13 +36,7 @@ pub fn apply(
     if let Some(layer) = merged.pointer(&format!("/common/{group_key}/releases")) {
         merge_into(entry, layer, &format!("spec.common.{group_key}.releases"))?;
     }
-    let values = entry
-        .as_object_mut()
-        .map(|e| e.entry("values").or_insert_with(|| json!({})))
-        .ok_or_else(|| RenderError::Template {
-            template: service.into(),
-            message: "a release must be a map".into(),
-        })?;
+    let values = release_values(entry, service)?;
     if let Some(layer) = merged.pointer(&format!("/common/{group_key}/values")) {
         merge_into(values, layer, &format!("spec.common.{group_key}.values"))?;
     }
@@ -59,6 +53,20 @@ pub fn apply(
         )?;
     }
     apply_node_overrides(merged, service, &chart, values)
+}
+
+/// The `values` map of a release entry, created when missing.
+pub(crate) fn release_values<'a>(
+    entry: &'a mut Value,
+    template: &str,
+) -> Result<&'a mut Value, RenderError> {
+    entry
+        .as_object_mut()
+        .map(|e| e.entry("values").or_insert_with(|| json!({})))
+        .ok_or_else(|| RenderError::Template {
+            template: template.to_owned(),
+            message: "a release must be a map".into(),
+        })
 }
 
 fn apply_node_overrides(

@@ -113,13 +113,7 @@ fn apply_overlays(entry: &mut Value, template: &str) -> Result<(), RenderError> 
             message: "`overlays` must be a list".into(),
         });
     };
-    let values = entry
-        .as_object_mut()
-        .map(|e| e.entry("values").or_insert_with(|| json!({})))
-        .ok_or_else(|| RenderError::Template {
-            template: template.to_owned(),
-            message: "a release must be a map".into(),
-        })?;
+    let values = overrides::release_values(entry, template)?;
     for overlay in &overlays {
         crate::values::merge_into(values, overlay, &format!("{template} overlays"))?;
     }
