@@ -11,6 +11,7 @@
 //! - [`admin`]: the admin HTTP server (`/metrics`, `/livez`, `/readyz`).
 //! - [`error`]: stable error kinds and the per-object backoff policy.
 //! - [`client`]: the Kubernetes client and waiting for CRDs.
+//! - [`credentials`]: generated credential Secrets: names, layout, what each service needs.
 //! - [`controller`]: running watch-driven controllers with metrics, readiness and shutdown.
 //! - [`runtime`]: what every binary starts with (admin server, client, signals).
 //! - [`shutdown`]: SIGTERM/SIGINT handling.
@@ -22,6 +23,7 @@ pub mod catalog;
 pub mod client;
 pub mod controller;
 pub mod crd;
+pub mod credentials;
 pub mod error;
 pub mod metrics;
 pub mod render;
