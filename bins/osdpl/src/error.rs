@@ -11,6 +11,9 @@ pub enum Error {
     /// A Kubernetes API call failed.
     #[error("Kubernetes API call failed: {0}")]
     Kube(#[from] kube::Error),
+    /// Uninstalling a release (service removed, or OSDPL deleted) failed.
+    #[error("{0}")]
+    Uninstall(String),
 }
 
 impl ErrorKind for Error {
@@ -18,6 +21,7 @@ impl ErrorKind for Error {
         match self {
             Error::InvalidSpec(_) => "invalid_spec",
             Error::Kube(e) => kube_error_kind(e),
+            Error::Uninstall(_) => "uninstall",
         }
     }
 

@@ -1,24 +1,38 @@
 //! `osdpl`: turns an `OpenStackDeployment` into Helm releases and reports progress.
 //!
-//! Pipeline (filled in by later work): fetch → validate → render (pure) → apply (Helm) →
-//! update status. Today the controller watches OpenStackDeployments in the OpenStack namespace,
-//! reports specs the API accepted but the suite cannot read (Warning event + error metric), and
-//! logs and counts what it sees; it applies nothing yet.
+//! Wiring only: flags, the caches a reconcile reads ([`mirror`]), the helm runner ([`helm`])
+//! and the reconciler ([`reconcile`]: read → render → [`plan`] → [`apply`] → [`status`]).
+//! `render` and `diff` ([`cli`]) work offline.
 
+pub mod apply;
 pub mod cli;
 mod error;
+pub mod helm;
+pub mod inputs;
+pub mod mirror;
+pub mod plan;
 mod reconcile;
+pub mod status;
 
+use std::path::PathBuf;
 use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Duration;
 
+use k8s_openapi::api::core::v1::Secret;
 use kube::Api;
-use kube::core::DeserializeGuard;
+use kube::core::{DeserializeGuard, PartialObjectMeta};
 use kube::runtime::watcher;
-use rockoon_core::controller::{self, Watch};
-use rockoon_core::crd::OpenStackDeployment;
+use rockoon_core::controller::{self, Scheduling, Watch};
+use rockoon_core::crd::{OpenStackDeployment, OpenStackDeploymentStatus};
+use rockoon_core::render::Templates;
 use rockoon_core::settings::{BinaryArgs, CommonArgs};
 
 pub use error::Error;
+
+use crate::apply::{Applier, ApplierConfig};
+use crate::helm::{ChartSource, Helm, HelmConfig, HelmMetrics};
+use crate::reconcile::{Mirrors, Osdpl, RenderSettings};
 
 /// Name of this container; the `controller` label of its metrics.
 pub const NAME: &str = "osdpl";
@@ -26,6 +40,10 @@ pub const NAME: &str = "osdpl";
 pub const DEFAULT_ADMIN_PORT: u16 = 32768;
 /// Name of the OSDPL CRD this controller waits for.
 pub const OSDPL_CRD: &str = "openstackdeployments.lcm.mirantis.com";
+/// Upstream OpenStack-Helm chart repository (both groups since the 2025 merge).
+pub const UPSTREAM_CHARTS: &str = "https://tarballs.opendev.org/openstack/openstack-helm";
+/// Label of the Secrets `value_from.secret_key_ref` may read (Rockoon's).
+pub const OSDPL_SECRET_LABEL: &str = "openstack.lcm.mirantis.com/osdpl_secret=true";
 
 /// Command line of `rockoon-osdpl`.
 #[derive(clap::Parser, Debug, Clone)]
@@ -39,9 +57,60 @@ pub struct Args {
     #[command(flatten)]
     pub common: CommonArgs,
 
+    /// Controller settings.
+    #[command(flatten)]
+    pub controller: ControllerArgs,
+
     /// An offline command instead of the controller.
     #[command(subcommand)]
     pub command: Option<cli::Command>,
+}
+
+/// Settings of the controller (ignored by the offline commands).
+#[derive(clap::Args, Debug, Clone)]
+pub struct ControllerArgs {
+    /// The helm v3 binary.
+    #[arg(long, env = "OSCTL_HELM_BINARY", default_value = "helm")]
+    pub helm_binary: PathBuf,
+    /// Time limit of one helm command, in seconds; the process is killed after it.
+    #[arg(long, env = "OSCTL_HELM_TIMEOUT_SECONDS", default_value_t = 300)]
+    pub helm_timeout_seconds: u64,
+    /// Helm commands run at once (different releases only; one release never has two).
+    #[arg(long, env = "OSCTL_HELM_CONCURRENCY", default_value_t = 4)]
+    pub helm_concurrency: usize,
+    /// Revisions helm keeps per release.
+    #[arg(long, env = "OSCTL_HELM_HISTORY_MAX", default_value_t = 3)]
+    pub helm_history_max: u32,
+    /// Writable directory for helm's cache and config.
+    #[arg(long, env = "OSCTL_HELM_HOME")]
+    pub helm_home: Option<PathBuf>,
+    /// Source of the `openstack` chart group: a directory of charts, or a Helm repository
+    /// URL (`https://…`, `oci://…`).
+    #[arg(long, env = "OSCTL_CHARTS_OPENSTACK", default_value = UPSTREAM_CHARTS)]
+    pub openstack_charts: ChartSource,
+    /// Source of the `infra` chart group (same forms).
+    #[arg(long, env = "OSCTL_CHARTS_INFRA", default_value = UPSTREAM_CHARTS)]
+    pub infra_charts: ChartSource,
+    /// Namespace where Ceph publishes `openstack-ceph-keys`.
+    #[arg(
+        long,
+        env = "OSCTL_CEPH_SHARED_NAMESPACE",
+        default_value = "openstack-ceph-shared"
+    )]
+    pub ceph_shared_namespace: String,
+    /// Registry prefix for images when the spec sets none.
+    #[arg(long, env = "OSCTL_IMAGES_BASE_URL", default_value = "")]
+    pub images_base_url: String,
+    /// Binary artifacts prefix when the spec sets none.
+    #[arg(long, env = "OSCTL_BINARY_BASE_URL", default_value = "")]
+    pub binary_base_url: String,
+    /// Directory whose files replace the embedded templates of the same relative name.
+    #[arg(long = "templates-dir", env = "OSCTL_CONTROLLER_TEMPLATES_DIR")]
+    pub templates_dir: Option<PathBuf>,
+    /// Quiet time before a reconcile starts, in milliseconds, so bursts of changes (a helm
+    /// upgrade writes several objects) make one reconcile.
+    #[arg(long, env = "OSCTL_RECONCILE_DEBOUNCE_MS", default_value_t = 300)]
+    pub debounce_ms: u64,
 }
 
 impl BinaryArgs for Args {
@@ -53,17 +122,116 @@ pub async fn run(args: Args) -> ExitCode {
     if let Some(command) = args.command {
         return cli::run(command);
     }
-    rockoon_core::runtime::serve(NAME, args.common, |runtime| {
-        let api: Api<DeserializeGuard<OpenStackDeployment>> =
-            Api::namespaced(runtime.client.clone(), &runtime.args.namespace);
+    let settings = args.controller;
+    let templates = match &settings.templates_dir {
+        None => Templates::embedded(),
+        Some(dir) => match Templates::with_overrides(dir) {
+            Ok(templates) => templates,
+            Err(error) => {
+                eprintln!("rockoon-osdpl: templates: {error}");
+                return ExitCode::FAILURE;
+            }
+        },
+    };
+    rockoon_core::runtime::serve(NAME, args.common, move |runtime| {
+        let client = runtime.client.clone();
+        let namespace = &runtime.args.namespace;
+        let readiness = &runtime.readiness;
+        let secrets: Api<Secret> = Api::namespaced(client.clone(), namespace);
+        let (credentials, t1) = mirror::objects(
+            "credential-secrets",
+            secrets.clone(),
+            watcher::Config::default().labels(rockoon_core::credentials::OWNER_LABEL),
+            readiness,
+        );
+        let (referenced, t2) = mirror::objects(
+            "referenced-secrets",
+            secrets,
+            watcher::Config::default().labels(OSDPL_SECRET_LABEL),
+            readiness,
+        );
+        let (ceph, t3) = mirror::objects(
+            "ceph-keys",
+            Api::namespaced(client.clone(), &settings.ceph_shared_namespace),
+            watcher::Config::default().fields(&format!(
+                "metadata.name={}",
+                rockoon_core::ceph::KEYS_SECRET
+            )),
+            readiness,
+        );
+        let (releases, t4) = mirror::objects(
+            "helm-releases",
+            Api::<PartialObjectMeta<Secret>>::namespaced(client.clone(), namespace),
+            watcher::Config::default().labels(helm::installed::HELM_OWNER_SELECTOR),
+            readiness,
+        );
+        let (statuses, t5) = mirror::objects(
+            "osdplst",
+            Api::<OpenStackDeploymentStatus>::namespaced(client.clone(), namespace),
+            watcher::Config::default(),
+            readiness,
+        );
+        let helm_metrics = match HelmMetrics::register(&runtime.registry) {
+            Ok(metrics) => metrics,
+            Err(error) => {
+                tracing::error!(%error, "helm metrics registration failed");
+                return vec![];
+            }
+        };
+        let helm = Helm::new(
+            HelmConfig {
+                binary: settings.helm_binary.clone(),
+                kubeconfig: runtime.args.kubeconfig_paths().into_iter().next(),
+                kube_context: runtime.args.kube_context.clone(),
+                timeout: Duration::from_secs(settings.helm_timeout_seconds.max(1)),
+                history_max: settings.helm_history_max.max(2),
+                home: settings
+                    .helm_home
+                    .clone()
+                    .unwrap_or_else(|| std::env::temp_dir().join("rockoon-helm")),
+            },
+            helm_metrics,
+        );
+        let applier = Applier::new(
+            helm,
+            ApplierConfig {
+                openstack: settings.openstack_charts.clone(),
+                infra: settings.infra_charts.clone(),
+                concurrency: settings.helm_concurrency,
+                backoff: (
+                    Duration::from_secs(runtime.args.error_backoff_base_seconds.max(1)),
+                    Duration::from_secs(runtime.args.error_backoff_max_seconds.max(1)),
+                ),
+            },
+            client.clone(),
+            releases.clone(),
+        );
+        let mirrors = Mirrors {
+            credentials,
+            referenced,
+            ceph,
+            releases,
+            statuses,
+        };
+        let render = RenderSettings {
+            templates,
+            images_base_url: settings.images_base_url.clone(),
+            binary_base_url: settings.binary_base_url.clone(),
+        };
+        let reconciler = Osdpl::new(client.clone(), Arc::new(applier), mirrors, render);
         let watch = Watch {
             resource: "OpenStackDeployment",
-            api,
+            api: Api::<DeserializeGuard<OpenStackDeployment>>::namespaced(client, namespace),
             config: watcher::Config::default(),
             crd: Some(OSDPL_CRD),
         };
-        let reconciler = reconcile::Osdpl::new(runtime.client.clone());
-        vec![controller::task(runtime, watch, reconciler)]
+        let scheduling = Scheduling {
+            triggers: vec![t1, t2, t3, t4, t5],
+            debounce: Duration::from_millis(settings.debounce_ms),
+        };
+        vec![controller::task_with(
+            runtime, watch, reconciler, scheduling,
+        )]
     })
     .await
 }

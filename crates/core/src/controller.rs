@@ -5,12 +5,15 @@
 //! retries failures with per-object capped backoff, and stops taking new work on shutdown
 //! while letting in-flight reconciles finish.
 
+use std::collections::HashSet;
 use std::fmt::Debug;
 use std::future::Future;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use futures::StreamExt;
-use kube::runtime::controller::{Action, Controller};
+use futures::stream::BoxStream;
+use kube::runtime::controller::{Action, Config, Controller};
 use kube::runtime::reflector::{self, ObjectRef, Store};
 use kube::runtime::{WatchStreamExt, watcher};
 use kube::{Api, Resource};
@@ -42,12 +45,27 @@ pub struct Watch<K: Resource> {
     pub crd: Option<&'static str>,
 }
 
+/// A reason to reconcile every watched object: a change of something the reconciler reads
+/// besides the object itself (a Secret, a release). The stream must keep going.
+pub type Trigger = BoxStream<'static, ()>;
+
+/// Extra scheduling for [`task_with`].
+#[derive(Default)]
+pub struct Scheduling {
+    /// Streams whose every item reconciles all watched objects.
+    pub triggers: Vec<Trigger>,
+    /// Quiet time before a reconcile starts, so bursts of changes make one reconcile.
+    pub debounce: Duration,
+}
+
 struct Context<K: Resource<DynamicType = ()> + 'static, R> {
     reconciler: Arc<R>,
     metrics: ReconcileMetrics,
     backoff: Backoff,
     resource: &'static str,
     store: Store<K>,
+    /// Objects with a trigger whose reconcile has not started yet (the queue depth).
+    queued: Arc<Mutex<HashSet<String>>>,
 }
 
 /// [`run`] as a task for [`Runtime::run`].
@@ -56,12 +74,44 @@ where
     K: Resource<DynamicType = ()> + Clone + DeserializeOwned + Debug + Send + Sync + 'static,
     R: Reconciler<K>,
 {
-    Box::pin(run(runtime.clone(), watch, Arc::new(reconciler)))
+    task_with(runtime, watch, reconciler, Scheduling::default())
+}
+
+/// [`task`] with extra triggers and a debounce.
+pub fn task_with<K, R>(
+    runtime: &Runtime,
+    watch: Watch<K>,
+    reconciler: R,
+    scheduling: Scheduling,
+) -> crate::runtime::Task
+where
+    K: Resource<DynamicType = ()> + Clone + DeserializeOwned + Debug + Send + Sync + 'static,
+    R: Reconciler<K>,
+{
+    Box::pin(run_with(
+        runtime.clone(),
+        watch,
+        Arc::new(reconciler),
+        scheduling,
+    ))
 }
 
 /// Runs the controller until shutdown. Errors are logged and counted, never fatal.
 pub async fn run<K, R>(runtime: Runtime, watch: Watch<K>, reconciler: Arc<R>)
 where
+    K: Resource<DynamicType = ()> + Clone + DeserializeOwned + Debug + Send + Sync + 'static,
+    R: Reconciler<K>,
+{
+    run_with(runtime, watch, reconciler, Scheduling::default()).await;
+}
+
+/// [`run`] with extra triggers and a debounce.
+pub async fn run_with<K, R>(
+    runtime: Runtime,
+    watch: Watch<K>,
+    reconciler: Arc<R>,
+    scheduling: Scheduling,
+) where
     K: Resource<DynamicType = ()> + Clone + DeserializeOwned + Debug + Send + Sync + 'static,
     R: Reconciler<K>,
 {
@@ -83,6 +133,9 @@ where
     let resource = watch.resource;
     let reader = store.clone();
     let mut listed = false;
+    let queued: Arc<Mutex<HashSet<String>>> = Arc::default();
+    let queued_by_watch = queued.clone();
+    let queue_metrics = runtime.metrics.clone();
     let events = watcher(watch.api, watch.config)
         .default_backoff()
         .reflect(writer)
@@ -95,10 +148,32 @@ where
                 tracing::info!(resource, objects = count, "initial list complete");
             }
         })
-        .touched_objects();
+        .touched_objects()
+        .inspect(move |object| {
+            if let Ok(object) = object {
+                let mut queued = lock(&queued_by_watch);
+                queued.insert(ObjectRef::from_obj(object).to_string());
+                queue_metrics.set_queue_depth(resource, queued.len());
+            }
+        });
     let shutdown = runtime.shutdown.clone();
-    let controller = Controller::for_stream(events, store.clone())
+    let mut controller = Controller::for_stream(events, store.clone())
+        .with_config(Config::default().debounce(scheduling.debounce))
         .graceful_shutdown_on(async move { shutdown.wait().await });
+    for trigger in scheduling.triggers {
+        let (store, queued, metrics) = (store.clone(), queued.clone(), runtime.metrics.clone());
+        let trigger = trigger.inspect(move |()| {
+            let mut queued = lock(&queued);
+            queued.extend(
+                store
+                    .state()
+                    .iter()
+                    .map(|o| ObjectRef::from_obj(o.as_ref()).to_string()),
+            );
+            metrics.set_queue_depth(resource, queued.len());
+        });
+        controller = controller.reconcile_all_on(trigger);
+    }
 
     let context = Arc::new(Context {
         reconciler,
@@ -106,6 +181,7 @@ where
         backoff: runtime.backoff(),
         resource: watch.resource,
         store: store.clone(),
+        queued,
     });
     let resync = runtime.args.resync();
     controller
@@ -140,6 +216,11 @@ where
 {
     let _timer = ctx.metrics.start(ctx.resource);
     let key = ObjectRef::from_obj(object.as_ref()).to_string();
+    {
+        let mut queued = lock(&ctx.queued);
+        queued.remove(&key);
+        ctx.metrics.set_queue_depth(ctx.resource, queued.len());
+    }
     match ctx.reconciler.reconcile(object).await {
         Ok(action) => {
             ctx.backoff.reset(&key);
@@ -183,4 +264,10 @@ where
         "reconcile failed"
     );
     Action::requeue(delay)
+}
+
+/// The queue set survives a panicking holder: it only ever holds names.
+fn lock(set: &Mutex<HashSet<String>>) -> std::sync::MutexGuard<'_, HashSet<String>> {
+    set.lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
 }

@@ -4,6 +4,7 @@
 //! this crate. Module map:
 //!
 //! - [`crd`]: the custom resource types; the source of `deploy/crds/`.
+//! - [`ceph`]: Ceph's published data (`openstack-ceph-keys`) as the templates' `ceph` value.
 //! - [`catalog`]: service names accepted in `features.services`.
 //! - [`settings`]: command-line and environment settings shared by all binaries.
 //! - [`telemetry`]: structured logs (plain or JSON).
@@ -20,6 +21,7 @@
 
 pub mod admin;
 pub mod catalog;
+pub mod ceph;
 pub mod client;
 pub mod controller;
 pub mod crd;

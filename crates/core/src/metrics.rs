@@ -48,6 +48,7 @@ pub struct ReconcileMetrics {
     errors: IntCounterVec,
     duration: HistogramVec,
     watched: IntGaugeVec,
+    queue_depth: IntGaugeVec,
 }
 
 impl ReconcileMetrics {
@@ -79,6 +80,14 @@ impl ReconcileMetrics {
             ),
             &["resource"],
         )?;
+        let queue_depth = IntGaugeVec::new(
+            Opts::new(
+                "reconcile_queue_depth",
+                "Objects with a pending change whose reconcile has not started, by resource.",
+            ),
+            &["resource"],
+        )?;
+        registry.register(Box::new(queue_depth.clone()))?;
         registry.register(Box::new(reconciles.clone()))?;
         registry.register(Box::new(errors.clone()))?;
         registry.register(Box::new(duration.clone()))?;
@@ -88,6 +97,7 @@ impl ReconcileMetrics {
             errors,
             duration,
             watched,
+            queue_depth,
         })
     }
 
@@ -103,6 +113,13 @@ impl ReconcileMetrics {
     /// Counts one failed reconcile of `resource` with the error's stable kind.
     pub fn failed(&self, resource: &str, error_kind: &str) {
         self.errors.with_label_values(&[resource, error_kind]).inc();
+    }
+
+    /// Records how many objects of `resource` wait for their reconcile to start.
+    pub fn set_queue_depth(&self, resource: &str, depth: usize) {
+        self.queue_depth
+            .with_label_values(&[resource])
+            .set(depth as i64);
     }
 
     /// Records how many objects of `resource` the watch cache holds.

@@ -11,10 +11,12 @@ use sha2::{Digest, Sha256};
 pub fn fingerprint(value: &Value) -> String {
     let mut canonical = Vec::with_capacity(4096);
     write_canonical(value, &mut canonical);
-    Sha256::digest(&canonical)
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
+    hex(&Sha256::digest(&canonical))
+}
+
+/// Lower-case hex of `bytes`.
+pub fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// Compact JSON with object keys sorted, whatever order the map keeps them in.

@@ -1,0 +1,177 @@
+//! Where charts come from: a local directory (`<dir>/<chart>`) or a Helm repository
+//! (`https://…` with `--repo`, or `oci://…`), configured per chart group. Also each chart's
+//! identity, part of a release's desired hash, so a changed chart is upgraded even when the
+//! values are not.
+
+use std::ffi::OsString;
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::str::FromStr;
+
+use sha2::{Digest, Sha256};
+
+/// A chart group's source.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ChartSource {
+    /// Charts are sub-directories of this directory.
+    Directory(PathBuf),
+    /// A Helm repository (`http(s)://`) or an OCI registry prefix (`oci://`).
+    Repository(String),
+}
+
+impl FromStr for ChartSource {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, String> {
+        let s = s.trim();
+        if s.is_empty() {
+            return Err("empty chart source".into());
+        }
+        Ok(
+            if ["http://", "https://", "oci://"]
+                .iter()
+                .any(|p| s.starts_with(p))
+            {
+                ChartSource::Repository(s.trim_end_matches('/').to_owned())
+            } else {
+                ChartSource::Directory(PathBuf::from(s))
+            },
+        )
+    }
+}
+
+impl fmt::Display for ChartSource {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ChartSource::Directory(dir) => write!(f, "{}", dir.display()),
+            ChartSource::Repository(url) => f.write_str(url),
+        }
+    }
+}
+
+impl ChartSource {
+    /// The chart arguments of `helm upgrade`: the chart reference and where to find it.
+    pub fn helm_args(&self, chart: &str, version: Option<&str>) -> Vec<OsString> {
+        let mut args: Vec<OsString> = match self {
+            ChartSource::Directory(dir) => vec![dir.join(chart).into()],
+            ChartSource::Repository(url) if url.starts_with("oci://") => {
+                vec![format!("{url}/{chart}").into()]
+            }
+            ChartSource::Repository(url) => {
+                vec![chart.into(), "--repo".into(), url.into()]
+            }
+        };
+        if let Some(version) = version.filter(|_| matches!(self, ChartSource::Repository(_))) {
+            args.push("--version".into());
+            args.push(version.into());
+        }
+        args
+    }
+
+    /// What identifies the chart that will be installed: for a directory, a digest of its
+    /// files (so editing a local chart upgrades its releases); for a repository, the URL,
+    /// chart and version asked for.
+    pub fn identity(&self, chart: &str, version: Option<&str>) -> String {
+        match self {
+            ChartSource::Directory(dir) => {
+                let mut hasher = Sha256::new();
+                digest_dir(&dir.join(chart), Path::new(""), &mut hasher);
+                format!(
+                    "dir:{}",
+                    rockoon_core::values::fingerprint::hex(&hasher.finalize())
+                )
+            }
+            ChartSource::Repository(url) => {
+                format!("repo:{url}|{chart}|{}", version.unwrap_or(""))
+            }
+        }
+    }
+}
+
+/// Hashes every file under `dir` (following symlinks, such as a shared library chart) in
+/// name order, with its relative path. An unreadable directory hashes as empty, and helm will
+/// then report the real problem.
+fn digest_dir(dir: &Path, relative: &Path, hasher: &mut Sha256) {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    let mut entries: Vec<_> = entries.filter_map(Result::ok).collect();
+    entries.sort_by_key(std::fs::DirEntry::file_name);
+    for entry in entries {
+        let path = entry.path();
+        let name = relative.join(entry.file_name());
+        if path.is_dir() {
+            digest_dir(&path, &name, hasher);
+        } else if let Ok(content) = std::fs::read(&path) {
+            hasher.update(name.to_string_lossy().as_bytes());
+            hasher.update([0]);
+            hasher.update((content.len() as u64).to_le_bytes());
+            hasher.update(&content);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    #[test]
+    fn urls_are_repositories_and_anything_else_a_directory() {
+        assert_eq!(
+            "https://tarballs.opendev.org/openstack/openstack-helm/".parse::<ChartSource>(),
+            Ok(ChartSource::Repository(
+                "https://tarballs.opendev.org/openstack/openstack-helm".into()
+            ))
+        );
+        assert_eq!(
+            "deploy/dev-charts/openstack".parse::<ChartSource>(),
+            Ok(ChartSource::Directory("deploy/dev-charts/openstack".into()))
+        );
+        assert!("  ".parse::<ChartSource>().is_err());
+    }
+
+    #[test]
+    fn repository_charts_pass_repo_and_version_and_directories_ignore_the_version() {
+        let repo = ChartSource::Repository("https://charts.example".into());
+        assert_eq!(
+            repo.helm_args("nova", Some("2025.1.0")),
+            [
+                "nova",
+                "--repo",
+                "https://charts.example",
+                "--version",
+                "2025.1.0"
+            ]
+            .map(OsString::from)
+        );
+        let oci = ChartSource::Repository("oci://registry.example/charts".into());
+        assert_eq!(
+            oci.helm_args("nova", None),
+            [OsString::from("oci://registry.example/charts/nova")]
+        );
+        let dir = ChartSource::Directory("/charts".into());
+        assert_eq!(
+            dir.helm_args("nova", Some("1")),
+            [OsString::from("/charts/nova")]
+        );
+    }
+
+    #[test]
+    fn a_directory_chart_identity_follows_its_content() {
+        let root = std::env::temp_dir().join(format!("rockoon-chart-id-{}", std::process::id()));
+        let chart = root.join("demo");
+        std::fs::create_dir_all(chart.join("templates")).unwrap();
+        std::fs::write(chart.join("Chart.yaml"), "name: demo\n").unwrap();
+        let source = ChartSource::Directory(root.clone());
+        let first = source.identity("demo", None);
+        assert_eq!(first, source.identity("demo", None), "stable");
+        std::fs::write(chart.join("templates/a.yaml"), "kind: ConfigMap\n").unwrap();
+        assert_ne!(
+            first,
+            source.identity("demo", None),
+            "a new file changes it"
+        );
+        std::fs::remove_dir_all(root).unwrap();
+    }
+}
