@@ -14,7 +14,9 @@
 //!   as `<key>`.
 //!
 //! Values are created once and never overwritten: [`additions`] only ever adds keys that are
-//! absent. Nothing here formats a value into a message.
+//! absent. A rotation writes a *new* generation ([`rotated`]) into the name that is not active,
+//! so the active one stays untouched until the new one takes over. Nothing here formats a value
+//! into a message.
 
 use std::collections::BTreeMap;
 
@@ -34,6 +36,39 @@ pub const MANAGED_BY: &str = "rockoon";
 pub const PRIORITY_ANNOTATION: &str = "openstack.lcm.mirantis.com/secret_priority";
 /// Owner of the cloud-wide administrator accounts.
 pub const ADMIN: &str = "admin";
+/// Annotation with the time (RFC 3339) a rotation wrote a generation.
+pub const ROTATED_AT_ANNOTATION: &str = "lcm.mirantis.com/credentials-rotated-at";
+
+/// Which `status.credentials.<group>.rotation_id` rotates an owner's credentials.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Group {
+    /// `admin`: the administrator accounts.
+    Admin,
+    /// `service`: every other owner.
+    Service,
+}
+
+impl Group {
+    /// Both groups.
+    pub const ALL: [Group; 2] = [Group::Admin, Group::Service];
+
+    /// The group of `owner`.
+    pub fn of(owner: &str) -> Self {
+        if owner == ADMIN {
+            Group::Admin
+        } else {
+            Group::Service
+        }
+    }
+
+    /// The key under `status.credentials`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Group::Admin => "admin",
+            Group::Service => "service",
+        }
+    }
+}
 
 /// Name of the first generation of `owner`'s credential Secret.
 pub fn secret_name(owner: &str) -> String {
@@ -43,17 +78,28 @@ pub fn secret_name(owner: &str) -> String {
     }
 }
 
+/// Names of both generations of `owner`'s credential Secret: the first and `<name>-1`.
+pub fn generation_names(owner: &str) -> [String; 2] {
+    let base = secret_name(owner);
+    let second = format!("{base}-1");
+    [base, second]
+}
+
 /// What a generated credential looks like.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Shape {
     /// `username` and `password`; the username is fixed or a readable prefix plus random
-    /// characters.
+    /// characters. Both change on rotation, except a fixed username.
     User {
         /// Fixed username, or `None` for `<prefix><random>`.
         fixed_username: Option<&'static str>,
     },
-    /// One random string.
+    /// One random string, kept across rotations.
     Plain,
+    /// A Fernet key (URL-safe base64 of 32 random bytes), as Keystone's token and credential
+    /// repositories want them; kept across rotations (Keystone rotates its own token keys, and a
+    /// new credential key would make the stored credentials unreadable).
+    FernetKey,
 }
 
 /// One credential an owner needs.
@@ -63,6 +109,29 @@ pub struct Needed {
     pub key: &'static str,
     /// How it is generated.
     pub shape: Shape,
+}
+
+impl Needed {
+    /// The data keys this credential occupies in its owner's Secret.
+    pub fn data_keys(&self) -> Vec<String> {
+        match self.shape {
+            Shape::User { .. } => vec![
+                format!("{}.username", self.key),
+                format!("{}.password", self.key),
+            ],
+            Shape::Plain | Shape::FernetKey => vec![self.key.to_owned()],
+        }
+    }
+}
+
+/// Whether `existing` has a key for everything in `needs` (usability is [`tree`]'s concern),
+/// i.e. whether [`additions`] would add nothing.
+pub fn complete(needs: &[Needed], existing: Option<&BTreeMap<String, ByteString>>) -> bool {
+    let data = existing.cloned().unwrap_or_default();
+    needs
+        .iter()
+        .flat_map(Needed::data_keys)
+        .all(|key| data.contains_key(&key))
 }
 
 const USER: Shape = Shape::User {
@@ -91,6 +160,28 @@ pub const ADMIN_NEEDS: &[Needed] = &[
     },
 ];
 
+/// Keys of Keystone's token (`fernet_key_<n>`) and credential (`credential_key_<n>`)
+/// repositories: index 0 is the staged key, 1 the primary, as `keystone-manage fernet_setup`
+/// leaves them.
+pub const IDENTITY_KEYS: &[Needed] = &[
+    Needed {
+        key: "fernet_key_0",
+        shape: Shape::FernetKey,
+    },
+    Needed {
+        key: "fernet_key_1",
+        shape: Shape::FernetKey,
+    },
+    Needed {
+        key: "credential_key_0",
+        shape: Shape::FernetKey,
+    },
+    Needed {
+        key: "credential_key_1",
+        shape: Shape::FernetKey,
+    },
+];
+
 /// Every credential the `enabled` services need, by owner (always including `admin`).
 pub fn needed<'a>(
     enabled: impl IntoIterator<Item = &'a ServiceDef>,
@@ -112,6 +203,12 @@ pub fn needed<'a>(
                     shape,
                 });
             }
+        }
+        if service.name == "identity" {
+            needs
+                .entry(service.name)
+                .or_default()
+                .extend_from_slice(IDENTITY_KEYS);
         }
     }
     needs
@@ -142,34 +239,42 @@ impl std::fmt::Display for Problem {
 /// render context wants it: `<owner>.<key>` → `{username, password}` or a string. Unusable
 /// values (empty, not UTF-8) are left out, so whatever needs them waits, and reported.
 pub fn tree<'a>(secrets: impl IntoIterator<Item = &'a Secret>) -> (Value, Vec<Problem>) {
-    let mut active: BTreeMap<&str, (i64, &Secret)> = BTreeMap::new();
-    for secret in secrets {
-        let Some(owner) = secret
-            .metadata
-            .labels
-            .as_ref()
-            .and_then(|l| l.get(OWNER_LABEL))
-        else {
-            continue;
-        };
-        let priority = priority(secret);
-        let replace = match active.get(owner.as_str()) {
-            None => true,
-            Some((best, current)) => {
-                priority > *best || (priority == *best && name(secret) < name(current))
-            }
-        };
-        if replace {
-            active.insert(owner, (priority, secret));
-        }
-    }
     let mut problems = Vec::new();
     let mut owners = Map::new();
-    for (owner, (_, secret)) in active {
+    for (owner, secret) in active(secrets) {
         let parsed = parse_data(name(secret), secret.data.as_ref(), &mut problems);
         owners.insert(owner.to_owned(), parsed);
     }
     (Value::Object(owners), problems)
+}
+
+/// The active generation of each owner among `secrets` (those without [`OWNER_LABEL`] are
+/// ignored): the highest [`priority`], on a tie the first name.
+pub fn active<'a>(secrets: impl IntoIterator<Item = &'a Secret>) -> BTreeMap<&'a str, &'a Secret> {
+    let mut active: BTreeMap<&str, &Secret> = BTreeMap::new();
+    for secret in secrets {
+        let Some(owner) = owner(secret) else {
+            continue;
+        };
+        let replace = active.get(owner).is_none_or(|current| {
+            let (mine, theirs) = (priority(secret), priority(current));
+            mine > theirs || (mine == theirs && name(secret) < name(current))
+        });
+        if replace {
+            active.insert(owner, secret);
+        }
+    }
+    active
+}
+
+/// The owner a credential Secret is labelled with.
+pub fn owner(secret: &Secret) -> Option<&str> {
+    secret
+        .metadata
+        .labels
+        .as_ref()
+        .and_then(|l| l.get(OWNER_LABEL))
+        .map(String::as_str)
 }
 
 /// The generation order of a credential Secret (absent or unreadable counts as 0).
@@ -251,9 +356,9 @@ pub fn additions(
     let mut add = BTreeMap::new();
     for need in needs {
         match need.shape {
-            Shape::Plain => {
+            Shape::Plain | Shape::FernetKey => {
                 if !has(need.key) {
-                    add.insert(need.key.to_owned(), random_string(PASSWORD_LENGTH)?);
+                    add.insert(need.key.to_owned(), fresh(need.shape)?);
                 }
             }
             Shape::User { fixed_username } => {
@@ -275,6 +380,56 @@ pub fn additions(
         }
     }
     Ok(add)
+}
+
+/// The complete data of a new generation of `owner`'s credentials, replacing `previous` (the
+/// active generation): fresh passwords and generated usernames; fixed usernames, plain secrets,
+/// Fernet keys and keys this version does not know are carried over unchanged.
+pub fn rotated(
+    owner: &str,
+    needs: &[Needed],
+    previous: Option<&BTreeMap<String, ByteString>>,
+) -> Result<BTreeMap<String, ByteString>, getrandom::Error> {
+    let mut data: BTreeMap<String, ByteString> = previous.cloned().unwrap_or_default();
+    for need in needs {
+        if let Shape::User { fixed_username } = need.shape {
+            let username = match fixed_username {
+                Some(name) => name.to_owned(),
+                None => generated_username(owner)?,
+            };
+            data.insert(
+                format!("{}.username", need.key),
+                ByteString(username.into_bytes()),
+            );
+            data.insert(
+                format!("{}.password", need.key),
+                ByteString(random_string(PASSWORD_LENGTH)?.into_bytes()),
+            );
+        }
+    }
+    // Whatever the previous generation lacked is generated as for a first generation.
+    let missing = additions(owner, needs, Some(&data))?;
+    data.extend(
+        missing
+            .into_iter()
+            .map(|(k, v)| (k, ByteString(v.into_bytes()))),
+    );
+    Ok(data)
+}
+
+fn fresh(shape: Shape) -> Result<String, getrandom::Error> {
+    match shape {
+        Shape::FernetKey => fernet_key(),
+        _ => random_string(PASSWORD_LENGTH),
+    }
+}
+
+/// A Fernet key: URL-safe base64 (with padding) of 32 bytes from the OS random generator.
+pub fn fernet_key() -> Result<String, getrandom::Error> {
+    use base64::Engine as _;
+    let mut bytes = [0u8; 32];
+    getrandom::fill(&mut bytes)?;
+    Ok(base64::engine::general_purpose::URL_SAFE.encode(bytes))
 }
 
 /// Length of generated passwords and plain secrets (≈190 bits from a 62-character alphabet).
@@ -400,6 +555,8 @@ mod tests {
                 .unwrap()
                 .is_empty()
         );
+        assert!(complete(&needs["identity"], Some(&data)));
+        assert!(!complete(&needs["identity"], None));
     }
 
     #[test]
@@ -464,6 +621,73 @@ mod tests {
         let mut s = secret("other", "x", None, &[("a", b"b")]);
         s.metadata.labels = None;
         assert_eq!(tree([&s]).0, json!({}));
+    }
+
+    #[test]
+    fn identity_gets_fernet_and_credential_keys_of_32_random_bytes() {
+        use base64::Engine as _;
+        let needs = needed([service("identity")]);
+        let add = additions("identity", &needs["identity"], None).unwrap();
+        for key in [
+            "fernet_key_0",
+            "fernet_key_1",
+            "credential_key_0",
+            "credential_key_1",
+        ] {
+            let decoded = base64::engine::general_purpose::URL_SAFE
+                .decode(&add[key])
+                .unwrap();
+            assert_eq!(decoded.len(), 32, "{key}");
+        }
+        assert_ne!(add["fernet_key_0"], add["fernet_key_1"]);
+    }
+
+    #[test]
+    fn a_rotation_renews_users_and_keeps_keys_fixed_names_and_unknown_entries() {
+        let needs = needed([service("identity")]);
+        let first: BTreeMap<String, ByteString> = additions("identity", &needs["identity"], None)
+            .unwrap()
+            .into_iter()
+            .chain([("hand-added".to_owned(), "x".to_owned())])
+            .map(|(k, v)| (k, ByteString(v.into_bytes())))
+            .collect();
+        let next = rotated("identity", &needs["identity"], Some(&first)).unwrap();
+        for key in [
+            "database.password",
+            "database.username",
+            "messaging.password",
+        ] {
+            assert_ne!(next[key], first[key], "{key} renewed");
+        }
+        for key in [
+            "memcache_secret_key",
+            "fernet_key_0",
+            "credential_key_1",
+            "hand-added",
+        ] {
+            assert_eq!(next[key], first[key], "{key} kept");
+        }
+        let admin = rotated("admin", ADMIN_NEEDS, None).unwrap();
+        assert_eq!(admin["identity.username"].0, b"admin");
+        assert_eq!(admin["database.username"].0, b"root");
+    }
+
+    #[test]
+    fn the_active_generation_has_the_highest_priority_and_the_first_name_on_a_tie() {
+        let base = secret("generated-x-passwords", "x", None, &[]);
+        let second = secret("generated-x-passwords-1", "x", Some("1"), &[]);
+        assert_eq!(
+            name(active([&base, &second])["x"]),
+            "generated-x-passwords-1"
+        );
+        let tie = secret("generated-x-passwords-1", "x", Some("0"), &[]);
+        assert_eq!(name(active([&tie, &base])["x"]), "generated-x-passwords");
+        assert_eq!(
+            generation_names("admin"),
+            ["openstack-admin-users", "openstack-admin-users-1"]
+        );
+        assert_eq!(Group::of("admin"), Group::Admin);
+        assert_eq!(Group::of("shared"), Group::Service);
     }
 
     #[test]
