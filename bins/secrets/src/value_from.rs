@@ -1,0 +1,200 @@
+//! `value_from.secret_key_ref`: which Secrets an OSDPL references, their hashes and what is
+//! wrong with the references. Pure; the reconcile hands in the Secrets.
+//!
+//! The hashes go to the OSDPL's `status.watched.value_from.secret.<name>.hash`, which `osdpl`
+//! watches: editing a referenced Secret changes its hash and so re-renders. Only Secrets
+//! labelled [`OSDPL_SECRET_LABEL`]`=true` are read (Rockoon's rule, so the controller never
+//! needs to read every Secret of the namespace); a reference to an unlabelled one is reported.
+
+use std::collections::BTreeMap;
+
+use k8s_openapi::api::core::v1::Secret;
+use rockoon_core::values::fingerprint;
+use serde_json::Value;
+
+/// Label marking Secrets an OSDPL may reference with `value_from.secret_key_ref`.
+pub const OSDPL_SECRET_LABEL: &str = "openstack.lcm.mirantis.com/osdpl_secret";
+
+/// One `{value_from: {secret_key_ref: {name, key}}}` of the spec.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Reference {
+    /// Dotted path of the reference in the OSDPL (`spec.features.ssl...`).
+    pub path: String,
+    /// Secret name.
+    pub name: String,
+    /// Data key.
+    pub key: String,
+}
+
+/// Every reference in `spec`, in document order.
+pub fn references(spec: &Value) -> Vec<Reference> {
+    let mut found = Vec::new();
+    walk(spec, &mut "spec".to_owned(), &mut found);
+    found
+}
+
+fn walk(value: &Value, path: &mut String, found: &mut Vec<Reference>) {
+    if let Some((name, key)) = reference(value) {
+        found.push(Reference {
+            path: path.clone(),
+            name,
+            key,
+        });
+        return;
+    }
+    let len = path.len();
+    match value {
+        Value::Object(map) => {
+            for (key, child) in map {
+                path.push('.');
+                path.push_str(key);
+                walk(child, path, found);
+                path.truncate(len);
+            }
+        }
+        Value::Array(items) => {
+            for (index, child) in items.iter().enumerate() {
+                path.push_str(&format!("[{index}]"));
+                walk(child, path, found);
+                path.truncate(len);
+            }
+        }
+        _ => {}
+    }
+}
+
+/// The same shape the render engine substitutes (`render::secret_refs`): an object whose only
+/// key is `value_from`, holding `secret_key_ref.{name,key}` strings.
+fn reference(value: &Value) -> Option<(String, String)> {
+    let map = value.as_object()?;
+    if map.len() != 1 {
+        return None;
+    }
+    let secret_ref = map.get("value_from")?.get("secret_key_ref")?;
+    Some((
+        secret_ref.get("name")?.as_str()?.to_owned(),
+        secret_ref.get("key")?.as_str()?.to_owned(),
+    ))
+}
+
+/// Hash of a Secret's data: the fingerprint (SHA-256 of canonical JSON) of its `data` map as
+/// the API serves it (base64 values), so any byte change, UTF-8 or not, changes it.
+pub fn hash(secret: &Secret) -> String {
+    let data = serde_json::to_value(secret.data.clone().unwrap_or_default()).unwrap_or(Value::Null);
+    fingerprint(&data)
+}
+
+/// How a referenced Secret was found.
+pub enum Found<'a> {
+    /// Labelled and readable.
+    Labelled(&'a Secret),
+    /// It exists but lacks [`OSDPL_SECRET_LABEL`]`=true`.
+    Unlabelled,
+    /// No such Secret.
+    Missing,
+}
+
+/// Hashes of the referenced Secrets, and one message per unusable reference (naming the path,
+/// the Secret and the key; never a value).
+pub fn check<'a>(
+    references: &[Reference],
+    mut find: impl FnMut(&str) -> Found<'a>,
+) -> (BTreeMap<String, String>, Vec<String>) {
+    let mut hashes = BTreeMap::new();
+    let mut problems = Vec::new();
+    for reference in references {
+        let Reference { path, name, key } = reference;
+        match find(name) {
+            Found::Missing => problems.push(format!("{path}: Secret {name} does not exist")),
+            Found::Unlabelled => problems.push(format!(
+                "{path}: Secret {name} is not labelled {OSDPL_SECRET_LABEL}=true"
+            )),
+            Found::Labelled(secret) => {
+                hashes.insert(name.clone(), hash(secret));
+                match secret.data.as_ref().and_then(|d| d.get(key)) {
+                    None => problems.push(format!("{path}: Secret {name} has no key {key}")),
+                    Some(bytes) if std::str::from_utf8(&bytes.0).is_err() => problems.push(
+                        format!("{path}: key {key} of Secret {name} is not UTF-8 text"),
+                    ),
+                    Some(_) => {}
+                }
+            }
+        }
+    }
+    problems.dedup();
+    (hashes, problems)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use k8s_openapi::ByteString;
+    use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
+    use serde_json::json;
+
+    fn labelled(name: &str, data: &[(&str, &[u8])]) -> Secret {
+        Secret {
+            metadata: ObjectMeta {
+                name: Some(name.into()),
+                labels: Some([(OSDPL_SECRET_LABEL.to_owned(), "true".to_owned())].into()),
+                ..Default::default()
+            },
+            data: Some(
+                data.iter()
+                    .map(|(k, v)| ((*k).to_owned(), ByteString(v.to_vec())))
+                    .collect(),
+            ),
+            ..Default::default()
+        }
+    }
+
+    fn to(name: &str, key: &str) -> Value {
+        json!({"value_from": {"secret_key_ref": {"name": name, "key": key}}})
+    }
+
+    #[test]
+    fn references_are_found_at_any_depth_with_their_path() {
+        let spec = json!({"features": {"ssl": {"ca": to("tls", "ca.crt")}},
+                          "list": [{"x": to("other", "k")}]});
+        let found = references(&spec);
+        assert_eq!(found.len(), 2);
+        assert_eq!(found[0].path, "spec.features.ssl.ca");
+        assert_eq!(found[1].path, "spec.list[0].x");
+        assert_eq!(
+            (found[1].name.as_str(), found[1].key.as_str()),
+            ("other", "k")
+        );
+    }
+
+    #[test]
+    fn the_hash_changes_with_any_byte_and_not_with_key_order() {
+        let a = labelled("s", &[("a", b"1"), ("b", &[0xff])]);
+        let b = labelled("s", &[("b", &[0xff]), ("a", b"1")]);
+        let c = labelled("s", &[("a", b"1"), ("b", &[0xfe])]);
+        assert_eq!(hash(&a), hash(&b));
+        assert_ne!(hash(&a), hash(&c));
+    }
+
+    #[test]
+    fn unusable_references_are_named_without_values() {
+        let secret = labelled("tls", &[("ca.crt", b"SECRET-CA"), ("bin", &[0xff, 0x00])]);
+        let refs = references(&json!({"a": to("tls", "ca.crt"), "b": to("tls", "nope"),
+            "c": to("tls", "bin"), "d": to("gone", "k"), "e": to("plain", "k")}));
+        let (hashes, problems) = check(&refs, |name| match name {
+            "tls" => Found::Labelled(&secret),
+            "plain" => Found::Unlabelled,
+            _ => Found::Missing,
+        });
+        assert_eq!(hashes.keys().collect::<Vec<_>>(), ["tls"]);
+        assert_eq!(
+            problems,
+            [
+                "spec.b: Secret tls has no key nope",
+                "spec.c: key bin of Secret tls is not UTF-8 text",
+                "spec.d: Secret gone does not exist",
+                "spec.e: Secret plain is not labelled openstack.lcm.mirantis.com/osdpl_secret=true",
+            ]
+        );
+        assert!(problems.iter().all(|p| !p.contains("SECRET-CA")));
+    }
+}
