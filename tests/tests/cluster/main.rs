@@ -11,6 +11,7 @@ mod binaries;
 mod crds;
 mod deploy;
 mod render_diff;
+mod secrets;
 mod ssa;
 mod workloads;
 
