@@ -6,7 +6,9 @@
 //! deletion of the OSDPL. A rotation writes the new generation into the name that is *not*
 //! active (`<name>` / `<name>-1`) with the new id as its priority, which makes it active; the
 //! previous generation stays as it was, so pods still using it keep working until the rollout
-//! completes. The generation before that one is the one replaced.
+//! completes. The generation before that one is the one replaced: raising the id again before
+//! the rollout of the previous rotation finished (osdplst state APPLIED) replaces credentials
+//! pods may still use. Nothing here checks the rollout; that is left to the person rotating.
 
 use k8s_openapi::api::core::v1::Secret;
 use rockoon_core::credentials::{self, Group};
