@@ -9,4 +9,5 @@
 pub mod devcluster;
 pub mod harness;
 pub mod probe;
+pub mod sample;
 pub mod suite;

@@ -89,6 +89,10 @@ pub fn start_binary(
         ("OSCTL_LOG_LEVEL", "info".to_owned()),
         ("OSCTL_SHUTDOWN_GRACE_SECONDS", "10".to_owned()),
     ];
+    if name == "osdpl" {
+        env.extend(osdpl_env(dir, admin_port)?);
+    }
+    // Later entries win, so callers can override the defaults above.
     env.extend(extra_env.iter().cloned());
     std::fs::create_dir_all(dir.join("logs"))?;
     let component = Component::spawn(name, &path, &[], dir, &env)?;
@@ -96,4 +100,23 @@ pub fn start_binary(
         crate::devcluster::stray::register(dir, crate::devcluster::stray::BINARIES, pid, &path)?;
     }
     Ok(component)
+}
+
+/// Where `rockoon-osdpl` finds helm and charts on the dev cluster: the pinned helm, the
+/// project's dev charts, and a helm home of its own.
+fn osdpl_env(dir: &Path, admin_port: u16) -> Result<Vec<(&'static str, String)>> {
+    let bin = crate::devcluster::build_components()?;
+    let charts = crate::devcluster::workspace_root().join("deploy/dev-charts");
+    Ok(vec![
+        ("OSCTL_HELM_BINARY", bin.join("helm").display().to_string()),
+        ("OSCTL_CHARTS_OPENSTACK", charts.join("openstack").display().to_string()),
+        ("OSCTL_CHARTS_INFRA", charts.join("infra").display().to_string()),
+        (
+            "OSCTL_HELM_HOME",
+            dir.join(format!("helm-home-{admin_port}")).display().to_string(),
+        ),
+        // Retries of a failing release start fast on the dev cluster.
+        ("OSCTL_ERROR_BACKOFF_BASE_SECONDS", "2".to_owned()),
+        ("OSCTL_ERROR_BACKOFF_MAX_SECONDS", "30".to_owned()),
+    ])
 }

@@ -89,30 +89,36 @@ where
     readiness.pending(&gate_name, "initial list in progress");
     let (sender, changes) = watch::channel::<Generation>(0);
     let readiness = readiness.clone();
-    let trigger = events
-        .filter_map(move |event| {
-            let outcome = match event {
+    // The cache runs as its own task: a controller polls its trigger streams only between
+    // reconciles, and a reconcile waiting on this cache must see it move.
+    tokio::spawn(async move {
+        let mut events = std::pin::pin!(events);
+        while let Some(event) = events.next().await {
+            match event {
                 Ok(watcher::Event::InitDone) => {
                     if *sender.borrow() == 0 {
                         readiness.ready(&gate_name);
                         tracing::info!(resource = gate, "initial list complete");
                     }
                     sender.send_modify(|g| *g += 1);
-                    Some(())
                 }
                 Ok(watcher::Event::Apply(object) | watcher::Event::Delete(object)) => {
                     tracing::trace!(resource = gate, object = %object.name_any(), "changed");
                     // Changes during the first list are reported once, at InitDone.
-                    (*sender.borrow() > 0).then(|| sender.send_modify(|g| *g += 1))
+                    if *sender.borrow() > 0 {
+                        sender.send_modify(|g| *g += 1);
+                    }
                 }
-                Ok(_) => None,
-                Err(error) => {
-                    tracing::debug!(resource = gate, %error, "watch error; retrying");
-                    None
-                }
-            };
-            futures::future::ready(outcome)
-        })
-        .boxed();
+                Ok(_) => {}
+                Err(error) => tracing::debug!(resource = gate, %error, "watch error; retrying"),
+            }
+        }
+    });
+    // Each trigger item is "something changed since the last item": bursts coalesce.
+    let trigger = futures::stream::unfold(changes.clone(), |mut changes| async move {
+        changes.changed().await.ok()?;
+        Some(((), changes))
+    })
+    .boxed();
     (Mirror { store, changes }, trigger)
 }

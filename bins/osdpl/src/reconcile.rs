@@ -184,6 +184,9 @@ impl Osdpl {
         let plan = plan::plan(&name, &rendered, &world, |r| self.applier.identity(r));
         let fingerprint = Some(rendered.fingerprint.as_str());
 
+        // Read before this reconcile writes status: after a restart, the status is what was
+        // last reported.
+        let reported_before = self.previous(osdpl);
         let mut states = initial_states(&plan);
         if plan.has_work() {
             tracing::info!(osdpl = %name, fingerprint = %rendered.fingerprint, "applying");
@@ -234,7 +237,8 @@ impl Osdpl {
         }
         let removal_errors = self.remove(osdpl, &plan).await;
 
-        self.report_transitions(osdpl, &states).await;
+        self.report_transitions(osdpl, &reported_before, &states)
+            .await;
         self.write_status(osdpl, &Overall::Services(states.clone()), fingerprint)
             .await?;
         if !removal_errors.is_empty() {
@@ -411,14 +415,16 @@ impl Osdpl {
     async fn report_transitions(
         &self,
         osdpl: &OpenStackDeployment,
+        previous: &BTreeMap<String, String>,
         states: &BTreeMap<String, ServiceState>,
     ) {
         let words: BTreeMap<String, String> = states
             .iter()
             .map(|(service, state)| (service.clone(), format!("{state:?}")))
             .collect();
-        let previous = self.previous(osdpl);
-        if !self.transition(osdpl, &words) {
+        let uid = osdpl.uid().unwrap_or_default();
+        self.reported_lock().insert(uid, words.clone());
+        if previous == &words {
             return;
         }
         for (service, state) in states {

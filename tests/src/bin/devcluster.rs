@@ -202,6 +202,9 @@ async fn start_suite(
         .await
         .context("step 'install CRDs'")?;
     // The namespaces exist already: DevCluster::start creates them.
+    rockoon_tests::sample::seed_external_inputs(&client, "openstack", "openstack-ceph-shared")
+        .await
+        .context("step 'create the sample's TLS, OIDC, Vault and Ceph Secrets'")?;
     let mut started = Vec::new();
     for name in suite::BINARIES {
         let port = devcluster::ports::free_port()?;
