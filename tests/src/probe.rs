@@ -90,6 +90,18 @@ impl RunningBinary {
         Ok(status.code())
     }
 
+    /// SIGKILL: no shutdown path runs (a crash, an OOM kill, a node loss).
+    pub async fn kill(&mut self) -> Result<()> {
+        let pid = self.component.pid().context("process already reaped")?;
+        nix::sys::signal::kill(
+            nix::unistd::Pid::from_raw(pid as i32),
+            nix::sys::signal::Signal::SIGKILL,
+        )?;
+        self.component.child.wait().await?;
+        crate::devcluster::stray::unregister(&self.dir, crate::devcluster::stray::BINARIES, pid);
+        Ok(())
+    }
+
     /// The log of the binary so far.
     pub fn log(&self) -> String {
         std::fs::read_to_string(&self.component.log).unwrap_or_default()

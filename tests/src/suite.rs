@@ -109,11 +109,19 @@ fn osdpl_env(dir: &Path, admin_port: u16) -> Result<Vec<(&'static str, String)>>
     let charts = crate::devcluster::workspace_root().join("deploy/dev-charts");
     Ok(vec![
         ("OSCTL_HELM_BINARY", bin.join("helm").display().to_string()),
-        ("OSCTL_CHARTS_OPENSTACK", charts.join("openstack").display().to_string()),
-        ("OSCTL_CHARTS_INFRA", charts.join("infra").display().to_string()),
+        (
+            "OSCTL_CHARTS_OPENSTACK",
+            charts.join("openstack").display().to_string(),
+        ),
+        (
+            "OSCTL_CHARTS_INFRA",
+            charts.join("infra").display().to_string(),
+        ),
         (
             "OSCTL_HELM_HOME",
-            dir.join(format!("helm-home-{admin_port}")).display().to_string(),
+            dir.join(format!("helm-home-{admin_port}"))
+                .display()
+                .to_string(),
         ),
         // Retries of a failing release start fast on the dev cluster.
         ("OSCTL_ERROR_BACKOFF_BASE_SECONDS", "2".to_owned()),

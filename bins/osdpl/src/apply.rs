@@ -135,7 +135,10 @@ impl Applier {
                     tracing::warn!(release = %name, "release cache did not show the upgrade in time");
                 }
             }
-            Err(error) => self.record_failure(&release.name, &desired.hash, error),
+            Err(error) => {
+                tracing::warn!(release = %release.name, error.kind = error.kind(), "helm failed");
+                self.record_failure(&release.name, &desired.hash, error);
+            }
         }
         result
     }
@@ -263,7 +266,8 @@ impl Applier {
             .map(|r| r.revision)
     }
 
-    fn backing_off(&self, name: &str, hash: &str) -> Option<HelmError> {
+    /// The last error of a release that failed with these values and waits out its backoff.
+    pub fn backing_off(&self, name: &str, hash: &str) -> Option<HelmError> {
         let failures = self.failures_lock();
         let failure = failures.get(name)?;
         // New values deserve an immediate try; the same values wait out the backoff.

@@ -165,7 +165,9 @@ pub async fn run(args: Args) -> ExitCode {
             watcher::Config::default().labels(helm::installed::HELM_OWNER_SELECTOR),
             readiness,
         );
-        let (statuses, t5) = mirror::objects(
+        // Read only to remember what was reported before a restart: not a trigger, since our
+        // own status writes would then schedule reconciles.
+        let (statuses, _) = mirror::objects(
             "osdplst",
             Api::<OpenStackDeploymentStatus>::namespaced(client.clone(), namespace),
             watcher::Config::default(),
@@ -226,7 +228,7 @@ pub async fn run(args: Args) -> ExitCode {
             crd: Some(OSDPL_CRD),
         };
         let scheduling = Scheduling {
-            triggers: vec![t1, t2, t3, t4, t5],
+            triggers: vec![t1, t2, t3, t4],
             debounce: Duration::from_millis(settings.debounce_ms),
         };
         vec![controller::task_with(

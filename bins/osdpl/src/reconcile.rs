@@ -187,7 +187,34 @@ impl Osdpl {
         // Read before this reconcile writes status: after a restart, the status is what was
         // last reported.
         let reported_before = self.previous(osdpl);
-        let mut states = initial_states(&plan);
+        let leaving: Vec<String> = plan
+            .removals
+            .iter()
+            .filter_map(|r| r.service.clone())
+            .filter(|service| !plan.services.iter().any(|s| &s.service == service))
+            .collect();
+        let mut states = initial_states(&plan, |desired| {
+            self.applier
+                .backing_off(&desired.release.name, &desired.hash)
+                .map(|error| {
+                    scrub(
+                        &format!("{}: {error}", desired.release.name),
+                        &inputs.secret_values,
+                    )
+                })
+        });
+        tracing::debug!(
+            osdpl = %name,
+            services = plan.services.len(),
+            installed = world.len(),
+            removals = plan.removals.len(),
+            work = plan.has_work(),
+            "planned"
+        );
+        // Services being removed show as DELETING until their releases are gone.
+        for service in &leaving {
+            states.insert(service.clone(), ServiceState::Deleting);
+        }
         if plan.has_work() {
             tracing::info!(osdpl = %name, fingerprint = %rendered.fingerprint, "applying");
         }
@@ -236,6 +263,9 @@ impl Osdpl {
                 .await?;
         }
         let removal_errors = self.remove(osdpl, &plan).await;
+        for service in &leaving {
+            states.remove(service);
+        }
 
         self.report_transitions(osdpl, &reported_before, &states)
             .await;
@@ -398,12 +428,17 @@ impl Osdpl {
         let name = osdpl.name_any();
         let statuses = self.mirrors.statuses.state();
         let current = statuses.iter().find(|s| s.name_any() == name);
+        let mut body = status::osdplst_status(osdpl, overall, fingerprint);
+        // A spec that cannot render says nothing new about the services: keep what they were
+        // (omitting them would remove them, as this writer owns them).
+        if let (Overall::Invalid(_), Some(services)) = (
+            overall,
+            current.and_then(|c| c.status.as_ref()?.services.as_ref()),
+        ) {
+            body["services"] = json!(services);
+        }
         self.writer
-            .osdplst(
-                osdpl,
-                current.map(AsRef::as_ref),
-                status::osdplst_status(osdpl, overall, fingerprint),
-            )
+            .osdplst(osdpl, current.map(AsRef::as_ref), body)
             .await?;
         self.writer
             .osdpl(osdpl, status::osdpl_status(osdpl, overall, fingerprint))
@@ -446,7 +481,7 @@ impl Osdpl {
                 ServiceState::Waiting(cause) => {
                     (EventType::Normal, "Waiting", format!("{service}: {cause}"))
                 }
-                ServiceState::Applying => continue,
+                ServiceState::Applying | ServiceState::Deleting => continue,
             };
             self.event(&osdpl.object_ref(&()), kind, reason, &note)
                 .await;
@@ -510,9 +545,13 @@ impl Osdpl {
     }
 }
 
-/// States before any helm command: waiting services wait, untouched ones are applied, the rest
-/// are about to be applied.
-fn initial_states(plan: &Plan) -> BTreeMap<String, ServiceState> {
+/// States before any helm command: waiting services wait, untouched ones are applied, those
+/// with a release still backing off from a failure stay failed (`backing_off` gives its
+/// error), the rest are about to be applied.
+fn initial_states(
+    plan: &Plan,
+    backing_off: impl Fn(&plan::Desired) -> Option<String>,
+) -> BTreeMap<String, ServiceState> {
     plan.services
         .iter()
         .map(|s| {
@@ -521,7 +560,10 @@ fn initial_states(plan: &Plan) -> BTreeMap<String, ServiceState> {
                 Work::Releases(releases) if releases.iter().all(|d| d.action == Action::Skip) => {
                     ServiceState::Applied
                 }
-                Work::Releases(_) => ServiceState::Applying,
+                Work::Releases(releases) => match releases.iter().find_map(&backing_off) {
+                    Some(error) => ServiceState::Failed(error),
+                    None => ServiceState::Applying,
+                },
             };
             (s.service.clone(), state)
         })
@@ -639,7 +681,7 @@ mod tests {
             ],
             removals: vec![],
         };
-        let states = initial_states(&plan);
+        let states = initial_states(&plan, |_| None);
         assert_eq!(
             first_blocker(&plan, 1, &states, &BTreeMap::new()).as_deref(),
             Some("messaging")

@@ -27,6 +27,8 @@ pub enum ServiceState {
     Applied,
     /// A helm operation failed; the cause is helm's message.
     Failed(String),
+    /// No longer enabled; its releases are being uninstalled.
+    Deleting,
 }
 
 impl ServiceState {
@@ -37,6 +39,7 @@ impl ServiceState {
             ServiceState::Applying => "APPLYING",
             ServiceState::Applied => "APPLIED",
             ServiceState::Failed(_) => "FAILED",
+            ServiceState::Deleting => "DELETING",
         }
     }
 
@@ -72,7 +75,10 @@ impl Overall {
                 let states: Vec<&ServiceState> = services.values().collect();
                 if states.iter().any(|s| matches!(s, ServiceState::Failed(_))) {
                     "FAILED"
-                } else if states.iter().any(|s| matches!(s, ServiceState::Applying)) {
+                } else if states
+                    .iter()
+                    .any(|s| matches!(s, ServiceState::Applying | ServiceState::Deleting))
+                {
                     "APPLYING"
                 } else if states.iter().any(|s| matches!(s, ServiceState::Waiting(_))) {
                     "WAITING"
@@ -91,7 +97,11 @@ impl Overall {
                     .values()
                     .filter(|s| **s == ServiceState::Applied)
                     .count();
-                Some(format!("{applied}/{}", services.len()))
+                let enabled = services
+                    .values()
+                    .filter(|s| **s != ServiceState::Deleting)
+                    .count();
+                Some(format!("{applied}/{enabled}"))
             }
             _ => None,
         }

@@ -1,0 +1,535 @@
+//! `rockoon-osdpl` converging real OSDPLs with real helm and the dev charts, next to the real
+//! `rockoon-secrets` that generates the credentials: the sample compute deployment applies
+//! fully; an unchanged OSDPL costs no helm call and no write; one changed override upgrades
+//! exactly one release; a chart failure fails only its service and recovers once fixed; a
+//! disabled service is uninstalled; a controller killed mid-apply converges without repeating
+//! finished upgrades; deletion uninstalls everything and keeps the credentials; drafts and
+//! specs that cannot render apply nothing.
+//!
+//! Each test works in its own namespace (OpenStack, Ceph and controller namespaces all point
+//! there) and waits by watching objects, never by sleeping.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use k8s_openapi::api::core::v1::Secret;
+use kube::api::{DeleteParams, ListParams, Patch, PatchParams};
+use kube::runtime::wait::await_condition;
+use kube::{Api, Client, ResourceExt};
+use rockoon_core::crd::{OpenStackDeployment, OpenStackDeploymentStatus};
+use rockoon_tests::harness::{ClusterInfo, TestNamespace, ensure_crds};
+use rockoon_tests::probe::RunningBinary;
+use rockoon_tests::sample;
+use serde_json::{Value, json};
+
+use crate::cluster_or_return;
+
+const OSDPL: &str = "osh-dev";
+/// A full apply of the sample on 2 cores, with other tests running, stays well under this.
+const APPLY_WAIT: Duration = Duration::from_secs(300);
+const WAIT: Duration = Duration::from_secs(120);
+
+struct Setup {
+    client: Client,
+    ns: TestNamespace,
+    /// The controllers' own namespace (clouds.yaml); apart, as in production, because the
+    /// keystone chart renders a Secret of the same name in the OpenStack namespace.
+    controller_ns: TestNamespace,
+    cluster: ClusterInfo,
+    secrets: RunningBinary,
+    osdpl: RunningBinary,
+}
+
+impl Setup {
+    async fn start(cluster: ClusterInfo, prefix: &str) -> Self {
+        ensure_crds(&cluster).await.unwrap();
+        let client = cluster.client().await.unwrap();
+        let ns = TestNamespace::create(&client, prefix).await.unwrap();
+        sample::seed_external_inputs(&client, &ns.name, &ns.name)
+            .await
+            .unwrap();
+        let controller_ns = TestNamespace::create(&client, "ctl").await.unwrap();
+        let secrets = start(&cluster, "secrets", &ns.name, &controller_ns.name).await;
+        let osdpl = start(&cluster, "osdpl", &ns.name, &controller_ns.name).await;
+        Self {
+            client,
+            ns,
+            controller_ns,
+            cluster,
+            secrets,
+            osdpl,
+        }
+    }
+
+    fn osdpls(&self) -> Api<OpenStackDeployment> {
+        Api::namespaced(self.client.clone(), &self.ns.name)
+    }
+
+    fn statuses(&self) -> Api<OpenStackDeploymentStatus> {
+        Api::namespaced(self.client.clone(), &self.ns.name)
+    }
+
+    async fn apply_sample(&self, name: &str, edit: impl FnOnce(&mut Value)) {
+        let mut osdpl = sample::sample_osdpl(name, &self.ns.name).unwrap();
+        edit(&mut osdpl);
+        self.osdpls()
+            .patch(
+                OSDPL,
+                &PatchParams::apply("rockoon-tests"),
+                &Patch::Apply(&osdpl),
+            )
+            .await
+            .unwrap();
+    }
+
+    async fn merge_spec(&self, patch: Value) {
+        self.osdpls()
+            .patch(
+                OSDPL,
+                &PatchParams::default(),
+                &Patch::Merge(json!({"spec": patch})),
+            )
+            .await
+            .unwrap();
+    }
+
+    /// Waits until the osdplst satisfies `check`, failing with the controller's log.
+    async fn status_until(
+        &self,
+        what: &str,
+        limit: Duration,
+        check: impl Fn(&Value) -> bool,
+    ) -> Value {
+        let found = tokio::time::timeout(
+            limit,
+            await_condition(
+                self.statuses(),
+                OSDPL,
+                move |s: Option<&OpenStackDeploymentStatus>| {
+                    s.and_then(|s| s.status.as_ref())
+                        .is_some_and(|status| check(&json!(status)))
+                },
+            ),
+        )
+        .await;
+        match found {
+            Ok(Ok(Some(status))) => json!(status.status),
+            other => {
+                let current = self.statuses().get_opt(OSDPL).await.ok().flatten();
+                panic!(
+                    "{what}: not within {limit:?} ({:?}); osdplst status {}; osdpl log:\n{}",
+                    other.map(|r| r.map(|_| ())),
+                    serde_json::to_string_pretty(&current.map(|c| c.status)).unwrap(),
+                    self.osdpl.log_tail()
+                )
+            }
+        }
+    }
+
+    async fn applied(&self, what: &str, limit: Duration) -> Value {
+        self.status_until(what, limit, |s| {
+            s["osdpl"]["state"] == "APPLIED"
+                && s["services"]
+                    .as_object()
+                    .is_some_and(|m| m.values().all(|v| v["state"] == "APPLIED"))
+        })
+        .await
+    }
+
+    /// Latest revision and status of each helm release in the namespace, from helm's storage.
+    async fn releases(&self) -> BTreeMap<String, (u32, String)> {
+        let secrets: Api<Secret> = Api::namespaced(self.client.clone(), &self.ns.name);
+        let mut releases: BTreeMap<String, (u32, String)> = BTreeMap::new();
+        for s in secrets
+            .list_metadata(&ListParams::default().labels("owner=helm"))
+            .await
+            .unwrap()
+        {
+            let labels = s.labels();
+            let revision: u32 = labels["version"].parse().unwrap();
+            let status = labels["status"].clone();
+            let entry = releases
+                .entry(labels["name"].clone())
+                .or_insert((0, String::new()));
+            if revision > entry.0 {
+                *entry = (revision, status);
+            }
+        }
+        releases
+    }
+
+    async fn finish(mut self) {
+        self.osdpl.terminate(Duration::from_secs(20)).await.unwrap();
+        self.secrets
+            .terminate(Duration::from_secs(20))
+            .await
+            .unwrap();
+        let _ = self.cluster;
+        self.ns.delete().await.unwrap();
+        self.controller_ns.delete().await.unwrap();
+    }
+}
+
+async fn start(
+    cluster: &ClusterInfo,
+    name: &str,
+    namespace: &str,
+    controller_ns: &str,
+) -> RunningBinary {
+    let env = [
+        ("OSCTL_OS_DEPLOYMENT_NAMESPACE", namespace.to_owned()),
+        ("OSCTL_CEPH_SHARED_NAMESPACE", namespace.to_owned()),
+        ("OSCTL_CONTROLLER_NAMESPACE", controller_ns.to_owned()),
+        ("OSCTL_LOG_LEVEL", "info,rockoon_osdpl=debug".to_owned()),
+    ];
+    let mut binary = RunningBinary::start(cluster, name, &env).unwrap();
+    binary.wait_ready(Duration::from_secs(60)).await.unwrap();
+    binary
+}
+
+/// Sum of the samples of `metric` (name and label filter, e.g. `rockoon_helm_operations_total`
+/// with `op="upgrade"`) on a binary's `/metrics`.
+async fn metric(binary: &RunningBinary, name: &str, labels: &[&str]) -> f64 {
+    let (_, body) = binary.get("/metrics").await.expect("metrics answer");
+    body.lines()
+        .filter(|l| l.starts_with(&format!("{name}{{")) || l.starts_with(&format!("{name} ")))
+        .filter(|l| labels.iter().all(|label| l.contains(label)))
+        .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
+        .sum()
+}
+
+async fn upgrades(binary: &RunningBinary) -> f64 {
+    metric(binary, "rockoon_helm_operations_total", &["op=\"upgrade\""]).await
+}
+
+/// Waits until the controller has finished a reconcile started after `before` reconciles.
+async fn reconciled_after(binary: &RunningBinary, before: f64) {
+    let deadline = tokio::time::Instant::now() + WAIT;
+    loop {
+        let done = metric(binary, "rockoon_reconcile_duration_seconds_count", &[]).await;
+        let queued = metric(binary, "rockoon_reconcile_queue_depth", &[]).await;
+        if done > before && queued == 0.0 {
+            return;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "no reconcile finished; log:\n{}",
+            binary.log_tail()
+        );
+        // Polling the controller's own counter; there is no object to watch for "nothing happened".
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// Waits until the controller is idle: every started reconcile finished, nothing queued, on
+/// several consecutive looks (helm's own writes schedule one more, no-op, reconcile).
+async fn idle(binary: &RunningBinary) {
+    let deadline = tokio::time::Instant::now() + WAIT;
+    let mut quiet_looks = 0;
+    while quiet_looks < 5 {
+        let started = metric(binary, "rockoon_reconcile_total", &[]).await;
+        let finished = metric(binary, "rockoon_reconcile_duration_seconds_count", &[]).await;
+        let queued = metric(binary, "rockoon_reconcile_queue_depth", &[]).await;
+        quiet_looks = if started == finished && queued == 0.0 {
+            quiet_looks + 1
+        } else {
+            0
+        };
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "never idle; log:\n{}",
+            binary.log_tail()
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+#[tokio::test]
+async fn the_sample_compute_deployment_converges_and_each_change_touches_only_what_changed() {
+    let cluster = cluster_or_return!();
+    let setup = Setup::start(cluster, "lifecycle").await;
+    setup.apply_sample("compute", |_| {}).await;
+
+    // 1. Everything applied, each release installed once.
+    let status = setup.applied("sample applied", APPLY_WAIT).await;
+    assert_eq!(status["osdpl"]["lcm_progress"], "20/20", "{status}");
+    let releases = setup.releases().await;
+    assert_eq!(releases.len(), 27, "{releases:?}");
+    assert!(
+        releases
+            .values()
+            .all(|(rev, st)| *rev == 1 && st == "deployed"),
+        "{releases:?}"
+    );
+    assert_eq!(upgrades(&setup.osdpl).await, 27.0);
+    let osdpl = setup.osdpls().get(OSDPL).await.unwrap();
+    let conditions = osdpl.status.as_ref().unwrap().conditions.clone().unwrap();
+    let ready = conditions.iter().find(|c| c.type_ == "Ready").unwrap();
+    assert_eq!(
+        (ready.status.as_str(), ready.reason.as_str()),
+        ("True", "Applied")
+    );
+    assert!(
+        osdpl
+            .finalizers()
+            .iter()
+            .any(|f| f == "lcm.mirantis.com/rockoon-osdpl")
+    );
+
+    // 2. An unchanged OSDPL: a reconcile (forced by touching an annotation) makes no helm call
+    //    and writes nothing.
+    idle(&setup.osdpl).await;
+    let before = metric(
+        &setup.osdpl,
+        "rockoon_reconcile_duration_seconds_count",
+        &[],
+    )
+    .await;
+    setup
+        .osdpls()
+        .patch(
+            OSDPL,
+            &PatchParams::default(),
+            &Patch::Merge(json!({"metadata": {"annotations": {"test/touch": "1"}}})),
+        )
+        .await
+        .unwrap();
+    let touched = setup.osdpls().get(OSDPL).await.unwrap().resource_version();
+    let status_version = setup
+        .statuses()
+        .get(OSDPL)
+        .await
+        .unwrap()
+        .resource_version();
+    reconciled_after(&setup.osdpl, before).await;
+    assert_eq!(
+        upgrades(&setup.osdpl).await,
+        27.0,
+        "no helm upgrade for an unchanged OSDPL"
+    );
+    let after = setup.osdpls().get(OSDPL).await.unwrap();
+    assert_eq!(
+        after.resource_version(),
+        touched,
+        "the OSDPL was written: {}",
+        serde_json::to_string_pretty(&after.metadata.managed_fields).unwrap()
+    );
+    assert_eq!(
+        setup
+            .statuses()
+            .get(OSDPL)
+            .await
+            .unwrap()
+            .resource_version(),
+        status_version
+    );
+
+    // 3. One override changed: exactly that release is upgraded.
+    setup
+        .merge_spec(json!({"services": {"compute": {"nova": {"values": {"conf": {"nova": {"DEFAULT": {"debug": false}}}}}}}}))
+        .await;
+    let releases_before = setup.releases().await;
+    let limit = WAIT;
+    let nova_upgraded = tokio::time::timeout(limit, async {
+        loop {
+            if setup.releases().await.get("openstack-nova") == Some(&(2, "deployed".into())) {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+    });
+    nova_upgraded
+        .await
+        .unwrap_or_else(|_| panic!("nova not upgraded; log:\n{}", setup.osdpl.log_tail()));
+    setup.applied("override applied", WAIT).await;
+    assert_eq!(
+        upgrades(&setup.osdpl).await,
+        28.0,
+        "exactly one more upgrade"
+    );
+    let releases_after = setup.releases().await;
+    for (name, state) in &releases_after {
+        if name != "openstack-nova" {
+            assert_eq!(Some(state), releases_before.get(name), "{name} was touched");
+        }
+    }
+
+    // 4. A chart that fails to render fails its service with helm's message; the others stay
+    //    applied; fixing the values recovers it.
+    setup
+        .merge_spec(json!({"services": {"image": {"glance": {"values": {"pod": {"replicas": {"bogus": "many"}}}}}}}))
+        .await;
+    let status = setup
+        .status_until("glance failed", WAIT, |s| {
+            s["services"]["image"]["state"] == "FAILED"
+        })
+        .await;
+    let cause = status["services"]["image"]["cause"].as_str().unwrap();
+    assert!(
+        cause.contains("pod.replicas.bogus must be an integer"),
+        "{cause}"
+    );
+    assert_eq!(status["services"]["compute"]["state"], "APPLIED");
+    assert_eq!(status["osdpl"]["state"], "FAILED");
+    let osdpl = setup.osdpls().get(OSDPL).await.unwrap();
+    let conditions = osdpl.status.unwrap().conditions.unwrap();
+    let degraded = conditions.iter().find(|c| c.type_ == "Degraded").unwrap();
+    assert_eq!(degraded.status, "True");
+    assert!(degraded.message.contains("image:"), "{}", degraded.message);
+    setup.merge_spec(json!({"services": {"image": null}})).await;
+    setup.applied("glance recovered", WAIT).await;
+
+    // 5. A service disabled: its release is uninstalled and it leaves the status.
+    let mut services: Vec<String> = serde_json::from_value(
+        sample::sample_osdpl("compute", &setup.ns.name).unwrap()["spec"]["features"]["services"]
+            .clone(),
+    )
+    .unwrap();
+    services.retain(|s| s != "tempest");
+    setup
+        .merge_spec(json!({"features": {"services": services}}))
+        .await;
+    let status = setup
+        .status_until("tempest removed", WAIT, |s| {
+            s["services"].get("tempest").is_none() && s["osdpl"]["state"] == "APPLIED"
+        })
+        .await;
+    assert_eq!(status["osdpl"]["lcm_progress"], "19/19");
+    assert!(!setup.releases().await.contains_key("openstack-tempest"));
+
+    // 6. Deleted: every release uninstalled, the OSDPL gone, the credentials kept.
+    setup
+        .osdpls()
+        .delete(OSDPL, &DeleteParams::default())
+        .await
+        .unwrap();
+    tokio::time::timeout(
+        WAIT,
+        await_condition(setup.osdpls(), OSDPL, |o: Option<&OpenStackDeployment>| {
+            o.is_none()
+        }),
+    )
+    .await
+    .unwrap_or_else(|_| panic!("OSDPL not deleted; log:\n{}", setup.osdpl.log_tail()))
+    .unwrap();
+    assert!(
+        setup.releases().await.is_empty(),
+        "{:?}",
+        setup.releases().await
+    );
+    let secrets: Api<Secret> = Api::namespaced(setup.client.clone(), &setup.ns.name);
+    let credentials = secrets
+        .list_metadata(&ListParams::default().labels(rockoon_core::credentials::OWNER_LABEL))
+        .await
+        .unwrap();
+    assert!(
+        credentials.items.len() > 10,
+        "credentials kept after deletion"
+    );
+    setup.finish().await;
+}
+
+#[tokio::test]
+async fn a_controller_killed_mid_apply_converges_after_restart_without_repeating_finished_upgrades()
+{
+    let cluster = cluster_or_return!();
+    let mut setup = Setup::start(cluster.clone(), "killed").await;
+    setup.apply_sample("compute", |_| {}).await;
+    let deadline = tokio::time::Instant::now() + APPLY_WAIT;
+    while upgrades(&setup.osdpl).await < 6.0 {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "no progress; log:\n{}",
+            setup.osdpl.log_tail()
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    setup.osdpl.kill().await.unwrap();
+    let finished_before: BTreeMap<String, (u32, String)> = setup
+        .releases()
+        .await
+        .into_iter()
+        .filter(|(_, (_, status))| status == "deployed")
+        .collect();
+    assert!(finished_before.len() >= 6, "{finished_before:?}");
+
+    setup.osdpl = start(&cluster, "osdpl", &setup.ns.name, &setup.controller_ns.name).await;
+    setup.applied("converged after restart", APPLY_WAIT).await;
+    let after = setup.releases().await;
+    assert_eq!(after.len(), 27);
+    for (name, state) in &finished_before {
+        assert_eq!(after.get(name), Some(state), "{name} was upgraded again");
+    }
+    let repeated = upgrades(&setup.osdpl).await;
+    assert!(
+        repeated <= (27 - finished_before.len()) as f64 + 1.0,
+        "the restarted controller ran {repeated} upgrades for {} unfinished releases",
+        27 - finished_before.len()
+    );
+    setup.finish().await;
+}
+
+#[tokio::test]
+async fn drafts_and_specs_that_cannot_render_apply_nothing_and_say_why() {
+    let cluster = cluster_or_return!();
+    let setup = Setup::start(cluster, "draft").await;
+    setup
+        .apply_sample("core", |o| o["spec"]["draft"] = json!(true))
+        .await;
+    let drafted = tokio::time::timeout(
+        WAIT,
+        await_condition(setup.osdpls(), OSDPL, |o: Option<&OpenStackDeployment>| {
+            o.and_then(|o| o.status.as_ref()?.state.clone()).as_deref() == Some("DRAFT")
+        }),
+    )
+    .await;
+    assert!(
+        drafted.is_ok(),
+        "no DRAFT state; log:\n{}",
+        setup.osdpl.log_tail()
+    );
+    assert!(setup.releases().await.is_empty());
+
+    // A spec the API accepts but the templates refuse: reported, nothing applied.
+    setup
+        .merge_spec(json!({"draft": false, "features": {"glance": {"backends": {"swift": {"objects": {"default": true}}}}}}))
+        .await;
+    let status = setup
+        .status_until("invalid spec reported", WAIT, |s| {
+            s["osdpl"]["state"] == "FAILED"
+        })
+        .await;
+    let cause = status["osdpl"]["cause"].as_str().unwrap_or_default();
+    assert!(cause.contains("unsupported Glance backend"), "{status}");
+    let osdpl = setup.osdpls().get(OSDPL).await.unwrap();
+    let degraded = osdpl
+        .status
+        .unwrap()
+        .conditions
+        .unwrap()
+        .into_iter()
+        .find(|c| c.type_ == "Degraded")
+        .unwrap();
+    assert_eq!(
+        (degraded.status.as_str(), degraded.reason.as_str()),
+        ("True", "InvalidSpec")
+    );
+    assert!(setup.releases().await.is_empty());
+
+    // Deleting an OSDPL that never applied anything works.
+    setup
+        .osdpls()
+        .delete(OSDPL, &DeleteParams::default())
+        .await
+        .unwrap();
+    tokio::time::timeout(
+        WAIT,
+        await_condition(setup.osdpls(), OSDPL, |o: Option<&OpenStackDeployment>| {
+            o.is_none()
+        }),
+    )
+    .await
+    .unwrap_or_else(|_| panic!("OSDPL not deleted; log:\n{}", setup.osdpl.log_tail()))
+    .unwrap();
+    setup.finish().await;
+}
