@@ -9,6 +9,7 @@ pub mod cli;
 mod error;
 pub mod helm;
 pub mod inputs;
+pub mod metrics;
 pub mod mirror;
 pub mod plan;
 mod reconcile;
@@ -105,7 +106,7 @@ pub struct ControllerArgs {
     #[arg(long, env = "OSCTL_BINARY_BASE_URL", default_value = "")]
     pub binary_base_url: String,
     /// Directory whose files replace the embedded templates of the same relative name.
-    #[arg(long = "templates-dir", env = "OSCTL_CONTROLLER_TEMPLATES_DIR")]
+    #[arg(long = "templates", env = "OSCTL_TEMPLATES_DIR")]
     pub templates_dir: Option<PathBuf>,
     /// Quiet time before a reconcile starts, in milliseconds, so bursts of changes (a helm
     /// upgrade writes several objects) make one reconcile.
@@ -220,7 +221,20 @@ pub async fn run(args: Args) -> ExitCode {
             images_base_url: settings.images_base_url.clone(),
             binary_base_url: settings.binary_base_url.clone(),
         };
-        let reconciler = Osdpl::new(client.clone(), Arc::new(applier), mirrors, render);
+        let state_metrics = match metrics::StateMetrics::register(&runtime.registry) {
+            Ok(metrics) => metrics,
+            Err(error) => {
+                tracing::error!(%error, "state metrics registration failed");
+                return vec![];
+            }
+        };
+        let reconciler = Osdpl::new(
+            client.clone(),
+            Arc::new(applier),
+            mirrors,
+            render,
+            state_metrics,
+        );
         let watch = Watch {
             resource: "OpenStackDeployment",
             api: Api::<DeserializeGuard<OpenStackDeployment>>::namespaced(client, namespace),

@@ -30,6 +30,7 @@ use crate::apply::Applier;
 use crate::error::Error;
 use crate::helm::installed::{Installed, installed};
 use crate::inputs::{self, Defaults, scrub};
+use crate::metrics::StateMetrics;
 use crate::mirror::Mirror;
 use crate::plan::{self, Action, Plan, Work};
 use crate::status::{self, Overall, ServiceState, Writer};
@@ -79,6 +80,7 @@ pub struct Osdpl {
     mirrors: Mirrors,
     render: RenderSettings,
     writer: Writer,
+    metrics: StateMetrics,
     /// Last reported state per OSDPL uid and service, for events on transitions only.
     reported: Mutex<HashMap<String, BTreeMap<String, String>>>,
 }
@@ -90,6 +92,7 @@ impl Osdpl {
         applier: Arc<Applier>,
         mirrors: Mirrors,
         render: RenderSettings,
+        metrics: StateMetrics,
     ) -> Self {
         let reporter = Reporter {
             controller: "rockoon-osdpl".into(),
@@ -102,6 +105,7 @@ impl Osdpl {
             applier,
             mirrors,
             render,
+            metrics,
             reported: Mutex::default(),
         }
     }
@@ -269,6 +273,16 @@ impl Osdpl {
 
         self.report_transitions(osdpl, &reported_before, &states)
             .await;
+        self.metrics
+            .set_services(states.values().map(ServiceState::word));
+        let all = self.mirrors.releases.state();
+        let releases = installed(all.iter().map(|m| &m.metadata));
+        self.metrics.set_releases(
+            releases
+                .values()
+                .filter(|r| r.osdpl.is_some())
+                .map(|r| r.status.as_str()),
+        );
         self.write_status(osdpl, &Overall::Services(states.clone()), fingerprint)
             .await?;
         if !removal_errors.is_empty() {
