@@ -84,6 +84,7 @@ cluster-status: ## Show the dev cluster's processes, API health and nodes
 run: ## Main job: dev cluster + CRDs + the five binaries + the sample compute OSDPL
 	@$(MAKE) cluster-up DEVCLUSTER_ARGS="--controllers $(abspath target/debug)"
 	@KUBECONFIG=$(KUBECONFIG_DEV) $(COMPONENTS)/kubectl apply --server-side -f $(SAMPLE_OSDPL)
+	@$(DEVCLUSTER) --dir $(CLUSTER_DIR) wait-applied --namespace openstack --name osh-dev
 	@echo
 	@KUBECONFIG=$(KUBECONFIG_DEV) $(COMPONENTS)/kubectl get osdpl,osdplst -n openstack
 	@echo

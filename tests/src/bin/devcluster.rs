@@ -68,6 +68,19 @@ enum Command {
         #[arg(long, default_value_t = 900)]
         timeout: u64,
     },
+    /// Wait (by watching) until an OSDPL's status shows every service APPLIED; prints each
+    /// change of its overall state and progress meanwhile.
+    WaitApplied {
+        /// Namespace of the OSDPL.
+        #[arg(long, default_value = "openstack")]
+        namespace: String,
+        /// Name of the OSDPL.
+        #[arg(long, default_value = "osh-dev")]
+        name: String,
+        /// Seconds to wait.
+        #[arg(long, default_value_t = 300)]
+        timeout: u64,
+    },
 }
 
 #[tokio::main]
@@ -91,6 +104,11 @@ async fn main() -> std::process::ExitCode {
         Command::Down => down(&cli.dir).await,
         Command::Status => status(&cli.dir).await,
         Command::Wait { timeout } => wait(&cli.dir, Duration::from_secs(timeout)).await,
+        Command::WaitApplied {
+            namespace,
+            name,
+            timeout,
+        } => wait_applied(&cli.dir, &namespace, &name, Duration::from_secs(timeout)).await,
     };
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,
@@ -384,4 +402,39 @@ fn alive_word(pid: u32) -> &'static str {
     } else {
         "not running"
     }
+}
+
+async fn wait_applied(dir: &Path, namespace: &str, name: &str, timeout: Duration) -> Result<()> {
+    use futures::StreamExt as _;
+    use kube::runtime::{WatchStreamExt as _, watcher};
+    use rockoon_core::crd::OpenStackDeploymentStatus;
+
+    let state = State::read(dir).context("no running cluster (run `make cluster-up`)")?;
+    let client = devcluster::client_for(&state.kubeconfig).await?;
+    let api: Api<OpenStackDeploymentStatus> = Api::namespaced(client, namespace);
+    let config = watcher::Config::default().fields(&format!("metadata.name={name}"));
+    let mut changes = std::pin::pin!(watcher(api, config).applied_objects());
+    let mut last = String::new();
+    let started = Instant::now();
+    let watch = async {
+        while let Some(object) = changes.next().await {
+            let summary = object?.status.and_then(|s| s.osdpl).unwrap_or_default();
+            let state = summary.state.unwrap_or_default();
+            let line = format!("{state} {}", summary.lcm_progress.unwrap_or_default());
+            if line != last {
+                println!(
+                    "{:>5.1} s  osdplst/{name}: {line}",
+                    started.elapsed().as_secs_f64()
+                );
+                last = line;
+            }
+            if state == "APPLIED" {
+                return Ok(());
+            }
+        }
+        bail!("the watch ended")
+    };
+    tokio::time::timeout(timeout, watch)
+        .await
+        .with_context(|| format!("osdplst/{name} not APPLIED after {timeout:?} (last: {last})"))?
 }
