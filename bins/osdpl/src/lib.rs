@@ -10,7 +10,7 @@ mod error;
 pub mod helm;
 pub mod inputs;
 pub mod metrics;
-pub mod mirror;
+pub use rockoon_core::mirror;
 pub mod plan;
 mod reconcile;
 pub mod status;

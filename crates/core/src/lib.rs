@@ -14,6 +14,7 @@
 //! - [`client`]: the Kubernetes client and waiting for CRDs.
 //! - [`credentials`]: generated credential Secrets: names, layout, what each service needs.
 //! - [`controller`]: running watch-driven controllers with metrics, readiness and shutdown.
+//! - [`mirror`]: read-only caches of objects a reconcile reads, whose changes trigger it.
 //! - [`runtime`]: what every binary starts with (admin server, client, signals).
 //! - [`shutdown`]: SIGTERM/SIGINT handling.
 //! - [`render`]: the pure render engine (OSDPL + context → Helm releases with values).
@@ -28,6 +29,7 @@ pub mod crd;
 pub mod credentials;
 pub mod error;
 pub mod metrics;
+pub mod mirror;
 pub mod render;
 pub mod runtime;
 pub mod settings;

@@ -1,8 +1,8 @@
-//! Read-only caches of what a reconcile reads besides the OSDPL itself: credential Secrets,
-//! `value_from` Secrets, Ceph's keys and Helm's release storage (metadata only). Each is a
-//! reflector whose changes also trigger a reconcile, so no reconcile polls the API, and a
-//! reconcile waits for every cache's first list before acting on what it holds (an empty
-//! cache would look like "nothing installed").
+//! Read-only caches of what a reconcile reads besides its watched object (osdpl: credential
+//! Secrets, Ceph's keys, Helm's release storage; health: the workloads and MariaDB pods).
+//! Each is a reflector whose changes also trigger a reconcile, so no reconcile polls the API,
+//! and a reconcile waits for every cache's first list before acting on what it holds (an
+//! empty cache would look like "nothing installed").
 
 use std::fmt::Debug;
 use std::sync::Arc;
@@ -13,10 +13,12 @@ use kube::Api;
 use kube::runtime::reflector::{self, Store};
 use kube::runtime::{WatchStreamExt, watcher};
 use kube::{Resource, ResourceExt};
-use rockoon_core::admin::Readiness;
-use rockoon_core::controller::Trigger;
 use serde::de::DeserializeOwned;
 use tokio::sync::watch;
+
+use crate::admin::Readiness;
+use crate::controller::Trigger;
+use crate::metrics::ReconcileMetrics;
 
 /// A cache of one kind of object, with a change counter to wait on.
 #[derive(Clone)]
@@ -32,6 +34,11 @@ impl<K: Resource<DynamicType = ()> + Clone + 'static> Mirror<K> {
     /// Everything in the cache.
     pub fn state(&self) -> Vec<Arc<K>> {
         self.store.state()
+    }
+
+    /// The first cached object for which `predicate` holds.
+    pub fn find(&self, predicate: impl Fn(&K) -> bool) -> Option<Arc<K>> {
+        self.store.find(predicate)
     }
 
     /// Waits for the first complete list.
@@ -72,7 +79,24 @@ where
 {
     let (store, writer) = reflector::store();
     let events = watcher(api, config).default_backoff().reflect(writer);
-    build(gate, store, events, readiness)
+    build(gate, store, events, readiness, None)
+}
+
+/// [`objects`] that also keeps `rockoon_watched_objects{resource=<gate>}` at the cache's size,
+/// for a mirror that is the binary's view of a kind (health's workloads).
+pub fn counted_objects<K>(
+    gate: &'static str,
+    api: Api<K>,
+    config: watcher::Config,
+    readiness: &Readiness,
+    metrics: &ReconcileMetrics,
+) -> (Mirror<K>, Trigger)
+where
+    K: Resource<DynamicType = ()> + Clone + DeserializeOwned + Debug + Send + Sync + 'static,
+{
+    let (store, writer) = reflector::store();
+    let events = watcher(api, config).default_backoff().reflect(writer);
+    build(gate, store, events, readiness, Some(metrics.clone()))
 }
 
 fn build<K, S>(
@@ -80,6 +104,7 @@ fn build<K, S>(
     store: Store<K>,
     events: S,
     readiness: &Readiness,
+    metrics: Option<ReconcileMetrics>,
 ) -> (Mirror<K>, Trigger)
 where
     K: Resource<DynamicType = ()> + Clone + Send + Sync + 'static,
@@ -89,6 +114,12 @@ where
     readiness.pending(&gate_name, "initial list in progress");
     let (sender, changes) = watch::channel::<Generation>(0);
     let readiness = readiness.clone();
+    let counted = store.clone();
+    let count = move || {
+        if let Some(metrics) = &metrics {
+            metrics.set_watched(gate, counted.len());
+        }
+    };
     // The cache runs as its own task: a controller polls its trigger streams only between
     // reconciles, and a reconcile waiting on this cache must see it move.
     tokio::spawn(async move {
@@ -96,6 +127,7 @@ where
         while let Some(event) = events.next().await {
             match event {
                 Ok(watcher::Event::InitDone) => {
+                    count();
                     if *sender.borrow() == 0 {
                         readiness.ready(&gate_name);
                         tracing::info!(resource = gate, "initial list complete");
@@ -106,6 +138,7 @@ where
                     tracing::trace!(resource = gate, object = %object.name_any(), "changed");
                     // Changes during the first list are reported once, at InitDone.
                     if *sender.borrow() > 0 {
+                        count();
                         sender.send_modify(|g| *g += 1);
                     }
                 }
