@@ -1,25 +1,48 @@
 //! `health`: workload health of the deployment, and MariaDB primary/backup labels.
 //!
-//! Today the controller watches Deployments, StatefulSets and DaemonSets in the OpenStack
-//! namespace and logs and counts what it sees, with each workload's ready/desired replicas.
-//! Writing health into `OpenStackDeploymentStatus` and the MariaDB labels come with the health
-//! issue.
+//! Wiring only. Mirrors (reflector caches running as their own tasks) hold the namespace's
+//! Deployments, StatefulSets and DaemonSets, the MariaDB server pods and Services, and the
+//! OpenStackDeploymentStatus objects. Two controllers act on them:
+//!
+//! - [`status::StatusWriter`], per OpenStackDeploymentStatus, triggered by any workload
+//!   change: [`workload`] → [`rules`] → [`report`] → server-side apply of `status.health`,
+//!   `status.osdpl.health` and the OSDPL's `status.health_summary`, at most one write per
+//!   `--min-write-interval-ms`;
+//! - [`labels::PrimaryLabeller`], per MariaDB server StatefulSet, triggered by its pods and
+//!   Services: [`mariadb`] picks the primary, the labeller writes the labels in a safe order.
 
-mod workload;
+mod error;
+pub mod labels;
+pub mod mariadb;
+pub mod metrics;
+pub mod report;
+pub mod rules;
+pub mod status;
+pub mod workload;
 
 use std::process::ExitCode;
+use std::time::Duration;
 
-use k8s_openapi::api::apps::v1::{DaemonSet, Deployment, StatefulSet};
+use k8s_openapi::api::apps::v1::StatefulSet;
+use k8s_openapi::api::core::v1::{Pod, Service};
 use kube::Api;
 use kube::runtime::watcher;
-use rockoon_core::controller::{self, Watch};
-use rockoon_core::runtime::{Runtime, Task};
+use rockoon_core::controller::{self, Scheduling, Watch};
+use rockoon_core::crd::OpenStackDeploymentStatus;
+use rockoon_core::mirror;
+use rockoon_core::runtime::Runtime;
 use rockoon_core::settings::{BinaryArgs, CommonArgs};
 
-pub use workload::{Replicas, Workload, WorkloadObserver};
+pub use error::Error;
+
+use crate::labels::{MARIADB_SERVER, PrimaryLabeller};
+use crate::metrics::HealthMetrics;
+use crate::status::{StatusWriter, Workloads};
 
 /// Name of this container; the `controller` label of its metrics.
 pub const NAME: &str = "health";
+/// Name of the OpenStackDeploymentStatus CRD the status writer waits for.
+pub const OSDPLST_CRD: &str = "openstackdeploymentstatus.lcm.mirantis.com";
 
 /// Command line of `rockoon-health`.
 #[derive(clap::Parser, Debug, Clone)]
@@ -32,6 +55,27 @@ pub struct Args {
     /// Settings shared by every container.
     #[command(flatten)]
     pub common: CommonArgs,
+
+    /// Health settings.
+    #[command(flatten)]
+    pub health: HealthArgs,
+}
+
+/// Settings of the health controllers.
+#[derive(clap::Args, Debug, Clone)]
+pub struct HealthArgs {
+    /// Shortest time between two health writes to one OpenStackDeploymentStatus, in
+    /// milliseconds: changes during it are written together when it ends.
+    #[arg(
+        long,
+        env = "OSCTL_HEALTH_MIN_WRITE_INTERVAL_MS",
+        default_value_t = 500
+    )]
+    pub min_write_interval_ms: u64,
+    /// Label key of the MariaDB pods' role (`primary` or `backup`), also added to the MariaDB
+    /// Service's selector.
+    #[arg(long, env = "OSCTL_MARIADB_ROLE_LABEL", default_value = "mariadb_role")]
+    pub mariadb_role_label: String,
 }
 
 impl BinaryArgs for Args {
@@ -41,23 +85,109 @@ impl BinaryArgs for Args {
 
 /// Runs the container until SIGTERM.
 pub async fn run(args: Args) -> ExitCode {
-    rockoon_core::runtime::serve(NAME, args.common, |runtime| {
+    let settings = args.health;
+    rockoon_core::runtime::serve(NAME, args.common, move |runtime| {
+        let metrics = match HealthMetrics::register(&runtime.registry) {
+            Ok(metrics) => metrics,
+            Err(error) => {
+                tracing::error!(%error, "health metrics registration failed");
+                return vec![];
+            }
+        };
         vec![
-            watch::<Deployment>(runtime, "Deployment"),
-            watch::<StatefulSet>(runtime, "StatefulSet"),
-            watch::<DaemonSet>(runtime, "DaemonSet"),
+            status_task(runtime, &settings, metrics.clone()),
+            labels_task(runtime, &settings, metrics),
         ]
     })
     .await
 }
 
-fn watch<K: Workload>(runtime: &Runtime, resource: &'static str) -> Task {
-    let api: Api<K> = Api::namespaced(runtime.client.clone(), &runtime.args.namespace);
+fn namespaced<K>(runtime: &Runtime) -> Api<K>
+where
+    K: kube::Resource<Scope = k8s_openapi::NamespaceResourceScope, DynamicType = ()>,
+{
+    Api::namespaced(runtime.client.clone(), &runtime.args.namespace)
+}
+
+/// The status writer over every OpenStackDeploymentStatus, triggered by the workloads.
+fn status_task(
+    runtime: &Runtime,
+    settings: &HealthArgs,
+    metrics: HealthMetrics,
+) -> rockoon_core::runtime::Task {
+    let (readiness, counts) = (&runtime.readiness, &runtime.metrics);
+    let all = watcher::Config::default;
+    let (deployments, t1) =
+        mirror::counted_objects("Deployment", namespaced(runtime), all(), readiness, counts);
+    let (statefulsets, t2) =
+        mirror::counted_objects("StatefulSet", namespaced(runtime), all(), readiness, counts);
+    let (daemonsets, t3) =
+        mirror::counted_objects("DaemonSet", namespaced(runtime), all(), readiness, counts);
+    // Read to compare with what is to be written; not a trigger, as the controller already
+    // watches these objects.
+    let (statuses, _) = mirror::objects("osdplst", namespaced(runtime), all(), readiness);
+    let workloads = Workloads {
+        deployments,
+        statefulsets,
+        daemonsets,
+    };
+    let writer = StatusWriter::new(
+        runtime.client.clone(),
+        workloads,
+        statuses,
+        metrics,
+        Duration::from_millis(settings.min_write_interval_ms),
+    );
     let watch = Watch {
-        resource,
-        api,
-        config: watcher::Config::default(),
+        resource: "OpenStackDeploymentStatus",
+        api: namespaced::<OpenStackDeploymentStatus>(runtime),
+        config: all(),
+        crd: Some(OSDPLST_CRD),
+    };
+    // No debounce: the writer paces itself, and a debounce would starve under steady churn.
+    let scheduling = Scheduling {
+        triggers: vec![t1, t2, t3],
+        debounce: Duration::ZERO,
+    };
+    controller::task_with(runtime, watch, writer, scheduling)
+}
+
+/// The MariaDB labeller over the MariaDB server StatefulSets, triggered by pods and Services.
+fn labels_task(
+    runtime: &Runtime,
+    settings: &HealthArgs,
+    metrics: HealthMetrics,
+) -> rockoon_core::runtime::Task {
+    let readiness = &runtime.readiness;
+    let mariadb = || watcher::Config::default().labels(MARIADB_SERVER);
+    let (pods, t1) = mirror::objects(
+        "mariadb-pods",
+        namespaced::<Pod>(runtime),
+        mariadb(),
+        readiness,
+    );
+    let (services, t2) = mirror::objects(
+        "mariadb-services",
+        namespaced::<Service>(runtime),
+        mariadb(),
+        readiness,
+    );
+    let labeller = PrimaryLabeller::new(
+        runtime.client.clone(),
+        pods,
+        services,
+        settings.mariadb_role_label.clone(),
+        metrics,
+    );
+    let watch = Watch {
+        resource: "mariadb-server",
+        api: namespaced::<StatefulSet>(runtime),
+        config: mariadb(),
         crd: None,
     };
-    controller::task(runtime, watch, WorkloadObserver)
+    let scheduling = Scheduling {
+        triggers: vec![t1, t2],
+        debounce: Duration::ZERO,
+    };
+    controller::task_with(runtime, watch, labeller, scheduling)
 }

@@ -1,24 +1,19 @@
-//! The three workload kinds seen through one lens: desired versus ready replicas.
+//! The three workload kinds seen through one lens: an [`Observation`] of spec and status for
+//! the rules, and the OpenStack-Helm labels that name its health entry.
 
 use std::fmt::Debug;
-use std::sync::Arc;
 
 use k8s_openapi::NamespaceResourceScope;
 use k8s_openapi::api::apps::v1::{DaemonSet, Deployment, StatefulSet};
-use kube::runtime::controller::Action;
 use kube::{Resource, ResourceExt};
-use rockoon_core::controller::Reconciler;
-use rockoon_core::error::CoreError;
 use serde::de::DeserializeOwned;
 
-/// Replica counts of a workload.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Replicas {
-    /// Pods the workload wants.
-    pub desired: i32,
-    /// Pods that are ready.
-    pub ready: i32,
-}
+use crate::rules::{self, Observation};
+
+/// Deployment `Progressing` reason of a completed rollout.
+const ROLLOUT_COMPLETE: &str = "NewReplicaSetAvailable";
+/// Deployment `Progressing` reason of a rollout past its deadline.
+const ROLLOUT_STALLED: &str = "ProgressDeadlineExceeded";
 
 /// A Deployment, StatefulSet or DaemonSet.
 pub trait Workload:
@@ -30,114 +25,221 @@ pub trait Workload:
     + Sync
     + 'static
 {
-    /// Desired and ready pods, from spec and status.
-    fn replicas(&self) -> Replicas;
+    /// Kind, the `kind` label of metrics.
+    const KIND: &'static str;
+
+    /// Spec and status in the rules' terms.
+    fn observe(&self) -> Observation;
+
+    /// `(application, component)` of its health entry ([`rules::ident`]).
+    fn ident(&self) -> (String, String) {
+        let labels = self.labels();
+        rules::ident(
+            &self.name_any(),
+            labels.get("application").map(String::as_str),
+            labels.get("component").map(String::as_str),
+        )
+    }
 }
 
 impl Workload for Deployment {
-    fn replicas(&self) -> Replicas {
-        Replicas {
+    const KIND: &'static str = "Deployment";
+
+    fn observe(&self) -> Observation {
+        let status = self.status.clone().unwrap_or_default();
+        let progressing = status
+            .conditions
+            .iter()
+            .flatten()
+            .find(|c| c.type_ == "Progressing");
+        let reason = progressing.and_then(|c| c.reason.as_deref());
+        Observation {
+            generation: self.metadata.generation.unwrap_or(0),
+            observed_generation: status.observed_generation.unwrap_or(0),
             desired: self.spec.as_ref().and_then(|s| s.replicas).unwrap_or(1),
-            ready: self
-                .status
-                .as_ref()
-                .and_then(|s| s.ready_replicas)
-                .unwrap_or(0),
+            ready: status.ready_replicas.unwrap_or(0),
+            updated: status.updated_replicas.unwrap_or(0),
+            rolling: progressing.is_some_and(|c| c.status == "True")
+                && reason != Some(ROLLOUT_COMPLETE),
+            stalled: reason == Some(ROLLOUT_STALLED),
         }
     }
 }
 
 impl Workload for StatefulSet {
-    fn replicas(&self) -> Replicas {
-        Replicas {
+    const KIND: &'static str = "StatefulSet";
+
+    fn observe(&self) -> Observation {
+        let status = self.status.clone().unwrap_or_default();
+        Observation {
+            generation: self.metadata.generation.unwrap_or(0),
+            observed_generation: status.observed_generation.unwrap_or(0),
             desired: self.spec.as_ref().and_then(|s| s.replicas).unwrap_or(1),
-            ready: self
-                .status
-                .as_ref()
-                .and_then(|s| s.ready_replicas)
-                .unwrap_or(0),
+            ready: status.ready_replicas.unwrap_or(0),
+            updated: status.updated_replicas.unwrap_or(0),
+            rolling: status.update_revision.is_some()
+                && status.current_revision != status.update_revision,
+            stalled: false,
         }
     }
 }
 
 impl Workload for DaemonSet {
-    fn replicas(&self) -> Replicas {
-        let status = self.status.as_ref();
-        Replicas {
-            desired: status.map_or(0, |s| s.desired_number_scheduled),
-            ready: status.map_or(0, |s| s.number_ready),
+    const KIND: &'static str = "DaemonSet";
+
+    fn observe(&self) -> Observation {
+        let status = self.status.clone().unwrap_or_default();
+        let on_delete = self
+            .spec
+            .as_ref()
+            .and_then(|s| s.update_strategy.as_ref())
+            .and_then(|u| u.type_.as_deref())
+            == Some("OnDelete");
+        let desired = status.desired_number_scheduled;
+        Observation {
+            generation: self.metadata.generation.unwrap_or(0),
+            observed_generation: status.observed_generation.unwrap_or(0),
+            desired,
+            ready: status.number_ready,
+            updated: if on_delete {
+                desired
+            } else {
+                status.updated_number_scheduled.unwrap_or(0)
+            },
+            rolling: false,
+            stalled: false,
         }
-    }
-}
-
-/// Logs each workload it sees with its OpenStack-Helm labels and replica counts.
-pub struct WorkloadObserver;
-
-impl<K: Workload> Reconciler<K> for WorkloadObserver {
-    type Error = CoreError;
-
-    async fn reconcile(&self, workload: Arc<K>) -> Result<Action, CoreError> {
-        let replicas = workload.replicas();
-        let labels = workload.labels();
-        tracing::info!(
-            workload = %workload.name_any(),
-            application = labels.get("application").map(String::as_str).unwrap_or("-"),
-            component = labels.get("component").map(String::as_str).unwrap_or("-"),
-            desired = replicas.desired,
-            ready = replicas.ready,
-            "workload seen"
-        );
-        Ok(Action::await_change())
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use k8s_openapi::api::apps::v1::{DaemonSetStatus, DeploymentSpec, DeploymentStatus};
+    use k8s_openapi::api::apps::v1::{
+        DaemonSetSpec, DaemonSetStatus, DaemonSetUpdateStrategy, DeploymentCondition,
+        DeploymentSpec, DeploymentStatus, StatefulSetStatus,
+    };
+    use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 
-    #[test]
-    fn deployment_without_replicas_wants_one_pod() {
-        let deployment = Deployment {
+    fn meta(name: &str, labels: &[(&str, &str)]) -> ObjectMeta {
+        ObjectMeta {
+            name: Some(name.to_owned()),
+            generation: Some(4),
+            labels: Some(
+                labels
+                    .iter()
+                    .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+                    .collect(),
+            ),
+            ..Default::default()
+        }
+    }
+
+    fn progressing(status: &str, reason: &str) -> DeploymentCondition {
+        DeploymentCondition {
+            type_: "Progressing".to_owned(),
+            status: status.to_owned(),
+            reason: Some(reason.to_owned()),
+            ..Default::default()
+        }
+    }
+
+    fn deployment(condition: Option<DeploymentCondition>) -> Deployment {
+        Deployment {
+            metadata: meta("keystone-api", &[("application", "keystone")]),
             spec: Some(DeploymentSpec::default()),
             status: Some(DeploymentStatus {
+                observed_generation: Some(4),
                 ready_replicas: Some(1),
+                updated_replicas: Some(1),
+                conditions: condition.map(|c| vec![c]),
                 ..Default::default()
             }),
-            ..Default::default()
-        };
-        assert_eq!(
-            deployment.replicas(),
-            Replicas {
-                desired: 1,
-                ready: 1
-            }
-        );
+        }
     }
 
     #[test]
-    fn daemonset_without_status_wants_nothing_yet() {
-        assert_eq!(
-            DaemonSet::default().replicas(),
-            Replicas {
-                desired: 0,
-                ready: 0
-            }
-        );
-        let ds = DaemonSet {
-            status: Some(DaemonSetStatus {
-                desired_number_scheduled: 3,
-                number_ready: 2,
+    fn a_deployment_without_replicas_wants_one_pod() {
+        let o = deployment(None).observe();
+        assert_eq!((o.desired, o.ready, o.updated), (1, 1, 1));
+        assert_eq!((o.generation, o.observed_generation), (4, 4));
+        assert!(!o.rolling && !o.stalled);
+    }
+
+    #[test]
+    fn a_deployment_rolls_while_its_progressing_reason_is_not_complete() {
+        let o = deployment(Some(progressing("True", "ReplicaSetUpdated"))).observe();
+        assert!(o.rolling && !o.stalled);
+        let o = deployment(Some(progressing("True", ROLLOUT_COMPLETE))).observe();
+        assert!(!o.rolling);
+    }
+
+    #[test]
+    fn a_deployment_past_its_deadline_is_stalled_not_rolling() {
+        let o = deployment(Some(progressing("False", ROLLOUT_STALLED))).observe();
+        assert!(o.stalled && !o.rolling);
+    }
+
+    #[test]
+    fn a_statefulset_rolls_while_its_revisions_differ() {
+        let mut sts = StatefulSet {
+            metadata: meta("mariadb-server", &[]),
+            status: Some(StatefulSetStatus {
+                current_revision: Some("a".to_owned()),
+                update_revision: Some("b".to_owned()),
+                replicas: 3,
                 ..Default::default()
             }),
             ..Default::default()
         };
-        assert_eq!(
-            ds.replicas(),
-            Replicas {
-                desired: 3,
-                ready: 2
-            }
-        );
+        assert!(sts.observe().rolling);
+        assert_eq!(sts.observe().desired, 1);
+        if let Some(status) = sts.status.as_mut() {
+            status.current_revision = Some("b".to_owned());
+        }
+        assert!(!sts.observe().rolling);
+    }
+
+    fn daemonset(strategy: &str) -> DaemonSet {
+        DaemonSet {
+            metadata: meta("nova-compute-default", &[]),
+            spec: Some(DaemonSetSpec {
+                update_strategy: Some(DaemonSetUpdateStrategy {
+                    type_: Some(strategy.to_owned()),
+                    ..Default::default()
+                }),
+                ..Default::default()
+            }),
+            status: Some(DaemonSetStatus {
+                desired_number_scheduled: 3,
+                number_ready: 3,
+                updated_number_scheduled: Some(1),
+                ..Default::default()
+            }),
+        }
+    }
+
+    #[test]
+    fn a_rolling_daemonset_counts_its_updated_pods() {
+        let o = daemonset("RollingUpdate").observe();
+        assert_eq!((o.desired, o.ready, o.updated), (3, 3, 1));
+    }
+
+    #[test]
+    fn an_on_delete_daemonset_counts_every_pod_as_updated() {
+        let o = daemonset("OnDelete").observe();
+        assert_eq!(o.updated, 3);
+    }
+
+    #[test]
+    fn a_daemonset_without_status_wants_nothing_yet() {
+        let o = DaemonSet::default().observe();
+        assert_eq!((o.desired, o.ready, o.updated), (0, 0, 0));
+    }
+
+    #[test]
+    fn the_ident_reads_the_openstack_helm_labels() {
+        let d = deployment(None);
+        assert_eq!(d.ident(), ("keystone".to_owned(), "api".to_owned()));
     }
 }

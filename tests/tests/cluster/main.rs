@@ -10,6 +10,7 @@
 mod binaries;
 mod crds;
 mod deploy;
+mod health;
 mod lifecycle;
 mod render_diff;
 mod secrets;
