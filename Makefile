@@ -98,6 +98,7 @@ bench: components release build ## Benchmarks: render (criterion), binary sizes,
 	$(CARGO) bench -p rockoon-core --bench render
 	$(CARGO) run -q -p rockoon-tests --bin bench-startup -- --target-dir target/release
 	$(CARGO) run -q -p rockoon-tests --bin bench-apply -- --target-dir target/release
+	$(CARGO) run -q -p rockoon-tests --bin bench-health -- --target-dir target/release
 
 .PHONY: doc
 doc: ## API docs of the workspace
