@@ -451,11 +451,12 @@ impl Osdpl {
         ) {
             body["services"] = json!(services);
         }
-        self.writer
-            .osdplst(osdpl, current.map(AsRef::as_ref), body)
-            .await?;
+        // The OSDPL first: whoever sees the osdplst change then finds the conditions agree.
         self.writer
             .osdpl(osdpl, status::osdpl_status(osdpl, overall, fingerprint))
+            .await?;
+        self.writer
+            .osdplst(osdpl, current.map(AsRef::as_ref), body)
             .await?;
         Ok(())
     }

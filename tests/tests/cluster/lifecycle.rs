@@ -221,6 +221,29 @@ async fn reconciled_after(binary: &RunningBinary, before: f64) {
     }
 }
 
+/// Waits (polling helm's storage) until `release` reaches `revision`, deployed.
+async fn wait_for_revision(setup: &Setup, release: &str, revision: u32) {
+    let reached = tokio::time::timeout(WAIT, async {
+        loop {
+            if let Some((rev, status)) = setup.releases().await.get(release)
+                && *rev >= revision
+                && status == "deployed"
+            {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+    })
+    .await;
+    if reached.is_err() {
+        panic!(
+            "{release} not at revision {revision}: {:?}; log:\n{}",
+            setup.releases().await.get(release),
+            setup.osdpl.log_tail()
+        );
+    }
+}
+
 /// Waits until the controller is idle: every started reconcile finished, nothing queued, on
 /// several consecutive looks (helm's own writes schedule one more, no-op, reconcile).
 async fn idle(binary: &RunningBinary) {
@@ -353,6 +376,58 @@ async fn the_sample_compute_deployment_converges_and_each_change_touches_only_wh
             assert_eq!(Some(state), releases_before.get(name), "{name} was touched");
         }
     }
+
+    // 3b. A referenced Secret edited (Vault AppRole secret id): the release that reads it, and
+    //     only that one, is upgraded.
+    idle(&setup.osdpl).await;
+    let before = setup.releases().await;
+    let secrets: Api<Secret> = Api::namespaced(setup.client.clone(), &setup.ns.name);
+    secrets
+        .patch(
+            "barbican-vault",
+            &PatchParams::default(),
+            &Patch::Merge(json!({"stringData": {"secret_id": "rotated-approle-secret-id"}})),
+        )
+        .await
+        .unwrap();
+    wait_for_revision(
+        &setup,
+        "openstack-barbican",
+        before["openstack-barbican"].0 + 1,
+    )
+    .await;
+    idle(&setup.osdpl).await;
+    let after = setup.releases().await;
+    for (name, state) in &after {
+        if name != "openstack-barbican" {
+            assert_eq!(
+                Some(state),
+                before.get(name),
+                "{name} was touched by a Vault secret edit"
+            );
+        }
+    }
+
+    // 3c. Service credentials rotated (rotation_id 0 → 1 in the OSDPL status): secrets makes
+    //     a new generation and osdpl re-renders with it.
+    let before = setup.releases().await;
+    setup
+        .osdpls()
+        .patch_status(
+            OSDPL,
+            &PatchParams::default(),
+            &Patch::Merge(json!({"status": {"credentials": {"service": {"rotation_id": 1}}}})),
+        )
+        .await
+        .unwrap();
+    wait_for_revision(
+        &setup,
+        "openstack-keystone",
+        before["openstack-keystone"].0 + 1,
+    )
+    .await;
+    wait_for_revision(&setup, "openstack-nova", before["openstack-nova"].0 + 1).await;
+    setup.applied("rotation rolled out", WAIT).await;
 
     // 4. A chart that fails to render fails its service with helm's message; the others stay
     //    applied; fixing the values recovers it.
