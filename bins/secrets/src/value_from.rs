@@ -15,67 +15,7 @@ use serde_json::Value;
 /// Label marking Secrets an OSDPL may reference with `value_from.secret_key_ref`.
 pub const OSDPL_SECRET_LABEL: &str = "openstack.lcm.mirantis.com/osdpl_secret";
 
-/// One `{value_from: {secret_key_ref: {name, key}}}` of the spec.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Reference {
-    /// Dotted path of the reference in the OSDPL (`spec.features.ssl...`).
-    pub path: String,
-    /// Secret name.
-    pub name: String,
-    /// Data key.
-    pub key: String,
-}
-
-/// Every reference in `spec`, in document order.
-pub fn references(spec: &Value) -> Vec<Reference> {
-    let mut found = Vec::new();
-    walk(spec, &mut "spec".to_owned(), &mut found);
-    found
-}
-
-fn walk(value: &Value, path: &mut String, found: &mut Vec<Reference>) {
-    if let Some((name, key)) = reference(value) {
-        found.push(Reference {
-            path: path.clone(),
-            name,
-            key,
-        });
-        return;
-    }
-    let len = path.len();
-    match value {
-        Value::Object(map) => {
-            for (key, child) in map {
-                path.push('.');
-                path.push_str(key);
-                walk(child, path, found);
-                path.truncate(len);
-            }
-        }
-        Value::Array(items) => {
-            for (index, child) in items.iter().enumerate() {
-                path.push_str(&format!("[{index}]"));
-                walk(child, path, found);
-                path.truncate(len);
-            }
-        }
-        _ => {}
-    }
-}
-
-/// The same shape the render engine substitutes (`render::secret_refs`): an object whose only
-/// key is `value_from`, holding `secret_key_ref.{name,key}` strings.
-fn reference(value: &Value) -> Option<(String, String)> {
-    let map = value.as_object()?;
-    if map.len() != 1 {
-        return None;
-    }
-    let secret_ref = map.get("value_from")?.get("secret_key_ref")?;
-    Some((
-        secret_ref.get("name")?.as_str()?.to_owned(),
-        secret_ref.get("key")?.as_str()?.to_owned(),
-    ))
-}
+pub use rockoon_core::render::secret_refs::{Reference, references};
 
 /// Hash of a Secret's data: the fingerprint (SHA-256 of canonical JSON) of its `data` map as
 /// the API serves it (base64 values), so any byte change, UTF-8 or not, changes it.

@@ -10,6 +10,54 @@ use serde_json::Value;
 
 use super::{RenderContext, RenderError};
 
+/// One `{value_from: {secret_key_ref: {name, key}}}` of the spec.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Reference {
+    /// Dotted path of the reference in the OSDPL (`spec.features.ssl...`).
+    pub path: String,
+    /// Secret name.
+    pub name: String,
+    /// Data key.
+    pub key: String,
+}
+
+/// Every reference in `spec` (the OSDPL's `.spec`), in document order.
+pub fn references(spec: &Value) -> Vec<Reference> {
+    let mut found = Vec::new();
+    find(spec, &mut "spec".to_owned(), &mut found);
+    found
+}
+
+fn find(value: &Value, path: &mut String, found: &mut Vec<Reference>) {
+    if let Some((name, key)) = reference(value) {
+        found.push(Reference {
+            path: path.clone(),
+            name,
+            key,
+        });
+        return;
+    }
+    let len = path.len();
+    match value {
+        Value::Object(map) => {
+            for (key, child) in map {
+                path.push('.');
+                path.push_str(key);
+                find(child, path, found);
+                path.truncate(len);
+            }
+        }
+        Value::Array(items) => {
+            for (index, child) in items.iter().enumerate() {
+                path.push_str(&format!("[{index}]"));
+                find(child, path, found);
+                path.truncate(len);
+            }
+        }
+        _ => {}
+    }
+}
+
 /// The spec with every resolvable reference replaced, and the references that are not.
 pub fn substitute(spec: &Value, context: &RenderContext) -> (Value, Vec<RenderError>) {
     let mut out = spec.clone();
@@ -93,7 +141,9 @@ fn walk(
     }
 }
 
-fn reference(value: &Value) -> Option<(String, String)> {
+/// `(name, key)` when `value` is a reference: an object whose only key is `value_from`,
+/// holding `secret_key_ref.{name,key}` strings.
+pub fn reference(value: &Value) -> Option<(String, String)> {
     let map = value.as_object()?;
     if map.len() != 1 {
         return None;
