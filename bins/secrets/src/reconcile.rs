@@ -126,7 +126,12 @@ impl Secrets {
                 let handled = rotation::handled(group, cached.iter().map(AsRef::as_ref));
                 (
                     group,
-                    rotation::plan(group, requested(osdpl, group), handled),
+                    rotation::plan(
+                        group,
+                        requested(osdpl, group),
+                        handled,
+                        osdpl.status.as_ref().and_then(|s| s.state.as_deref()),
+                    ),
                 )
             })
             .collect();

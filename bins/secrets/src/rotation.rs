@@ -6,9 +6,10 @@
 //! deletion of the OSDPL. A rotation writes the new generation into the name that is *not*
 //! active (`<name>` / `<name>-1`) with the new id as its priority, which makes it active; the
 //! previous generation stays as it was, so pods still using it keep working until the rollout
-//! completes. The generation before that one is the one replaced: raising the id again before
-//! the rollout of the previous rotation finished (osdplst state APPLIED) replaces credentials
-//! pods may still use. Nothing here checks the rollout; that is left to the person rotating.
+//! completes. The generation before that one is the one a next rotation replaces, so a next
+//! rotation waits until the rollout of the previous one is over: until `osdpl` reports the
+//! OSDPL `APPLIED` again (or has never applied it, or it is a draft). Meanwhile the request is
+//! refused with a condition saying what it waits for, and taken up when the state changes.
 
 use k8s_openapi::api::core::v1::Secret;
 use rockoon_core::credentials::{self, Group};
@@ -44,9 +45,19 @@ impl Plan {
     }
 }
 
+/// Whether the OSDPL's state (`status.state`, written by osdpl) says no rollout is under way.
+pub fn rollout_done(state: Option<&str>) -> bool {
+    matches!(state, None | Some("APPLIED" | "DRAFT"))
+}
+
 /// The plan of `group` for the user's `requested` id, given the highest priority among the
-/// group's credential Secrets (`None` when it has none yet).
-pub fn plan(group: Group, requested: Option<i64>, handled: Option<i64>) -> Plan {
+/// group's credential Secrets (`None` when it has none yet) and the OSDPL's `state`.
+pub fn plan(
+    group: Group,
+    requested: Option<i64>,
+    handled: Option<i64>,
+    state: Option<&str>,
+) -> Plan {
     let field = format!("status.credentials.{}.rotation_id", group.as_str());
     match (requested, handled) {
         (None, handled) => Plan::Keep {
@@ -54,7 +65,22 @@ pub fn plan(group: Group, requested: Option<i64>, handled: Option<i64>) -> Plan 
         },
         // Nothing generated yet: there is nothing to rotate, the first generation starts there.
         (Some(requested), None) => Plan::Keep { id: requested },
-        (Some(requested), Some(handled)) if requested == handled || requested == handled + 1 => {
+        // Finishing a rotation already started never waits.
+        (Some(requested), Some(handled)) if requested == handled => {
+            Plan::RotateTo { id: requested }
+        }
+        (Some(requested), Some(handled)) if requested == handled + 1 && !rollout_done(state) => {
+            Plan::Refused {
+                id: handled,
+                message: format!(
+                    "{field} {requested} waits for the rollout of rotation {handled} to finish \
+                     (OpenStackDeployment state {}, not APPLIED): the generation it would \
+                     replace may still be in use",
+                    state.unwrap_or_default()
+                ),
+            }
+        }
+        (Some(requested), Some(handled)) if requested == handled + 1 => {
             Plan::RotateTo { id: requested }
         }
         (Some(requested), Some(handled)) if requested < handled => Plan::Refused {
@@ -124,35 +150,73 @@ mod tests {
     #[test]
     fn raising_by_one_or_repeating_the_handled_id_rotates() {
         assert_eq!(
-            plan(Group::Service, Some(2), Some(1)),
+            plan(Group::Service, Some(2), Some(1), Some("APPLIED")),
             Plan::RotateTo { id: 2 }
         );
         // The same id again finishes a rotation that stopped half-way.
         assert_eq!(
-            plan(Group::Service, Some(1), Some(1)),
+            plan(Group::Service, Some(1), Some(1), Some("APPLIED")),
             Plan::RotateTo { id: 1 }
         );
     }
 
     #[test]
     fn no_request_keeps_and_a_first_request_on_nothing_is_adopted() {
-        assert_eq!(plan(Group::Admin, None, Some(3)), Plan::Keep { id: 3 });
-        assert_eq!(plan(Group::Admin, None, None), Plan::Keep { id: 0 });
-        assert_eq!(plan(Group::Admin, Some(4), None), Plan::Keep { id: 4 });
+        assert_eq!(
+            plan(Group::Admin, None, Some(3), Some("APPLIED")),
+            Plan::Keep { id: 3 }
+        );
+        assert_eq!(
+            plan(Group::Admin, None, None, Some("APPLIED")),
+            Plan::Keep { id: 0 }
+        );
+        assert_eq!(
+            plan(Group::Admin, Some(4), None, Some("APPLIED")),
+            Plan::Keep { id: 4 }
+        );
     }
 
     #[test]
     fn going_down_or_jumping_is_refused_naming_both_ids() {
-        let Plan::Refused { id, message } = plan(Group::Admin, Some(1), Some(2)) else {
+        let Plan::Refused { id, message } = plan(Group::Admin, Some(1), Some(2), Some("APPLIED"))
+        else {
             panic!("decrease accepted")
         };
         assert_eq!(id, 2);
         assert!(message.contains("status.credentials.admin.rotation_id is 1, lower than 2"));
-        let Plan::Refused { message, .. } = plan(Group::Service, Some(5), Some(1)) else {
+        let Plan::Refused { message, .. } = plan(Group::Service, Some(5), Some(1), Some("APPLIED"))
+        else {
             panic!("jump accepted")
         };
         assert!(message.contains("jumps from 1 to 5"), "{message}");
         assert!(message.contains("set it to 2"), "{message}");
+    }
+
+    #[test]
+    fn a_new_rotation_waits_for_the_previous_rollout_but_finishing_one_does_not() {
+        let Plan::Refused { id, message } =
+            plan(Group::Service, Some(2), Some(1), Some("APPLYING"))
+        else {
+            panic!("rotated during a rollout")
+        };
+        assert_eq!(id, 1);
+        assert!(
+            message.contains("waits for the rollout of rotation 1"),
+            "{message}"
+        );
+        assert_eq!(
+            plan(Group::Service, Some(1), Some(1), Some("APPLYING")),
+            Plan::RotateTo { id: 1 }
+        );
+        // Nothing applied yet, or a draft: no rollout to wait for.
+        assert_eq!(
+            plan(Group::Admin, Some(2), Some(1), None),
+            Plan::RotateTo { id: 2 }
+        );
+        assert_eq!(
+            plan(Group::Admin, Some(2), Some(1), Some("DRAFT")),
+            Plan::RotateTo { id: 2 }
+        );
     }
 
     #[test]

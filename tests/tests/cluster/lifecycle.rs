@@ -451,8 +451,43 @@ async fn the_sample_compute_deployment_converges_and_each_change_touches_only_wh
     let degraded = conditions.iter().find(|c| c.type_ == "Degraded").unwrap();
     assert_eq!(degraded.status, "True");
     assert!(degraded.message.contains("image:"), "{}", degraded.message);
+    // 4b. A rotation asked while the deployment is FAILED waits for the rollout to finish
+    //     (the generation it would replace may still be in use), and happens once it has.
+    let keystone_before = setup.releases().await["openstack-keystone"].0;
+    setup
+        .osdpls()
+        .patch_status(
+            OSDPL,
+            &PatchParams::default(),
+            &Patch::Merge(json!({"status": {"credentials": {"service": {"rotation_id": 2}}}})),
+        )
+        .await
+        .unwrap();
+    let waiting = tokio::time::timeout(
+        WAIT,
+        await_condition(setup.osdpls(), OSDPL, |o: Option<&OpenStackDeployment>| {
+            o.and_then(|o| o.status.as_ref()?.conditions.clone())
+                .unwrap_or_default()
+                .iter()
+                .any(|c| {
+                    c.type_ == "CredentialsRotation" && c.message.contains("waits for the rollout")
+                })
+        }),
+    )
+    .await;
+    assert!(
+        waiting.is_ok(),
+        "rotation did not wait; secrets log:\n{}",
+        setup.secrets.log_tail()
+    );
+    assert_eq!(
+        setup.releases().await["openstack-keystone"].0,
+        keystone_before
+    );
     setup.merge_spec(json!({"services": {"image": null}})).await;
     setup.applied("glance recovered", WAIT).await;
+    wait_for_revision(&setup, "openstack-keystone", keystone_before + 1).await;
+    setup.applied("second rotation rolled out", WAIT).await;
 
     // 5. A service disabled: its release is uninstalled and it leaves the status.
     let mut services: Vec<String> = serde_json::from_value(
