@@ -39,6 +39,9 @@ struct Cli {
     /// Cargo output folder holding the rockoon-* binaries.
     #[arg(long, default_value = "target/release")]
     target_dir: PathBuf,
+    /// Run folder of the bench's dev cluster (default: `target/bench-health-cluster`).
+    #[arg(long)]
+    dir: Option<PathBuf>,
     /// Workloads (a tenth are StatefulSets).
     #[arg(long, default_value_t = 500)]
     workloads: usize,
@@ -60,7 +63,10 @@ const APPLICATIONS: usize = 50;
 #[tokio::main]
 async fn main() -> Result<()> {
     let cli = Cli::parse();
-    let dir = devcluster::workspace_root().join("target/bench-health-cluster");
+    let dir = cli
+        .dir
+        .clone()
+        .unwrap_or_else(|| devcluster::workspace_root().join("target/bench-health-cluster"));
     let _ = std::fs::remove_dir_all(&dir);
     let pods = (cli.workloads * cli.replicas) as u32;
     let mut cluster = DevCluster::start(Options {
@@ -86,6 +92,10 @@ async fn run(cli: &Cli, cluster: &DevCluster) -> Result<()> {
     let started = Instant::now();
     create_workloads(cli, &client).await?;
     create_osdpl(&client).await?;
+    eprintln!(
+        "{} workloads created; waiting for every pod and for health",
+        cli.workloads
+    );
     let port = devcluster::ports::free_port()?;
     let env = [("OSCTL_LOG_LEVEL", "warn".to_owned())];
     let mut health = suite::start_binary(
@@ -214,6 +224,7 @@ async fn measure(
         tokio::time::sleep(Duration::from_millis(500)).await;
     }
     let settle = started.elapsed().as_secs_f64();
+    eprintln!("settled after {settle:.0} s; measuring idle, then churn");
     let pods: Api<Pod> = Api::namespaced(client.clone(), NAMESPACE);
     let pod_count = pods
         .list_metadata(&ListParams::default())
