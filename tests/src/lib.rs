@@ -8,6 +8,7 @@
 
 pub mod devcluster;
 pub mod harness;
+pub mod measure;
 pub mod probe;
 pub mod sample;
 pub mod suite;

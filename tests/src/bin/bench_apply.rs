@@ -16,6 +16,7 @@ use kube::api::{Patch, PatchParams};
 use kube::{Api, Client};
 use rockoon_core::crd::{OpenStackDeployment, OpenStackDeploymentStatus};
 use rockoon_tests::devcluster::{self, Component, DevCluster, NodeCounts, Options, http_get};
+use rockoon_tests::measure::{percentile, rss_kib};
 use rockoon_tests::{sample, suite};
 use serde_json::json;
 
@@ -213,23 +214,4 @@ fn sum(metrics: &str, name: &str, label: &str) -> f64 {
         .filter(|l| l.contains(label))
         .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
         .sum()
-}
-
-fn rss_kib(pid: u32) -> u64 {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
-    status
-        .lines()
-        .find_map(|l| l.strip_prefix("VmRSS:"))
-        .and_then(|v| v.split_whitespace().next())
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(0)
-}
-
-fn percentile(values: &mut [f64], p: f64) -> f64 {
-    values.sort_by(f64::total_cmp);
-    if values.is_empty() {
-        return f64::NAN;
-    }
-    let index = ((values.len() - 1) as f64 * p).round() as usize;
-    values[index]
 }

@@ -27,6 +27,7 @@ use rockoon_core::crd::{OpenStackDeployment, OpenStackDeploymentStatus};
 use rockoon_health::rules::assess;
 use rockoon_health::workload::Workload;
 use rockoon_tests::devcluster::{self, Component, DevCluster, NodeCounts, Options, http_get};
+use rockoon_tests::measure::{percentile, proc_status_kib};
 use rockoon_tests::{sample, suite};
 use serde_json::json;
 
@@ -236,7 +237,7 @@ async fn measure(
     tokio::time::sleep(Duration::from_secs(30)).await;
     let idle_cpu = cpu_percent(ticks0, cpu_ticks(pid), at0.elapsed());
     let idle_writes = writes(port).await? - writes0;
-    let idle_rss = rss_kib(pid, "VmRSS:");
+    let idle_rss = proc_status_kib(pid, "VmRSS:");
 
     // Watch workloads and status during the churn.
     let pending: Pending = Arc::default();
@@ -325,7 +326,7 @@ async fn measure(
     status_watch.abort();
     let mut latencies = latencies.lock().unwrap_or_else(|e| e.into_inner()).clone();
     let unshown = pending.lock().unwrap_or_else(|e| e.into_inner()).len();
-    let peak_rss = rss_kib(pid, "VmHWM:");
+    let peak_rss = proc_status_kib(pid, "VmHWM:");
     let minutes = churn.as_secs_f64() / 60.0;
 
     println!(
@@ -398,23 +399,4 @@ fn cpu_ticks(pid: u32) -> u64 {
 
 fn cpu_percent(before: u64, after: u64, wall: Duration) -> f64 {
     (after.saturating_sub(before)) as f64 / wall.as_secs_f64()
-}
-
-fn rss_kib(pid: u32, field: &str) -> u64 {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
-    status
-        .lines()
-        .find_map(|l| l.strip_prefix(field))
-        .and_then(|v| v.split_whitespace().next())
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(0)
-}
-
-fn percentile(values: &mut [f64], p: f64) -> f64 {
-    values.sort_by(f64::total_cmp);
-    if values.is_empty() {
-        return f64::NAN;
-    }
-    let index = ((values.len() - 1) as f64 * p).round() as usize;
-    values[index]
 }

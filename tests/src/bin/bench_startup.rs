@@ -11,6 +11,7 @@ use std::time::{Duration, Instant};
 use anyhow::{Context as _, Result, bail};
 use clap::Parser;
 use rockoon_tests::devcluster::{self, DevCluster, NodeCounts, Options, http_get};
+use rockoon_tests::measure::rss_kib;
 use rockoon_tests::suite;
 
 #[derive(Parser)]
@@ -154,16 +155,6 @@ async fn wait_for(
         }
         tokio::time::sleep(Duration::from_micros(200)).await;
     }
-}
-
-fn rss_kib(pid: u32) -> u64 {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
-    status
-        .lines()
-        .find_map(|l| l.strip_prefix("VmRSS:"))
-        .and_then(|v| v.split_whitespace().next())
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(0)
 }
 
 fn median(mut values: Vec<f64>) -> f64 {
