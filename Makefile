@@ -94,7 +94,7 @@ run: ## Main job: dev cluster + CRDs + the five binaries + the sample compute OS
 	@echo "stop with:  make cluster-down"
 
 .PHONY: bench
-bench: components release build ## Benchmarks: render (criterion), binary sizes, start-up, idle RSS, osdpl apply and no-op reconcile
+bench: components release build ## Benchmarks: render (criterion), binary sizes, start-up, idle RSS, osdpl apply and no-op reconcile, health at scale
 	$(CARGO) bench -p rockoon-core --bench render
 	$(CARGO) run -q -p rockoon-tests --bin bench-startup -- --target-dir target/release
 	$(CARGO) run -q -p rockoon-tests --bin bench-apply -- --target-dir target/release
