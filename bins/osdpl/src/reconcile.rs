@@ -83,6 +83,8 @@ pub struct Osdpl {
     metrics: StateMetrics,
     /// Last reported state per OSDPL uid and service, for events on transitions only.
     reported: Mutex<HashMap<String, BTreeMap<String, String>>>,
+    /// Last reported input problems per OSDPL uid, so each set is reported once.
+    noted: Mutex<HashMap<String, Vec<String>>>,
 }
 
 impl Osdpl {
@@ -107,6 +109,7 @@ impl Osdpl {
             render,
             metrics,
             reported: Mutex::default(),
+            noted: Mutex::default(),
         }
     }
 }
@@ -160,9 +163,7 @@ impl Osdpl {
             &self.mirrors.referenced.state(),
             ceph.first().map(AsRef::as_ref),
         );
-        for note in &inputs.notes {
-            tracing::warn!(osdpl = %name, problem = %note, "unusable input");
-        }
+        self.report_notes(osdpl, &inputs.notes).await;
         let spec =
             serde_json::to_value(&osdpl.spec).map_err(|e| Error::InvalidSpec(e.to_string()))?;
         let rendered = match render::render(&spec, &inputs.context, &self.render.templates) {
@@ -185,7 +186,17 @@ impl Osdpl {
         };
         let all = self.mirrors.releases.state();
         let world = installed(all.iter().map(|m| &m.metadata));
-        let plan = plan::plan(&name, &rendered, &world, |r| self.applier.identity(r));
+        // A chart's identity (a digest of its directory) is the same for every release of it:
+        // the four RabbitMQ releases share one.
+        let identities = std::cell::RefCell::new(HashMap::new());
+        let plan = plan::plan(&name, &rendered, &world, |r| {
+            let key = (r.group, r.chart.clone(), r.version.clone());
+            identities
+                .borrow_mut()
+                .entry(key)
+                .or_insert_with(|| self.applier.identity(r))
+                .clone()
+        });
         let fingerprint = Some(rendered.fingerprint.as_str());
 
         // Read before this reconcile writes status: after a restart, the status is what was
@@ -459,6 +470,34 @@ impl Osdpl {
             .osdplst(osdpl, current.map(AsRef::as_ref), body)
             .await?;
         Ok(())
+    }
+
+    /// Unusable inputs (a credential emptied by hand, Ceph keys in the wrong format): logged
+    /// and, when they change, a Warning event `UnusableInput` naming Secret and key (never the
+    /// value). Whatever needs them waits.
+    async fn report_notes(&self, osdpl: &OpenStackDeployment, notes: &[String]) {
+        let name = osdpl.name_any();
+        for note in notes {
+            tracing::warn!(osdpl = %name, problem = %note, "unusable input");
+        }
+        let uid = osdpl.uid().unwrap_or_default();
+        let changed = {
+            let mut noted = self
+                .noted
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            noted.insert(uid, notes.to_vec()).unwrap_or_default() != notes
+        };
+        if changed && !notes.is_empty() {
+            let note = notes.join("; ");
+            self.event(
+                &osdpl.object_ref(&()),
+                EventType::Warning,
+                "UnusableInput",
+                &note,
+            )
+            .await;
+        }
     }
 
     /// Events for services whose state changed since last reported.

@@ -158,6 +158,23 @@ impl Setup {
         releases
     }
 
+    /// Deletes the OSDPL and waits until it is gone (the finalizer has run).
+    async fn delete_osdpl(&self) {
+        self.osdpls()
+            .delete(OSDPL, &DeleteParams::default())
+            .await
+            .unwrap();
+        tokio::time::timeout(
+            WAIT,
+            await_condition(self.osdpls(), OSDPL, |o: Option<&OpenStackDeployment>| {
+                o.is_none()
+            }),
+        )
+        .await
+        .unwrap_or_else(|_| panic!("OSDPL not deleted; log:\n{}", self.osdpl.log_tail()))
+        .unwrap();
+    }
+
     async fn finish(mut self) {
         self.osdpl.terminate(Duration::from_secs(20)).await.unwrap();
         self.secrets
@@ -352,18 +369,7 @@ async fn the_sample_compute_deployment_converges_and_each_change_touches_only_wh
         .merge_spec(json!({"services": {"compute": {"nova": {"values": {"conf": {"nova": {"DEFAULT": {"debug": false}}}}}}}}))
         .await;
     let releases_before = setup.releases().await;
-    let limit = WAIT;
-    let nova_upgraded = tokio::time::timeout(limit, async {
-        loop {
-            if setup.releases().await.get("openstack-nova") == Some(&(2, "deployed".into())) {
-                break;
-            }
-            tokio::time::sleep(Duration::from_millis(200)).await;
-        }
-    });
-    nova_upgraded
-        .await
-        .unwrap_or_else(|_| panic!("nova not upgraded; log:\n{}", setup.osdpl.log_tail()));
+    wait_for_revision(&setup, "openstack-nova", 2).await;
     setup.applied("override applied", WAIT).await;
     assert_eq!(
         upgrades(&setup.osdpl).await,
@@ -508,20 +514,7 @@ async fn the_sample_compute_deployment_converges_and_each_change_touches_only_wh
     assert!(!setup.releases().await.contains_key("openstack-tempest"));
 
     // 6. Deleted: every release uninstalled, the OSDPL gone, the credentials kept.
-    setup
-        .osdpls()
-        .delete(OSDPL, &DeleteParams::default())
-        .await
-        .unwrap();
-    tokio::time::timeout(
-        WAIT,
-        await_condition(setup.osdpls(), OSDPL, |o: Option<&OpenStackDeployment>| {
-            o.is_none()
-        }),
-    )
-    .await
-    .unwrap_or_else(|_| panic!("OSDPL not deleted; log:\n{}", setup.osdpl.log_tail()))
-    .unwrap();
+    setup.delete_osdpl().await;
     assert!(
         setup.releases().await.is_empty(),
         "{:?}",
@@ -626,20 +619,44 @@ async fn drafts_and_specs_that_cannot_render_apply_nothing_and_say_why() {
     );
     assert!(setup.releases().await.is_empty());
 
-    // Deleting an OSDPL that never applied anything works.
-    setup
-        .osdpls()
-        .delete(OSDPL, &DeleteParams::default())
-        .await
-        .unwrap();
-    tokio::time::timeout(
-        WAIT,
-        await_condition(setup.osdpls(), OSDPL, |o: Option<&OpenStackDeployment>| {
-            o.is_none()
-        }),
+    // Ceph's keys published in a shape that cannot be read: a Warning event names the Secret
+    // and key, never a value.
+    let ceph: Api<Secret> = Api::namespaced(setup.client.clone(), &setup.ns.name);
+    ceph.patch(
+        rockoon_core::ceph::KEYS_SECRET,
+        &PatchParams::default(),
+        &Patch::Merge(json!({"data": {"mon_endpoints": null}})),
     )
     .await
-    .unwrap_or_else(|_| panic!("OSDPL not deleted; log:\n{}", setup.osdpl.log_tail()))
     .unwrap();
+    let events: Api<k8s_openapi::api::core::v1::Event> =
+        Api::namespaced(setup.client.clone(), &setup.ns.name);
+    let deadline = tokio::time::Instant::now() + WAIT;
+    loop {
+        let found = events
+            .list(&ListParams::default())
+            .await
+            .unwrap()
+            .items
+            .into_iter()
+            .find(|e| e.reason.as_deref() == Some("UnusableInput"));
+        if let Some(event) = found {
+            let message = event.message.unwrap_or_default();
+            assert!(
+                message.contains("openstack-ceph-keys key mon_endpoints"),
+                "{message}"
+            );
+            break;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "no UnusableInput event; log:\n{}",
+            setup.osdpl.log_tail()
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+
+    // Deleting an OSDPL that never applied anything works.
+    setup.delete_osdpl().await;
     setup.finish().await;
 }

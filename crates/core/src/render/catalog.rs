@@ -6,7 +6,7 @@ use serde_json::Value;
 use super::RenderError;
 
 /// Where a chart comes from: the OpenStack service charts or the infrastructure charts.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum ChartGroup {
     /// OpenStack service charts (keystone, nova, ...).
