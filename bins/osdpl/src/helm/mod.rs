@@ -175,29 +175,6 @@ impl Helm {
         self.run("rollback", args, None).await.map(drop)
     }
 
-    /// `helm get values -o json` of a release.
-    pub async fn get_values(
-        &self,
-        release: &str,
-        namespace: &str,
-    ) -> Result<serde_json::Value, HelmError> {
-        let args = [
-            "get",
-            "values",
-            release,
-            "--namespace",
-            namespace,
-            "-o",
-            "json",
-        ]
-        .map(OsString::from)
-        .to_vec();
-        let out = self.run("get_values", args, None).await?;
-        serde_json::from_str(&out).map_err(|e| HelmError::Failed {
-            message: format!("helm get values {release}: output is not JSON: {e}"),
-        })
-    }
-
     async fn run(
         &self,
         op: &'static str,
