@@ -8,6 +8,7 @@
 #![allow(clippy::unwrap_used)]
 
 mod binaries;
+mod conformance;
 mod crds;
 mod deploy;
 mod health;
