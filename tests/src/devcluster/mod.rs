@@ -13,6 +13,7 @@
 mod components;
 mod extras;
 mod files;
+pub mod gateway_api;
 mod nodes;
 pub mod ports;
 pub mod state;
@@ -153,6 +154,9 @@ impl DevCluster {
         extras::install(&client)
             .await
             .context("step 'install the PodMonitor CRD'")?;
+        gateway_api::install(&client, &self.bin_dir)
+            .await
+            .context("step 'install the Gateway API CRDs'")?;
         crate::suite::create_namespaces(&client)
             .await
             .context("step 'create the suite's namespaces'")?;
@@ -205,6 +209,29 @@ pub fn build_components() -> Result<PathBuf> {
     if !output.status.success() {
         bail!(
             "{} failed ({}); see its output above",
+            script.display(),
+            output.status
+        );
+    }
+    Ok(PathBuf::from(String::from_utf8(output.stdout)?.trim()))
+}
+
+/// The upstream OpenStack-Helm charts, prepared for installation (dependencies built) by
+/// `tests/cluster/charts.sh` into a cache outside the repository; returns their directory.
+/// `ROCKOON_CHARTS_DIR` points at an already prepared directory instead.
+pub fn upstream_charts() -> Result<PathBuf> {
+    if let Some(dir) = std::env::var_os("ROCKOON_CHARTS_DIR") {
+        return Ok(PathBuf::from(dir));
+    }
+    let script = workspace_root().join("tests/cluster/charts.sh");
+    let output = std::process::Command::new("bash")
+        .arg(&script)
+        .stderr(std::process::Stdio::inherit())
+        .output()
+        .with_context(|| format!("running {}", script.display()))?;
+    if !output.status.success() {
+        bail!(
+            "step 'prepare the upstream charts': {} failed ({}); see its output above",
             script.display(),
             output.status
         );
