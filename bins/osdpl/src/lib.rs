@@ -108,6 +108,13 @@ pub struct ControllerArgs {
     /// Directory whose files replace the embedded templates of the same relative name.
     #[arg(long = "templates", env = "OSCTL_TEMPLATES_DIR")]
     pub templates_dir: Option<PathBuf>,
+    /// Gateway the public HTTPRoutes attach to: `[<namespace>/]<name>[/<section>]`.
+    #[arg(long, env = "OSCTL_GATEWAY_PARENT", default_value = rockoon_core::render::routes::DEFAULT_GATEWAY)]
+    pub gateway_parent: rockoon_core::render::ParentRef,
+    /// Render the Gateway itself (with this gatewayClassName) and its TLS Secret; unset, the
+    /// platform provides the Gateway.
+    #[arg(long, env = "OSCTL_GATEWAY_CLASS", value_parser = rockoon_core::render::routes::gateway_class)]
+    pub gateway_class: Option<String>,
     /// Quiet time before a reconcile starts, in milliseconds, so bursts of changes (a helm
     /// upgrade writes several objects) make one reconcile.
     #[arg(long, env = "OSCTL_RECONCILE_DEBOUNCE_MS", default_value_t = 300)]

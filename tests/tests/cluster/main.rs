@@ -11,6 +11,7 @@ mod binaries;
 mod conformance;
 mod crds;
 mod deploy;
+mod gateway_routes;
 mod health;
 mod lifecycle;
 mod render_diff;

@@ -33,6 +33,9 @@ pub struct RenderContext {
     pub ceph: Option<Value>,
     /// Image overrides for the OpenStack version (the `<osdpl>-artifacts` ConfigMap).
     pub artifacts_override: Option<Value>,
+    /// The Gateway public routes attach to (`OSCTL_GATEWAY_PARENT`), and whether the suite
+    /// renders it (`OSCTL_GATEWAY_CLASS`); see [`super::routes`].
+    pub gateway: super::GatewaySettings,
 }
 
 impl RenderContext {

@@ -13,12 +13,15 @@
 //! 4. [`overrides`]: per release, `common.charts.releases`, `common.<group>`,
 //!    `services.<service>.<chart>.values`, then `nodes` overrides.
 //! 5. Each release's values get a fingerprint, used to skip unchanged Helm upgrades.
-//! 6. [`precache`]: one image pre-caching DaemonSet per node role.
+//! 6. [`routes`]: with the `ingress` service, an `HTTPRoute` per public API in its release's
+//!    `extraObjects` (and the Gateway, when the suite owns it); fingerprints refreshed.
+//! 7. [`precache`]: one image pre-caching DaemonSet per node role.
 
 pub mod catalog;
 pub mod context;
 pub mod overrides;
 pub mod precache;
+pub mod routes;
 pub mod secret_refs;
 pub mod service;
 pub mod spec;
@@ -29,6 +32,7 @@ use serde_json::Value;
 
 pub use catalog::ChartGroup;
 pub use context::RenderContext;
+pub use routes::{GatewaySettings, ParentRef};
 pub use templates::Templates;
 
 use crate::values::{MergeError, fingerprint};
@@ -177,6 +181,7 @@ pub fn render(
         };
         services.push((service.name.to_owned(), outcome));
     }
+    routes::expose(&mut services, &merged, &context.gateway)?;
     let mut rendered = Rendered {
         fingerprint,
         services,
