@@ -18,6 +18,7 @@ mod nodes;
 pub mod ports;
 pub mod state;
 pub mod stray;
+mod volumes;
 
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
@@ -51,6 +52,8 @@ pub struct DevCluster {
     pub components: Vec<Component>,
     /// Time from start to healthy.
     pub startup: Duration,
+    /// The volume provisioner's task (binds every claim), stopped with the cluster.
+    provisioner: Option<tokio::task::JoinHandle<()>>,
 }
 
 impl DevCluster {
@@ -89,6 +92,7 @@ impl DevCluster {
             bin_dir: bin_dir.clone(),
             components: Vec::new(),
             startup: Duration::ZERO,
+            provisioner: None,
         };
         let result = cluster
             .start_components(&ports, &files, &options.nodes)
@@ -160,6 +164,7 @@ impl DevCluster {
         crate::suite::create_namespaces(&client)
             .await
             .context("step 'create the suite's namespaces'")?;
+        self.provisioner = Some(tokio::spawn(volumes::provision(client)));
         Ok(())
     }
 
@@ -173,6 +178,9 @@ impl DevCluster {
         // Binaries of the suite a test started (and could not stop because it was killed)
         // go first, while the API server they talk to is still up.
         stray::kill_registered(&self.dir, stray::BINARIES);
+        if let Some(provisioner) = self.provisioner.take() {
+            provisioner.abort();
+        }
         while let Some(mut component) = self.components.pop() {
             component.stop(Duration::from_secs(10)).await;
         }
