@@ -52,7 +52,8 @@ struct Cli {
     /// Check the namespace as it is: apply nothing, start no controller.
     #[arg(long, env = "ROCKOON_CONFORMANCE_NO_APPLY")]
     no_apply: bool,
-    /// Delete the namespaces afterwards (default: kept for inspection; a rerun reuses them).
+    /// Delete the OSDPL (its releases are uninstalled) and the namespaces afterwards (default:
+    /// kept for inspection; a rerun reuses them).
     #[arg(long, env = "ROCKOON_CONFORMANCE_DELETE")]
     delete: bool,
     /// No cluster: render and `helm template` only.
@@ -211,6 +212,10 @@ async fn run_cli(cli: &Cli) -> Result<Report> {
     }
     let report =
         conformance::check(&client, &namespace, &helm, &kubeconfig, prefix.as_deref()).await;
+    if cli.delete {
+        // Through the controller, which uninstalls every release (cluster-scoped objects too).
+        deployment.delete(Duration::from_secs(300)).await?;
+    }
     deployment.stop().await?;
     if cli.delete {
         for ns in [&namespace, &controller_namespace] {

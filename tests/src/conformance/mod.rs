@@ -14,6 +14,7 @@
 //! - [`network_policy`]: a Service port that the NetworkPolicies let no pod of the namespace
 //!   reach;
 //! - [`messaging`]: a RabbitMQ instance no service's `transport_url` points at;
+//! - [`hosts`]: a host of the namespace in a rendered config that no Service answers for;
 //! - [`ovn`]: an OVN gateway (or ML2/OVS L3 agent) that no node is labelled for.
 //!
 //! [`Inventory::from_manifests`] builds the same inventory from `helm template` output (no
@@ -22,6 +23,7 @@
 //! test or the `conformance` tool gets the whole sequence from one call.
 
 pub mod credentials;
+pub mod hosts;
 pub mod images;
 pub mod messaging;
 pub mod network_policy;
@@ -45,6 +47,14 @@ pub const RELEASE_ANNOTATION: &str = "meta.helm.sh/release-name";
 /// One finding: what is wrong, where, and which release it comes from.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Finding {
+    /// A release helm could not template or install (`helm template` failed, or `helm list`
+    /// shows it other than deployed).
+    ReleaseNotDeployed {
+        /// The release.
+        release: String,
+        /// helm's status or message.
+        message: String,
+    },
     /// Two (or more) releases render the same object; helm refuses the second install.
     DuplicateObject {
         /// `Kind/namespace/name`.
@@ -107,6 +117,15 @@ pub enum Finding {
         /// Host names it answers to (its Services).
         hosts: Vec<String>,
     },
+    /// A host of the namespace that a rendered config points at and no Service answers for.
+    HostWithoutService {
+        /// The host as written.
+        host: String,
+        /// The Service it names.
+        service: String,
+        /// Where it is written: `Kind/name (release R) data key`.
+        users: Vec<String>,
+    },
     /// A gateway DaemonSet whose node label no node carries.
     GatewayNowhere {
         /// `DaemonSet/name`.
@@ -127,6 +146,9 @@ fn release_suffix(release: Option<&String>) -> String {
 impl fmt::Display for Finding {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
+            Finding::ReleaseNotDeployed { release, message } => {
+                write!(f, "release not deployed: {release}: {message}")
+            }
             Finding::DuplicateObject { object, releases } => write!(
                 f,
                 "duplicate object: {object} is rendered by {} releases: {}",
@@ -186,6 +208,15 @@ impl fmt::Display for Finding {
                 "unused RabbitMQ: {instance}{} (hosts {}) is in no service's transport_url",
                 release_suffix(release.as_ref()),
                 hosts.join(", ")
+            ),
+            Finding::HostWithoutService {
+                host,
+                service,
+                users,
+            } => write!(
+                f,
+                "host without a Service: {host} (Service/{service} does not exist) is named by {}",
+                users.join("; ")
             ),
             Finding::GatewayNowhere {
                 daemonset,
@@ -422,6 +453,8 @@ pub struct Inventory {
     pub all_values: BTreeMap<String, Value>,
     /// Registry prefix every image must start with (`spec.artifacts.images_base_url`).
     pub images_prefix: Option<String>,
+    /// Releases that did not template or are not deployed, with helm's status or message.
+    pub failed_releases: Vec<(String, String)>,
 }
 
 impl Inventory {
@@ -429,7 +462,31 @@ impl Inventory {
     pub fn check(&self) -> Report {
         let mut report = Report::default();
         let (templates, errors) = pod_templates(&self.objects);
+        let mut kinds: BTreeMap<&str, usize> = BTreeMap::new();
+        for object in &self.objects {
+            *kinds.entry(object.kind.as_str()).or_default() += 1;
+        }
+        report.notes.push(format!(
+            "inventory of {} ({}): {} releases, {} pod templates, objects {}",
+            self.namespace,
+            if self.live { "live" } else { "rendered" },
+            self.rendered.len(),
+            templates.len(),
+            kinds
+                .iter()
+                .map(|(k, n)| format!("{k}={n}"))
+                .collect::<Vec<_>>()
+                .join(" ")
+        ));
         report.notes.extend(errors);
+        report
+            .findings
+            .extend(self.failed_releases.iter().map(|(release, message)| {
+                Finding::ReleaseNotDeployed {
+                    release: release.clone(),
+                    message: message.clone(),
+                }
+            }));
         report
             .findings
             .extend(objects::check(&self.rendered, &self.namespace));
@@ -464,6 +521,9 @@ impl Inventory {
         report
             .findings
             .extend(messaging::check(&templates, &self.objects, &self.namespace));
+        report
+            .findings
+            .extend(hosts::check(&self.objects, &self.namespace));
         match &self.nodes {
             Some(nodes) => {
                 report
@@ -510,6 +570,7 @@ impl Inventory {
             all_values: values.clone(),
             user_values: values,
             images_prefix,
+            failed_releases: Vec::new(),
         })
     }
 }
@@ -530,11 +591,38 @@ pub fn parse_manifest(text: &str) -> Result<Vec<Value>> {
                         .unwrap_or_default(),
                 );
             }
-            Value::Object(_) => out.push(value),
+            Value::Object(_) => {
+                let mut value = value;
+                octal_modes(&mut value);
+                out.push(value);
+            }
             other => bail!("a manifest document is not an object: {other}"),
         }
     }
     Ok(out)
+}
+
+/// File modes written the YAML 1.1 way (`defaultMode: 0555`, octal, as the API server reads
+/// them) become numbers; a YAML 1.2 parser keeps them as strings.
+fn octal_modes(value: &mut Value) {
+    match value {
+        Value::Object(map) => {
+            for (key, v) in map.iter_mut() {
+                if (key == "defaultMode" || key == "mode")
+                    && let Some(s) = v.as_str()
+                    && s.len() > 1
+                    && s.starts_with('0')
+                    && let Ok(n) = i64::from_str_radix(&s[1..], 8)
+                {
+                    *v = Value::from(n);
+                } else {
+                    octal_modes(v);
+                }
+            }
+        }
+        Value::Array(items) => items.iter_mut().for_each(octal_modes),
+        _ => {}
+    }
 }
 
 /// Collects the inventory of `namespace` on a cluster and runs every check.
@@ -597,6 +685,22 @@ mod tests {
         assert!(errors.is_empty(), "{errors:?}");
         assert_eq!(templates.len(), 1);
         assert_eq!(templates[0].owner, "Deployment/d");
+    }
+
+    #[test]
+    fn octal_file_modes_of_a_manifest_are_read_as_the_api_server_reads_them() {
+        let docs = parse_manifest(
+            "kind: Pod\nmetadata:\n  name: p\nspec:\n  containers: []\n  volumes:\n  - name: v\n    configMap:\n      name: c\n      defaultMode: 0555\n",
+        )
+        .unwrap();
+        assert_eq!(
+            docs[0]["spec"]["volumes"][0]["configMap"]["defaultMode"],
+            365
+        );
+        let objects = vec![Object::new(docs[0].clone(), None)];
+        let (templates, errors) = pod_templates(&objects);
+        assert!(errors.is_empty(), "{errors:?}");
+        assert_eq!(templates.len(), 1);
     }
 
     #[test]

@@ -136,11 +136,34 @@ pub async fn collect(
         &["list", "-n", namespace, "-a", "-o", "json"],
     )
     .await?;
-    let names: Vec<String> = serde_json::from_str::<Vec<Value>>(&listed)
-        .context("helm list output")?
+    let listed: Vec<Value> = serde_json::from_str(&listed).context("helm list output")?;
+    let names: Vec<String> = listed
         .iter()
         .filter_map(|r| r["name"].as_str().map(str::to_owned))
         .collect();
+    let mut failed_releases = Vec::new();
+    for release in listed.iter().filter(|r| r["status"] != "deployed") {
+        let name = release["name"].as_str().unwrap_or_default().to_owned();
+        // helm's own account of the failure (e.g. an object another release owns).
+        let description = helm(
+            helm_bin,
+            Some(kubeconfig),
+            &["status", &name, "-n", namespace, "-o", "json"],
+        )
+        .await
+        .ok()
+        .and_then(|s| serde_json::from_str::<Value>(&s).ok())
+        .and_then(|s| s.pointer("/info/description")?.as_str().map(str::to_owned))
+        .unwrap_or_default();
+        failed_releases.push((
+            name,
+            format!(
+                "helm status {} at revision {}: {description}",
+                release["status"].as_str().unwrap_or("unknown"),
+                release["revision"]
+            ),
+        ));
+    }
     let releases: Vec<ReleaseData> = futures::stream::iter(names)
         .map(|name| release_data(helm_bin, kubeconfig, namespace, name))
         .buffer_unordered(4)
@@ -150,6 +173,7 @@ pub async fn collect(
         namespace: namespace.to_owned(),
         live: true,
         images_prefix: images_prefix.map(str::to_owned),
+        failed_releases,
         ..Inventory::default()
     };
     for release in releases {
@@ -327,6 +351,30 @@ impl Deployment {
         }
     }
 
+    /// Deletes the OSDPL and waits until it is gone: the controller uninstalls every release
+    /// first, so no cluster-scoped object of the charts (ClusterRoles, CRDs) is left owned by
+    /// this namespace's releases.
+    pub async fn delete(&mut self, timeout: Duration) -> Result<()> {
+        let api: Api<rockoon_core::crd::OpenStackDeployment> =
+            Api::namespaced(self.client.clone(), &self.namespace);
+        api.delete(&self.name, &kube::api::DeleteParams::default())
+            .await
+            .with_context(|| format!("deleting OSDPL {}/{}", self.namespace, self.name))?;
+        let deadline = Instant::now() + timeout;
+        while api.get_opt(&self.name).await?.is_some() {
+            if Instant::now() > deadline {
+                bail!(
+                    "OSDPL {}/{} still there {timeout:?} after its deletion; rockoon-osdpl log:\n{}",
+                    self.namespace,
+                    self.name,
+                    self.osdpl.log_tail()
+                );
+            }
+            tokio::time::sleep(Duration::from_millis(500)).await;
+        }
+        Ok(())
+    }
+
     /// Stops both controllers (SIGTERM); the namespace and its releases stay.
     pub async fn stop(mut self) -> Result<()> {
         self.osdpl.terminate(Duration::from_secs(20)).await?;
@@ -378,6 +426,7 @@ pub async fn render_manifests(
     let dir = helm_home().join("values");
     std::fs::create_dir_all(&dir)?;
     let mut manifests = Vec::new();
+    let mut failed = Vec::new();
     let mut values = BTreeMap::new();
     for service in rendered["services"].as_array().into_iter().flatten() {
         for release in service[1]["releases"].as_array().into_iter().flatten() {
@@ -406,10 +455,12 @@ pub async fn render_manifests(
                     &file.display().to_string(),
                 ],
             )
-            .await
-            .with_context(|| format!("release {name} (chart {})", chart_dir.display()))?;
-            manifests.push((name.to_owned(), text));
+            .await;
             values.insert(name.to_owned(), release["values"].clone());
+            match text {
+                Ok(text) => manifests.push((name.to_owned(), text)),
+                Err(error) => failed.push((name.to_owned(), format!("{error:#}"))),
+            }
         }
     }
     let precache: Vec<String> = rendered["precache"]
@@ -422,5 +473,8 @@ pub async fn render_manifests(
         manifests.push(("(image pre-caching)".to_owned(), precache.join("\n---\n")));
     }
     let _ = std::fs::remove_dir_all(&dir);
-    Inventory::from_manifests(&namespace, manifests, values, images_prefix(&osdpl))
+    let mut inventory =
+        Inventory::from_manifests(&namespace, manifests, values, images_prefix(&osdpl))?;
+    inventory.failed_releases = failed;
+    Ok(inventory)
 }

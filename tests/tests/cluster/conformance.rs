@@ -13,6 +13,7 @@ use crate::cluster_or_return;
 
 /// The upstream charts of a whole sample on 2 shared cores stay under this.
 const APPLY_WAIT: Duration = Duration::from_secs(900);
+const DELETE_WAIT: Duration = Duration::from_secs(300);
 
 async fn sample_conforms(name: &str) {
     let cluster = cluster_or_return!();
@@ -40,17 +41,20 @@ async fn sample_conforms(name: &str) {
         prefix.as_deref(),
     )
     .await;
-    deployment.stop().await.unwrap();
     let report = report.unwrap();
     eprintln!(
         "conformance of the {name} sample (namespace {}):\n{report}",
         ns.name
     );
+    // Uninstalled through the controller, so the charts' cluster-scoped objects go too.
+    let deleted = deployment.delete(DELETE_WAIT).await;
+    deployment.stop().await.unwrap();
     ns.delete().await.unwrap();
     controller_ns.delete().await.unwrap();
     if let Err(error) = applied {
         panic!("the {name} sample was not APPLIED: {error:#}\n\nconformance:\n{report}");
     }
+    deleted.unwrap();
     assert!(
         report.is_empty(),
         "the {name} sample applied, with findings:\n{report}"
