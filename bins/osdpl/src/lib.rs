@@ -227,6 +227,10 @@ pub async fn run(args: Args) -> ExitCode {
             templates,
             images_base_url: settings.images_base_url.clone(),
             binary_base_url: settings.binary_base_url.clone(),
+            gateway: rockoon_core::render::GatewaySettings {
+                parent: settings.gateway_parent.clone(),
+                class: settings.gateway_class.clone(),
+            },
         };
         let state_metrics = match metrics::StateMetrics::register(&runtime.registry) {
             Ok(metrics) => metrics,

@@ -197,6 +197,7 @@ mod tests {
                 .map(|(s, o)| (s.to_owned(), o))
                 .collect(),
             precache: vec![],
+            unsupported: Vec::new(),
         }
     }
 

@@ -70,6 +70,8 @@ pub struct RenderSettings {
     pub images_base_url: String,
     /// Binary artifacts prefix when the spec sets none.
     pub binary_base_url: String,
+    /// Gateway of the public HTTPRoutes (`--gateway-parent`, `--gateway-class`).
+    pub gateway: render::GatewaySettings,
 }
 
 /// The osdpl reconciler.
@@ -140,7 +142,8 @@ impl Reconciler<DeserializeGuard<OpenStackDeployment>> for Osdpl {
         self.ensure_finalizer(&object).await?;
         self.mirrors.synced().await;
         if osdpl.spec.draft.unwrap_or(false) {
-            self.write_status(osdpl, &Overall::Draft, None).await?;
+            self.write_status(osdpl, &Overall::Draft, None, None)
+                .await?;
             return Ok(Requeue::await_change());
         }
         self.converge(osdpl).await
@@ -157,12 +160,13 @@ impl Osdpl {
             binary_base_url: &self.render.binary_base_url,
         };
         let ceph = self.mirrors.ceph.state();
-        let inputs = inputs::gather(
+        let mut inputs = inputs::gather(
             &defaults,
             &self.mirrors.credentials.state(),
             &self.mirrors.referenced.state(),
             ceph.first().map(AsRef::as_ref),
         );
+        inputs.context.gateway = self.render.gateway.clone();
         self.report_notes(osdpl, &inputs.notes).await;
         let spec =
             serde_json::to_value(&osdpl.spec).map_err(|e| Error::InvalidSpec(e.to_string()))?;
@@ -180,7 +184,7 @@ impl Osdpl {
                     )
                     .await;
                 }
-                self.write_status(osdpl, &overall, None).await?;
+                self.write_status(osdpl, &overall, None, None).await?;
                 return Ok(Requeue::await_change());
             }
         };
@@ -198,6 +202,7 @@ impl Osdpl {
                 .clone()
         });
         let fingerprint = Some(rendered.fingerprint.as_str());
+        let unsupported = Some(rendered.unsupported.as_slice());
 
         // Read before this reconcile writes status: after a restart, the status is what was
         // last reported.
@@ -233,8 +238,13 @@ impl Osdpl {
         if plan.has_work() {
             tracing::info!(osdpl = %name, fingerprint = %rendered.fingerprint, "applying");
         }
-        self.write_status(osdpl, &Overall::Services(states.clone()), fingerprint)
-            .await?;
+        self.write_status(
+            osdpl,
+            &Overall::Services(states.clone()),
+            fingerprint,
+            unsupported,
+        )
+        .await?;
         for stage in 0..=2u8 {
             let in_stage: Vec<_> = plan.services.iter().filter(|s| s.stage == stage).collect();
             if in_stage.is_empty() {
@@ -274,8 +284,13 @@ impl Osdpl {
             for (service, state) in join_all(runs).await {
                 states.insert(service, state);
             }
-            self.write_status(osdpl, &Overall::Services(states.clone()), fingerprint)
-                .await?;
+            self.write_status(
+                osdpl,
+                &Overall::Services(states.clone()),
+                fingerprint,
+                unsupported,
+            )
+            .await?;
         }
         let removal_errors = self.remove(osdpl, &plan).await;
         for service in &leaving {
@@ -294,8 +309,13 @@ impl Osdpl {
                 .filter(|r| r.osdpl.is_some())
                 .map(|r| r.status.as_str()),
         );
-        self.write_status(osdpl, &Overall::Services(states.clone()), fingerprint)
-            .await?;
+        self.write_status(
+            osdpl,
+            &Overall::Services(states.clone()),
+            fingerprint,
+            unsupported,
+        )
+        .await?;
         if !removal_errors.is_empty() {
             return Err(Error::Uninstall(removal_errors.join("; ")));
         }
@@ -449,6 +469,7 @@ impl Osdpl {
         osdpl: &OpenStackDeployment,
         overall: &Overall,
         fingerprint: Option<&str>,
+        unsupported: Option<&[String]>,
     ) -> Result<(), Error> {
         let name = osdpl.name_any();
         let statuses = self.mirrors.statuses.state();
@@ -464,7 +485,10 @@ impl Osdpl {
         }
         // The OSDPL first: whoever sees the osdplst change then finds the conditions agree.
         self.writer
-            .osdpl(osdpl, status::osdpl_status(osdpl, overall, fingerprint))
+            .osdpl(
+                osdpl,
+                status::osdpl_status(osdpl, overall, fingerprint, unsupported),
+            )
             .await?;
         self.writer
             .osdplst(osdpl, current.map(AsRef::as_ref), body)

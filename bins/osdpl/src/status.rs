@@ -187,11 +187,13 @@ impl Overall {
     }
 }
 
-/// The OSDPL `status` body this binary owns.
+/// The OSDPL `status` body this binary owns. `unsupported` (spec settings no chart takes) is
+/// known only when the spec rendered; otherwise the last reported `Unsupported` condition stays.
 pub fn osdpl_status(
     osdpl: &OpenStackDeployment,
     overall: &Overall,
     fingerprint: Option<&str>,
+    unsupported: Option<&[String]>,
 ) -> Value {
     let generation = osdpl.metadata.generation;
     let previous = osdpl
@@ -201,9 +203,20 @@ pub fn osdpl_status(
         .cloned()
         .unwrap_or_default();
     let now = Timestamp::now().to_string();
+    let unsupported = match unsupported {
+        Some(settings) => Some(unsupported_condition(settings)),
+        None => previous
+            .iter()
+            .find(|c| c.type_ == "Unsupported")
+            .map(|c| (c.status == "True", c.reason.clone(), c.message.clone())),
+    };
     let conditions: Vec<Value> = overall
         .conditions()
         .into_iter()
+        .map(|(kind, status, reason, message)| (kind, status, reason.to_owned(), message))
+        .chain(
+            unsupported.map(|(status, reason, message)| ("Unsupported", status, reason, message)),
+        )
         .map(|(kind, status, reason, message)| {
             let status = if status { "True" } else { "False" };
             // The transition time moves only when the status does.
@@ -229,6 +242,16 @@ pub fn osdpl_status(
         status["fingerprint"] = json!(fingerprint);
     }
     status
+}
+
+/// `Unsupported` as `(status, reason, message)`: True, listing every setting, when the spec
+/// has settings no chart takes.
+fn unsupported_condition(settings: &[String]) -> (bool, String, String) {
+    if settings.is_empty() {
+        (false, "AllSettingsRendered".into(), String::new())
+    } else {
+        (true, "SettingsNotRendered".into(), settings.join("; "))
+    }
 }
 
 /// The OpenStackDeploymentStatus `status` body this binary owns.

@@ -19,6 +19,7 @@
 
 pub mod catalog;
 pub mod context;
+pub mod node_overrides;
 pub mod overrides;
 pub mod precache;
 pub mod routes;
@@ -145,6 +146,10 @@ pub struct Rendered {
     pub services: Vec<(String, ServiceOutcome)>,
     /// Image pre-caching DaemonSets, one per node role (plain Kubernetes objects).
     pub precache: Vec<Value>,
+    /// Spec settings no chart can take, as `path: why` (reported in the OSDPL status, never
+    /// dropped in silence).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub unsupported: Vec<String>,
 }
 
 impl Rendered {
@@ -186,6 +191,7 @@ pub fn render(
         fingerprint,
         services,
         precache: Vec::new(),
+        unsupported: node_overrides::unsupported(&merged),
     };
     rendered.precache = precache::daemonsets(rendered.releases(), &context.namespace);
     Ok(rendered)
