@@ -6,6 +6,10 @@
 //! `h1:11211,h2:11211`). A host is of this namespace when it is `svc.ns` or `svc.ns.svc…`, or
 //! a pod under a headless Service, `pod-0.svc.ns` or `pod-0.svc.ns.svc…`. Hosts of other namespaces and public names
 //! are not judged (their Services are not ours to know).
+//!
+//! Not judged either: client sections the charts always write for an optional integration
+//! that the same file leaves off ([`inert_sections`]), e.g. nova's `[ironic]` without the
+//! ironic compute driver. Nothing connects to those hosts.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -107,6 +111,61 @@ fn texts(object: &Object) -> Vec<(String, String)> {
     }
 }
 
+/// Ini sections of one config file whose hosts nothing connects to, because the file leaves
+/// their integration off:
+/// - `[ironic]` (nova) unless `compute_driver` is the ironic driver;
+/// - `[octavia]` (neutron) unless a load-balancer service plugin is configured;
+/// - `[task_flow]` (octavia) unless `jobboard_enabled` is true (its hosts are the jobboard's).
+pub fn inert_sections(text: &str) -> BTreeSet<String> {
+    let mut values: BTreeMap<(String, String), String> = BTreeMap::new();
+    let mut section = String::new();
+    for line in text.lines() {
+        let trimmed = line.trim();
+        if let Some(name) = trimmed.strip_prefix('[').and_then(|r| r.strip_suffix(']')) {
+            section = name.to_ascii_lowercase();
+        } else if let Some((key, value)) = line_pair(trimmed) {
+            values.insert(
+                (section.clone(), key.to_ascii_lowercase()),
+                value.trim().to_ascii_lowercase(),
+            );
+        }
+    }
+    let value = |section: &str, key: &str| {
+        values
+            .get(&(section.to_owned(), key.to_owned()))
+            .cloned()
+            .unwrap_or_default()
+    };
+    let mut inert = BTreeSet::new();
+    if !value("default", "compute_driver").contains("ironic") {
+        inert.insert("ironic".to_owned());
+    }
+    let plugins = value("default", "service_plugins");
+    if !plugins.contains("lbaas") && !plugins.contains("octavia") {
+        inert.insert("octavia".to_owned());
+    }
+    if value("task_flow", "jobboard_enabled") != "true" {
+        inert.insert("task_flow".to_owned());
+    }
+    inert
+}
+
+/// Hosts on the lines of `text` that are not in an inert section.
+fn live_hosts(text: &str) -> Vec<String> {
+    let inert = inert_sections(text);
+    let mut section = String::new();
+    let mut hosts = Vec::new();
+    for line in text.lines() {
+        let trimmed = line.trim();
+        if let Some(name) = trimmed.strip_prefix('[').and_then(|r| r.strip_suffix(']')) {
+            section = name.to_ascii_lowercase();
+        } else if !inert.contains(&section) {
+            hosts.extend(line_hosts(line));
+        }
+    }
+    hosts
+}
+
 /// Hosts of the namespace that no Service answers for, with where they are named.
 pub fn check(objects: &[Object], namespace: &str) -> Vec<Finding> {
     let services: BTreeSet<&str> = objects
@@ -117,20 +176,18 @@ pub fn check(objects: &[Object], namespace: &str) -> Vec<Finding> {
     let mut missing: BTreeMap<(String, String), BTreeSet<String>> = BTreeMap::new();
     for object in objects {
         for (key, text) in texts(object) {
-            for line in text.lines() {
-                for host in line_hosts(line) {
-                    if let Some(service) = service_of(&host, namespace)
-                        && !services.contains(service.as_str())
-                    {
-                        let release = object
-                            .release
-                            .as_ref()
-                            .map_or_else(String::new, |r| format!(" (release {r})"));
-                        missing
-                            .entry((service, host))
-                            .or_default()
-                            .insert(format!("{}{release} {key}", object.id()));
-                    }
+            for host in live_hosts(&text) {
+                if let Some(service) = service_of(&host, namespace)
+                    && !services.contains(service.as_str())
+                {
+                    let release = object
+                        .release
+                        .as_ref()
+                        .map_or_else(String::new, |r| format!(" (release {r})"));
+                    missing
+                        .entry((service, host))
+                        .or_default()
+                        .insert(format!("{}{release} {key}", object.id()));
                 }
             }
         }
@@ -176,6 +233,26 @@ mod tests {
             text.contains("keystone.openstack.svc.cluster.local") && text.contains("keystone.conf"),
             "{text}"
         );
+    }
+
+    #[test]
+    fn hosts_of_an_integration_the_file_leaves_off_are_not_judged() {
+        let nova = "[DEFAULT]\ncompute_driver = libvirt.LibvirtDriver\n[ironic]\napi_endpoint = http://ironic-api.openstack.svc.cluster.local:6385/\n";
+        assert!(live_hosts(nova).is_empty(), "{:?}", live_hosts(nova));
+        let bare_metal = nova.replace("libvirt.LibvirtDriver", "ironic.IronicDriver");
+        assert_eq!(
+            live_hosts(&bare_metal),
+            vec!["ironic-api.openstack.svc.cluster.local"]
+        );
+        let octavia = "[task_flow]\njobboard_enabled = false\njobboard_backend_hosts = valkey.openstack.svc.cluster.local\n";
+        assert!(live_hosts(octavia).is_empty());
+        let jobboard = octavia.replace("= false", "= True");
+        assert_eq!(
+            live_hosts(&jobboard),
+            vec!["valkey.openstack.svc.cluster.local"]
+        );
+        let neutron = "[DEFAULT]\nservice_plugins = router\n[octavia]\nbase_url = http://octavia-api.openstack.svc.cluster.local:9876/\n";
+        assert!(live_hosts(neutron).is_empty());
     }
 
     #[test]
