@@ -42,7 +42,7 @@ pub const DEFAULT_ADMIN_PORT: u16 = 32768;
 /// Name of the OSDPL CRD this controller waits for.
 pub const OSDPL_CRD: &str = "openstackdeployments.lcm.mirantis.com";
 /// Upstream OpenStack-Helm chart repository (both groups since the 2025 merge).
-pub const UPSTREAM_CHARTS: &str = "https://tarballs.opendev.org/openstack/openstack-helm";
+pub const UPSTREAM_CHARTS: &str = helm::chart::UPSTREAM_REPOSITORY;
 /// Label of the Secrets `value_from.secret_key_ref` may read (Rockoon's).
 pub const OSDPL_SECRET_LABEL: &str = "openstack.lcm.mirantis.com/osdpl_secret=true";
 
