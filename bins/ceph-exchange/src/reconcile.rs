@@ -1,31 +1,380 @@
-//! Reconcile of one Secret in the Ceph shared namespace: today, log its identity.
+//! Reconcile of one OpenStackDeployment: bring `ceph-etc` and the keyring Secrets of the
+//! OpenStack namespace in line with `openstack-ceph-keys` ([`crate::plan`]), then record the
+//! hash of what was published in `status.watched.ceph.secret.hash` with the `CephKeys`
+//! condition. Every reconcile plans for the whole namespace (the union of its OSDPLs' needs);
+//! writes are server-side applies with the field manager `rockoon-ceph-exchange`, sent only
+//! when the cache differs, so a restart or a resync writes nothing. No key value is logged,
+//! put in an event, a condition or an error.
 
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
+use std::time::Duration;
 
-use k8s_openapi::api::core::v1::Secret;
-use kube::ResourceExt;
+use k8s_openapi::api::core::v1::{ConfigMap, Secret};
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::{Condition, Time};
+use k8s_openapi::jiff::Timestamp;
+use kube::api::{DeleteParams, Patch, PatchParams};
+use kube::core::DeserializeGuard;
 use kube::runtime::controller::Action;
+use kube::runtime::events::{Event, EventType, Recorder, Reporter};
+use kube::{Api, Client, Resource, ResourceExt};
+use rockoon_core::ceph;
 use rockoon_core::controller::Reconciler;
-
+use rockoon_core::crd::OpenStackDeployment;
 use rockoon_core::error::CoreError;
+use rockoon_core::mirror::Mirror;
+use rockoon_core::render::{RenderContext, Templates, catalog, spec::merged_spec};
+use serde_json::{Value, json};
 
-/// Secret in which Ceph publishes the keys and endpoints OpenStack needs.
-pub const CEPH_KEYS_SECRET: &str = "openstack-ceph-keys";
+use crate::metrics::Metrics;
+use crate::plan::{self, CONDITION, FIELD_MANAGER, Needs, Observed, Verdict};
 
-/// Logs each Secret it sees; never its data.
-pub struct CephSecretObserver;
+/// How long a reconcile waits to see its own writes in the caches.
+const SEE_WRITES: Duration = Duration::from_secs(5);
 
-impl Reconciler<Secret> for CephSecretObserver {
+/// The caches a reconcile reads.
+pub struct Mirrors {
+    /// `openstack-ceph-keys` in the Ceph shared namespace.
+    pub keys: Mirror<Secret>,
+    /// Secrets of the OpenStack namespace labelled as this container's.
+    pub secrets: Mirror<Secret>,
+    /// ConfigMaps of the OpenStack namespace labelled as this container's.
+    pub config_maps: Mirror<ConfigMap>,
+    /// Every OSDPL of the OpenStack namespace (their enabled services).
+    pub osdpls: Mirror<DeserializeGuard<OpenStackDeployment>>,
+}
+
+/// Where the reconcile reads and writes.
+pub struct Settings {
+    /// The OpenStack namespace.
+    pub namespace: String,
+    /// The Ceph shared namespace.
+    pub ceph_namespace: String,
+}
+
+/// The ceph-exchange reconciler.
+pub struct CephExchange {
+    client: Client,
+    settings: Settings,
+    mirrors: Mirrors,
+    templates: Templates,
+    metrics: Metrics,
+    recorder: Recorder,
+}
+
+impl CephExchange {
+    /// A reconciler over `mirrors`, publishing events as `rockoon-ceph-exchange`.
+    pub fn new(
+        client: Client,
+        settings: Settings,
+        mirrors: Mirrors,
+        templates: Templates,
+        metrics: Metrics,
+    ) -> Self {
+        let reporter = Reporter {
+            controller: FIELD_MANAGER.into(),
+            instance: std::env::var("HOSTNAME").ok(),
+        };
+        Self {
+            recorder: Recorder::new(client.clone(), reporter),
+            client,
+            settings,
+            mirrors,
+            templates,
+            metrics,
+        }
+    }
+}
+
+impl Reconciler<DeserializeGuard<OpenStackDeployment>> for CephExchange {
     type Error = CoreError;
 
-    async fn reconcile(&self, secret: Arc<Secret>) -> Result<Action, CoreError> {
-        let name = secret.name_any();
-        tracing::info!(
-            secret = %name,
-            ceph_keys = name == CEPH_KEYS_SECRET,
-            keys = secret.data.as_ref().map_or(0, |d| d.len()),
-            "Ceph shared Secret seen"
-        );
+    async fn reconcile(
+        &self,
+        object: Arc<DeserializeGuard<OpenStackDeployment>>,
+    ) -> Result<Action, CoreError> {
+        // osdpl reports an object it cannot read; its needs count as unknown (see `needs`).
+        let Ok(osdpl) = &object.0 else {
+            return Ok(Action::await_change());
+        };
+        self.mirrors.keys.synced().await;
+        self.mirrors.secrets.synced().await;
+        self.mirrors.config_maps.synced().await;
+        self.mirrors.osdpls.synced().await;
+
+        let needs = self.needs();
+        let keys = self.mirrors.keys.state();
+        let keys = keys
+            .iter()
+            .find(|s| s.metadata.name.as_deref() == Some(ceph::KEYS_SECRET));
+        let secrets = self.mirrors.secrets.state();
+        let config_maps = self.mirrors.config_maps.state();
+        let secret_refs: Vec<&Secret> = secrets.iter().map(AsRef::as_ref).collect();
+        let config_refs: Vec<&ConfigMap> = config_maps.iter().map(AsRef::as_ref).collect();
+        let plan = plan::plan(&Observed {
+            keys: keys.map(AsRef::as_ref),
+            ceph_namespace: &self.settings.ceph_namespace,
+            needs: &needs,
+            owned_secrets: &secret_refs,
+            owned_config_maps: &config_refs,
+        });
+        if let Some(count) = plan.published_users {
+            self.metrics.set_published_users(count);
+        }
+        self.write(&plan).await?;
+        self.report(osdpl, &plan).await?;
         Ok(Action::await_change())
+    }
+}
+
+impl CephExchange {
+    /// The union of every OSDPL's needs in the namespace.
+    fn needs(&self) -> Needs {
+        let mut needs = Needs::default();
+        let context = RenderContext {
+            namespace: self.settings.namespace.clone(),
+            dry_run_secrets: true,
+            ..RenderContext::default()
+        };
+        for object in self.mirrors.osdpls.state() {
+            let osdpl = match &object.0 {
+                Ok(osdpl) => osdpl,
+                Err(error) => {
+                    needs.add("(unreadable)", Err(error.to_string()));
+                    continue;
+                }
+            };
+            let spec = serde_json::to_value(&osdpl.spec).unwrap_or(Value::Null);
+            let users = merged_spec(&spec, &context, &self.templates)
+                .and_then(|(merged, _)| {
+                    let enabled = catalog::enabled_services(&merged)?;
+                    let names: Vec<&str> = enabled.iter().map(|d| d.name).collect();
+                    Ok(ceph::users_needed(&merged, &names))
+                })
+                .map_err(|e| e.to_string());
+            needs.add(&osdpl.name_any(), users);
+        }
+        needs
+    }
+
+    /// Sends the plan's applies and deletions, then waits (bounded) for the caches to show
+    /// them, so the next reconcile does not send them again.
+    async fn write(&self, plan: &plan::Plan) -> Result<(), CoreError> {
+        let params = PatchParams::apply(FIELD_MANAGER).force();
+        let namespace = &self.settings.namespace;
+        if let Some(config) = &plan.config {
+            let api: Api<ConfigMap> = Api::namespaced(self.client.clone(), namespace);
+            api.patch(
+                ceph::CONFIG_MAP,
+                &params,
+                &Patch::Apply(&with_kind(config, "ConfigMap")),
+            )
+            .await?;
+            self.metrics.config_applied();
+            tracing::info!(configmap = ceph::CONFIG_MAP, "ceph.conf applied");
+        }
+        let secrets: Api<Secret> = Api::namespaced(self.client.clone(), namespace);
+        for keyring in &plan.keyrings {
+            let name = keyring.name_any();
+            secrets
+                .patch(&name, &params, &Patch::Apply(&with_kind(keyring, "Secret")))
+                .await?;
+            self.metrics.keyring_applied();
+            tracing::info!(secret = %name, "keyring applied");
+        }
+        for name in &plan.delete {
+            match secrets.delete(name, &DeleteParams::default()).await {
+                Ok(_) => {}
+                Err(kube::Error::Api(status)) if status.code == 404 => continue,
+                Err(error) => return Err(error.into()),
+            }
+            self.metrics.keyring_deleted();
+            tracing::info!(secret = %name, "keyring of a user no enabled service needs deleted");
+        }
+        if plan.config.is_some() {
+            let conf = plan
+                .config
+                .as_ref()
+                .and_then(|c| c.data.as_ref())
+                .and_then(|d| d.get(ceph::CONFIG_KEY))
+                .cloned()
+                .unwrap_or_default();
+            self.mirrors
+                .config_maps
+                .wait_until(SEE_WRITES, |maps| {
+                    maps.iter().any(|c| plan::config_up_to_date(c, &conf))
+                })
+                .await;
+        }
+        if !plan.keyrings.is_empty() || !plan.delete.is_empty() {
+            let wanted: BTreeMap<String, Vec<u8>> = plan
+                .keyrings
+                .iter()
+                .map(|s| {
+                    let key = s.data.as_ref().and_then(|d| d.get(ceph::KEYRING_KEY));
+                    (s.name_any(), key.map(|k| k.0.clone()).unwrap_or_default())
+                })
+                .collect();
+            let gone: BTreeSet<&String> = plan.delete.iter().collect();
+            self.mirrors
+                .secrets
+                .wait_until(SEE_WRITES, |secrets| {
+                    let applied = wanted.iter().all(|(name, key)| {
+                        secrets.iter().any(|s| {
+                            s.metadata.name.as_ref() == Some(name)
+                                && s.data
+                                    .as_ref()
+                                    .and_then(|d| d.get(ceph::KEYRING_KEY))
+                                    .map(|k| &k.0)
+                                    == Some(key)
+                        })
+                    });
+                    let deleted = !secrets
+                        .iter()
+                        .any(|s| s.metadata.name.as_ref().is_some_and(|n| gone.contains(n)));
+                    applied && deleted
+                })
+                .await;
+        }
+        Ok(())
+    }
+
+    /// Applies the hash and the condition to the OSDPL status when they changed; a Warning
+    /// event when the condition turns False or its message changes.
+    async fn report(
+        &self,
+        osdpl: &OpenStackDeployment,
+        plan: &plan::Plan,
+    ) -> Result<(), CoreError> {
+        let Some(verdict) = &plan.verdict else {
+            return Ok(());
+        };
+        let status = osdpl.status.as_ref();
+        let current_hash = status
+            .and_then(|s| s.watched.as_ref())
+            .and_then(|w| w.pointer("/ceph/secret/hash"))
+            .and_then(Value::as_str)
+            .map(str::to_owned);
+        // Without a usable publication the recorded hash stays (an apply that omitted it would
+        // remove it).
+        let hash = plan.hash.clone().or(current_hash.clone());
+        let existing = status.and_then(|s| s.conditions.as_deref());
+        let was = existing
+            .into_iter()
+            .flatten()
+            .find(|c| c.type_ == CONDITION);
+        let now = Time(Timestamp::now());
+        let condition = condition(verdict, was, osdpl.metadata.generation, &now);
+        let same_condition = was.is_some_and(|c| {
+            c.status == condition.status
+                && c.reason == condition.reason
+                && c.message == condition.message
+                && c.observed_generation == condition.observed_generation
+        });
+        if !verdict.ok && !same_condition {
+            if plan.malformed {
+                self.metrics.parse_error();
+            }
+            let event = Event {
+                type_: EventType::Warning,
+                reason: verdict.reason.into(),
+                note: Some(verdict.message.clone()),
+                action: "CephExchange".into(),
+                secondary: None,
+            };
+            if let Err(error) = self.recorder.publish(&event, &osdpl.object_ref(&())).await {
+                tracing::warn!(%error, "cannot publish event");
+            }
+            tracing::warn!(reason = verdict.reason, message = %verdict.message, "Ceph keys not applied");
+        }
+        if same_condition && hash == current_hash {
+            return Ok(());
+        }
+        let mut body = json!({
+            "apiVersion": "lcm.mirantis.com/v1alpha1",
+            "kind": "OpenStackDeployment",
+            "status": {"conditions": [condition]},
+        });
+        if let Some(hash) = &hash {
+            body["status"]["watched"] = json!({"ceph": {"secret": {"hash": hash}}});
+        }
+        let api: Api<OpenStackDeployment> =
+            Api::namespaced(self.client.clone(), &self.settings.namespace);
+        let params = PatchParams::apply(FIELD_MANAGER).force();
+        api.patch_status(&osdpl.name_any(), &params, &Patch::Apply(&body))
+            .await?;
+        if hash != current_hash {
+            tracing::info!(osdpl = %osdpl.name_any(), "status.watched.ceph.secret.hash updated");
+        }
+        Ok(())
+    }
+}
+
+/// The condition for `verdict`, keeping the transition time of `was` when the status stays.
+fn condition(
+    verdict: &Verdict,
+    was: Option<&Condition>,
+    generation: Option<i64>,
+    now: &Time,
+) -> Condition {
+    let status = if verdict.ok { "True" } else { "False" };
+    let since = was
+        .filter(|c| c.status == status)
+        .map_or_else(|| now.clone(), |c| c.last_transition_time.clone());
+    Condition {
+        type_: CONDITION.to_owned(),
+        status: status.to_owned(),
+        reason: verdict.reason.to_owned(),
+        message: verdict.message.clone(),
+        observed_generation: generation,
+        last_transition_time: since,
+    }
+}
+
+/// `object` as an apply body: typed objects serialise without apiVersion and kind.
+fn with_kind<T: serde::Serialize>(object: &T, kind: &str) -> Value {
+    let mut body = serde_json::to_value(object).unwrap_or(Value::Null);
+    body["apiVersion"] = json!("v1");
+    body["kind"] = json!(kind);
+    body
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    #[test]
+    fn the_condition_keeps_its_transition_time_while_its_status_stays() {
+        let verdict = Verdict {
+            ok: false,
+            reason: "Malformed",
+            message: "m".into(),
+        };
+        let then = Time(Timestamp::from_second(10).unwrap());
+        let now = Time(Timestamp::from_second(20).unwrap());
+        let first = condition(&verdict, None, Some(1), &then);
+        assert_eq!(first.last_transition_time, then);
+        assert_eq!(
+            condition(&verdict, Some(&first), Some(1), &now).last_transition_time,
+            then
+        );
+        let fixed = Verdict {
+            ok: true,
+            reason: "Published",
+            message: "ok".into(),
+        };
+        assert_eq!(
+            condition(&fixed, Some(&first), Some(1), &now).last_transition_time,
+            now
+        );
+    }
+
+    #[test]
+    fn apply_bodies_name_their_kind() {
+        let body = with_kind(&plan::keyring("cinder", "AQ=="), "Secret");
+        assert_eq!(body["kind"], "Secret");
+        assert_eq!(body["apiVersion"], "v1");
+        assert_eq!(body["data"]["key"], "QVE9PQ==");
     }
 }

@@ -8,6 +8,7 @@
 #![allow(clippy::unwrap_used)]
 
 mod binaries;
+mod ceph_exchange;
 mod conformance;
 mod crds;
 mod deploy;
