@@ -9,13 +9,19 @@
 //! `status.watched.ceph.secret.hash` with a `CephKeys` condition, and changes nothing on bad
 //! or missing input ([`reconcile`]).
 //!
+//! **OpenStack → Ceph.** While an OSDPL enables `object-storage`, `openstack-rgw-creds` in the
+//! Ceph shared namespace carries the RGW service user's active credentials and the endpoints
+//! Ceph needs ([`rgw`]); it is deleted when object-storage is disabled.
+//!
 //! One controller over the OpenStackDeployments of the namespace, reconciled again whenever
-//! `openstack-ceph-keys`, an owned object or another OSDPL changes; its first reconciles
-//! after start-up cover a publication made while it was not running.
+//! `openstack-ceph-keys`, an owned object, object-storage's credentials or a referenced Secret
+//! changes; its first reconciles after start-up cover a publication made while it was not
+//! running.
 
 mod metrics;
 pub mod plan;
 mod reconcile;
+pub mod rgw;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -34,6 +40,8 @@ use rockoon_core::settings::{BinaryArgs, CommonArgs};
 
 /// Name of this container; the `controller` label of its metrics.
 pub const NAME: &str = "ceph-exchange";
+/// Label of the Secrets an OSDPL's `value_from` references (the public certificate).
+const OSDPL_SECRET_LABEL: &str = "openstack.lcm.mirantis.com/osdpl_secret";
 /// Name of the OSDPL CRD this controller waits for.
 pub const OSDPL_CRD: &str = "openstackdeployments.lcm.mirantis.com";
 
@@ -150,11 +158,37 @@ fn tasks(
         watcher::Config::default(),
         &runtime.readiness,
     );
+    let (credentials, t5) = mirror::objects(
+        "CredentialSecret",
+        Api::<Secret>::namespaced(client.clone(), &namespace),
+        watcher::Config::default().labels(&format!(
+            "{}={}",
+            rockoon_core::credentials::OWNER_LABEL,
+            rgw::SERVICE
+        )),
+        &runtime.readiness,
+    );
+    let (referenced, t6) = mirror::objects(
+        "ReferencedSecret",
+        Api::<Secret>::namespaced(client.clone(), &namespace),
+        watcher::Config::default().labels(&format!("{OSDPL_SECRET_LABEL}=true")),
+        &runtime.readiness,
+    );
+    let (rgw, t7) = mirror::counted_objects(
+        "RgwSecret",
+        Api::<Secret>::namespaced(client.clone(), &ceph_namespace),
+        watcher::Config::default().labels(&owned),
+        &runtime.readiness,
+        &runtime.metrics,
+    );
     let mirrors = reconcile::Mirrors {
         keys,
         secrets,
         config_maps,
         osdpls,
+        credentials,
+        referenced,
+        rgw,
     };
     let settings = reconcile::Settings {
         namespace: namespace.clone(),
@@ -172,7 +206,7 @@ fn tasks(
     // the whole namespace: the OSDPL mirror needs no trigger of its own.
     drop(t4);
     let scheduling = Scheduling {
-        triggers: vec![t1, t2, t3],
+        triggers: vec![t1, t2, t3, t5, t6, t7],
         debounce,
     };
     vec![controller::task_with(

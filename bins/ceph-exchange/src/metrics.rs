@@ -10,6 +10,7 @@ pub struct Metrics {
     keyring_writes: IntCounterVec,
     config_writes: IntCounter,
     parse_errors: IntCounter,
+    rgw_writes: IntCounterVec,
 }
 
 impl Metrics {
@@ -35,7 +36,15 @@ impl Metrics {
                 "ceph_parse_errors_total",
                 "Times openstack-ceph-keys was found unreadable with a problem not reported before.",
             )?,
+            rgw_writes: IntCounterVec::new(
+                Opts::new(
+                    "ceph_rgw_creds_writes_total",
+                    "Writes of openstack-rgw-creds in the Ceph shared namespace, by action (apply, delete).",
+                ),
+                &["action"],
+            )?,
         };
+        registry.register(Box::new(metrics.rgw_writes.clone()))?;
         registry.register(Box::new(metrics.published_users.clone()))?;
         registry.register(Box::new(metrics.keyring_writes.clone()))?;
         registry.register(Box::new(metrics.config_writes.clone()))?;
@@ -63,6 +72,16 @@ impl Metrics {
         self.config_writes.inc();
     }
 
+    /// Counts one apply of `openstack-rgw-creds`.
+    pub fn rgw_applied(&self) {
+        self.rgw_writes.with_label_values(&["apply"]).inc();
+    }
+
+    /// Counts one deletion of `openstack-rgw-creds`.
+    pub fn rgw_deleted(&self) {
+        self.rgw_writes.with_label_values(&["delete"]).inc();
+    }
+
     /// Counts one newly reported parse problem.
     pub fn parse_error(&self) {
         self.parse_errors.inc();
@@ -83,6 +102,8 @@ mod tests {
         metrics.keyring_deleted();
         metrics.config_applied();
         metrics.parse_error();
+        metrics.rgw_applied();
+        metrics.rgw_deleted();
         let text = rockoon_core::metrics::render(&registry);
         for name in [
             "rockoon_ceph_published_users{",
@@ -90,6 +111,8 @@ mod tests {
             "rockoon_ceph_keyring_writes_total{action=\"delete\"",
             "rockoon_ceph_config_writes_total{",
             "rockoon_ceph_parse_errors_total{",
+            "rockoon_ceph_rgw_creds_writes_total{action=\"apply\"",
+            "rockoon_ceph_rgw_creds_writes_total{action=\"delete\"",
         ] {
             assert!(
                 text.lines()

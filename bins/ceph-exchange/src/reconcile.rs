@@ -28,6 +28,7 @@ use serde_json::{Value, json};
 
 use crate::metrics::Metrics;
 use crate::plan::{self, CONDITION, FIELD_MANAGER, Needs, Observed, Verdict};
+use crate::rgw;
 
 /// How long a reconcile waits to see its own writes in the caches.
 const SEE_WRITES: Duration = Duration::from_secs(5);
@@ -42,6 +43,23 @@ pub struct Mirrors {
     pub config_maps: Mirror<ConfigMap>,
     /// Every OSDPL of the OpenStack namespace (their enabled services).
     pub osdpls: Mirror<DeserializeGuard<OpenStackDeployment>>,
+    /// The generated credentials of `object-storage` (its service user).
+    pub credentials: Mirror<Secret>,
+    /// Secrets the OSDPLs reference (`osdpl_secret=true`), for the public certificate.
+    pub referenced: Mirror<Secret>,
+    /// Secrets of the Ceph shared namespace labelled as this container's (`openstack-rgw-creds`).
+    pub rgw: Mirror<Secret>,
+}
+
+/// What `openstack-rgw-creds` should be.
+#[derive(Debug, PartialEq)]
+enum RgwWanted {
+    /// Some OSDPL cannot be read and none enables object-storage: leave it as it is.
+    Unknown,
+    /// No OSDPL enables object-storage: delete it (when it is this container's).
+    Absent,
+    /// Enabled; the data, or `None` while the service user has no usable credential yet.
+    Wanted(Option<BTreeMap<String, String>>),
 }
 
 /// Where the reconcile reads and writes.
@@ -101,8 +119,11 @@ impl Reconciler<DeserializeGuard<OpenStackDeployment>> for CephExchange {
         self.mirrors.secrets.synced().await;
         self.mirrors.config_maps.synced().await;
         self.mirrors.osdpls.synced().await;
+        self.mirrors.credentials.synced().await;
+        self.mirrors.referenced.synced().await;
+        self.mirrors.rgw.synced().await;
 
-        let needs = self.needs();
+        let (needs, rgw) = self.inspect();
         let keys = self.mirrors.keys.state();
         let keys = keys
             .iter()
@@ -123,20 +144,32 @@ impl Reconciler<DeserializeGuard<OpenStackDeployment>> for CephExchange {
         }
         self.write(&plan).await?;
         self.report(osdpl, &plan).await?;
+        self.rgw(rgw).await?;
         Ok(Action::await_change())
     }
 }
 
 impl CephExchange {
-    /// The union of every OSDPL's needs in the namespace.
-    fn needs(&self) -> Needs {
+    /// The union of every OSDPL's needs in the namespace, and what `openstack-rgw-creds`
+    /// should be (from the first OSDPL, by name, that enables object-storage).
+    fn inspect(&self) -> (Needs, RgwWanted) {
         let mut needs = Needs::default();
+        let secrets = self
+            .mirrors
+            .referenced
+            .state()
+            .iter()
+            .map(|s| (s.name_any(), decoded(s)))
+            .collect();
         let context = RenderContext {
             namespace: self.settings.namespace.clone(),
-            dry_run_secrets: true,
+            secrets,
             ..RenderContext::default()
         };
-        for object in self.mirrors.osdpls.state() {
+        let mut osdpls = self.mirrors.osdpls.state();
+        osdpls.sort_by_key(|o| o.0.as_ref().map(ResourceExt::name_any).unwrap_or_default());
+        let mut rgw = None;
+        for object in osdpls {
             let osdpl = match &object.0 {
                 Ok(osdpl) => osdpl,
                 Err(error) => {
@@ -145,16 +178,91 @@ impl CephExchange {
                 }
             };
             let spec = serde_json::to_value(&osdpl.spec).unwrap_or(Value::Null);
-            let users = merged_spec(&spec, &context, &self.templates)
-                .and_then(|(merged, _)| {
+            let inspected =
+                merged_spec(&spec, &context, &self.templates).and_then(|(merged, _)| {
                     let enabled = catalog::enabled_services(&merged)?;
                     let names: Vec<&str> = enabled.iter().map(|d| d.name).collect();
-                    Ok(ceph::users_needed(&merged, &names))
-                })
-                .map_err(|e| e.to_string());
-            needs.add(&osdpl.name_any(), users);
+                    Ok((
+                        ceph::users_needed(&merged, &names),
+                        names.contains(&rgw::SERVICE),
+                        merged,
+                    ))
+                });
+            match inspected {
+                Ok((users, object_storage, merged)) => {
+                    needs.add(&osdpl.name_any(), Ok(users));
+                    if object_storage && rgw.is_none() {
+                        rgw = Some(merged);
+                    }
+                }
+                Err(error) => needs.add(&osdpl.name_any(), Err(error.to_string())),
+            }
         }
-        needs
+        let wanted = match rgw {
+            Some(merged) => {
+                let credentials = self.mirrors.credentials.state();
+                let (tree, _) =
+                    rockoon_core::credentials::tree(credentials.iter().map(AsRef::as_ref));
+                RgwWanted::Wanted(rgw::data(
+                    &merged,
+                    &self.settings.namespace,
+                    &tree[rgw::SERVICE],
+                ))
+            }
+            None if needs.unknown.is_empty() => RgwWanted::Absent,
+            None => RgwWanted::Unknown,
+        };
+        (needs, wanted)
+    }
+
+    /// Brings `openstack-rgw-creds` in the Ceph shared namespace in line with `wanted`.
+    async fn rgw(&self, wanted: RgwWanted) -> Result<(), CoreError> {
+        let cached = self.mirrors.rgw.state();
+        let current = cached
+            .iter()
+            .find(|s| s.metadata.name.as_deref() == Some(rgw::RGW_SECRET));
+        let api: Api<Secret> = Api::namespaced(self.client.clone(), &self.settings.ceph_namespace);
+        match wanted {
+            RgwWanted::Wanted(Some(data)) => {
+                if current.is_some_and(|s| rgw::up_to_date(s, &data)) {
+                    return Ok(());
+                }
+                let params = PatchParams::apply(FIELD_MANAGER).force();
+                let body = with_kind(&rgw::secret(&data), "Secret");
+                api.patch(rgw::RGW_SECRET, &params, &Patch::Apply(&body))
+                    .await?;
+                self.metrics.rgw_applied();
+                tracing::info!(secret = rgw::RGW_SECRET, namespace = %self.settings.ceph_namespace, "RGW credentials applied");
+                self.mirrors
+                    .rgw
+                    .wait_until(SEE_WRITES, |secrets| {
+                        secrets.iter().any(|s| rgw::up_to_date(s, &data))
+                    })
+                    .await;
+            }
+            RgwWanted::Absent if current.is_some() => {
+                match api.delete(rgw::RGW_SECRET, &DeleteParams::default()).await {
+                    Ok(_) => {}
+                    Err(kube::Error::Api(status)) if status.code == 404 => return Ok(()),
+                    Err(error) => return Err(error.into()),
+                }
+                self.metrics.rgw_deleted();
+                tracing::info!(
+                    secret = rgw::RGW_SECRET,
+                    "object-storage disabled: RGW credentials deleted"
+                );
+                self.mirrors
+                    .rgw
+                    .wait_until(SEE_WRITES, |secrets| {
+                        !secrets
+                            .iter()
+                            .any(|s| s.metadata.name.as_deref() == Some(rgw::RGW_SECRET))
+                    })
+                    .await;
+            }
+            RgwWanted::Wanted(None) | RgwWanted::Absent | RgwWanted::Unknown => {}
+        }
+        Ok(())
     }
 
     /// Sends the plan's applies and deletions, then waits (bounded) for the caches to show
@@ -329,6 +437,17 @@ fn condition(
         observed_generation: generation,
         last_transition_time: since,
     }
+}
+
+/// A Secret's data as text (values that are not UTF-8 are left out: a reference to them does
+/// not resolve).
+fn decoded(secret: &Secret) -> BTreeMap<String, String> {
+    secret
+        .data
+        .iter()
+        .flatten()
+        .filter_map(|(k, v)| Some((k.clone(), String::from_utf8(v.0.clone()).ok()?)))
+        .collect()
 }
 
 /// `object` as an apply body: typed objects serialise without apiVersion and kind.

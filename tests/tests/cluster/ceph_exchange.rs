@@ -480,3 +480,166 @@ async fn ceph_keys_become_keyrings_and_ceph_etc_and_follow_rotation_bad_input_an
     ns.delete().await.unwrap();
     ceph_ns.delete().await.unwrap();
 }
+
+/// A generation of object-storage's generated credentials, as `rockoon-secrets` writes it.
+async fn credentials(
+    client: &Client,
+    ns: &str,
+    name: &str,
+    priority: i64,
+    username: &str,
+    password: &str,
+) {
+    let body = json!({
+        "apiVersion": "v1", "kind": "Secret",
+        "metadata": {
+            "name": name,
+            "labels": {"lcm.mirantis.com/credentials": "object-storage", "app.kubernetes.io/managed-by": "rockoon"},
+            "annotations": {"openstack.lcm.mirantis.com/secret_priority": priority.to_string()},
+        },
+        "stringData": {"identity.username": username, "identity.password": password},
+    });
+    Api::<Secret>::namespaced(client.clone(), ns)
+        .patch(
+            name,
+            &PatchParams::apply("rockoon-secrets").force(),
+            &Patch::Apply(&body),
+        )
+        .await
+        .unwrap();
+}
+
+fn text(secret: Option<&Secret>, key: &str) -> Option<String> {
+    let bytes = secret?.data.as_ref()?.get(key)?.0.clone();
+    String::from_utf8(bytes).ok()
+}
+
+#[tokio::test]
+async fn rgw_credentials_go_to_ceph_follow_a_rotation_and_go_only_with_object_storage() {
+    let cluster = cluster_or_return!();
+    ensure_crds(&cluster).await.unwrap();
+    let client = cluster.client().await.unwrap();
+    let ns = TestNamespace::create(&client, "rgw-os").await.unwrap();
+    let ceph_ns = TestNamespace::create(&client, "rgw-sh").await.unwrap();
+    let osdpls: Api<OpenStackDeployment> = Api::namespaced(client.clone(), &ns.name);
+    let shared: Api<Secret> = Api::namespaced(client.clone(), &ceph_ns.name);
+
+    // The compute sample enables object-storage; its public certificate is referenced.
+    rockoon_tests::sample::seed_external_inputs(&client, &ns.name, &ceph_ns.name)
+        .await
+        .unwrap();
+    credentials(
+        &client,
+        &ns.name,
+        "generated-object-storage-passwords",
+        0,
+        "rgwuser1",
+        "pw-one",
+    )
+    .await;
+    let mut osdpl = sample_osdpl("compute", &ns.name).unwrap();
+    osdpl["metadata"]["name"] = json!(OSDPL);
+    osdpl.as_object_mut().unwrap().remove("status");
+    osdpls
+        .patch(
+            OSDPL,
+            &PatchParams::apply(TESTS).force(),
+            &Patch::Apply(&osdpl),
+        )
+        .await
+        .unwrap();
+    let mut binary = start(&cluster, &ns.name, &ceph_ns.name);
+    binary.wait_ready(WAIT).await.unwrap();
+
+    until(
+        &shared,
+        "openstack-rgw-creds",
+        "RGW credentials",
+        &binary,
+        |s: Option<&Secret>| text(s, "password").as_deref() == Some("pw-one"),
+    )
+    .await;
+    let creds = shared.get_opt("openstack-rgw-creds").await.unwrap();
+    let creds = creds.as_ref();
+    let auth_url = format!("http://keystone-api.{}.svc.cluster.local:5000", ns.name);
+    assert_eq!(text(creds, "auth_url").as_deref(), Some(auth_url.as_str()));
+    assert_eq!(text(creds, "username").as_deref(), Some("rgwuser1"));
+    assert_eq!(text(creds, "region_name").as_deref(), Some("RegionTwo"));
+    assert_eq!(
+        text(creds, "public_domain").as_deref(),
+        Some("cloud.example.net")
+    );
+    assert_eq!(text(creds, "project_name").as_deref(), Some("service"));
+    assert!(text(creds, "tls_crt").is_some_and(|c| c.contains("BEGIN CERTIFICATE")));
+    assert!(text(creds, "tls_key").is_some_and(|c| c.contains("PRIVATE KEY")));
+    assert!(text(creds, "barbican_url").is_some());
+
+    // A rotation: the new generation takes over, and the Ceph side follows.
+    credentials(
+        &client,
+        &ns.name,
+        "generated-object-storage-passwords-1",
+        1,
+        "rgwuser2",
+        "pw-two",
+    )
+    .await;
+    until(
+        &shared,
+        "openstack-rgw-creds",
+        "rotated RGW credentials",
+        &binary,
+        |s: Option<&Secret>| {
+            text(s, "password").as_deref() == Some("pw-two")
+                && text(s, "username").as_deref() == Some("rgwuser2")
+        },
+    )
+    .await;
+
+    // A restart writes nothing.
+    binary.terminate(Duration::from_secs(20)).await.unwrap();
+    let before = version(&shared.get_opt("openstack-rgw-creds").await.unwrap());
+    let mut binary = start(&cluster, &ns.name, &ceph_ns.name);
+    binary.wait_ready(WAIT).await.unwrap();
+    let deadline = tokio::time::Instant::now() + WAIT;
+    while metric(&binary, "rockoon_reconcile_duration_seconds_count", &[]).await < 1.0 {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "no reconcile after the restart"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(
+        metric(&binary, "rockoon_ceph_rgw_creds_writes_total", &[]).await,
+        0.0
+    );
+    assert_eq!(
+        version(&shared.get_opt("openstack-rgw-creds").await.unwrap()),
+        before
+    );
+
+    // object-storage disabled: the Secret goes.
+    let mut services: Vec<Value> = osdpl["spec"]["features"]["services"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    services.retain(|s| s != "object-storage");
+    services.push(json!("~object-storage"));
+    let patch = json!({"spec": {"features": {"services": services}}});
+    osdpls
+        .patch(OSDPL, &PatchParams::default(), &Patch::Merge(&patch))
+        .await
+        .unwrap();
+    until(
+        &shared,
+        "openstack-rgw-creds",
+        "RGW credentials deleted",
+        &binary,
+        |s: Option<&Secret>| s.is_none(),
+    )
+    .await;
+
+    binary.terminate(Duration::from_secs(20)).await.unwrap();
+    ns.delete().await.unwrap();
+    ceph_ns.delete().await.unwrap();
+}
