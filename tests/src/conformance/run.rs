@@ -257,6 +257,9 @@ pub struct Deployment {
     secrets: RunningBinary,
     ceph_exchange: RunningBinary,
     osdpl: RunningBinary,
+    /// One deployment of the upstream charts at a time on a cluster
+    /// ([`crate::harness::deployment_slot`]).
+    _slot: tokio::sync::SemaphorePermit<'static>,
 }
 
 impl Deployment {
@@ -269,6 +272,7 @@ impl Deployment {
         controller_namespace: &str,
         mut osdpl: Value,
     ) -> Result<Self> {
+        let slot = crate::harness::deployment_slot().await;
         let client = cluster.client().await?;
         crate::sample::seed_external_inputs(&client, namespace, namespace)
             .await
@@ -312,6 +316,7 @@ impl Deployment {
             secrets,
             ceph_exchange,
             osdpl: controller,
+            _slot: slot,
         })
     }
 
