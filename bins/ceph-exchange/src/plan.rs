@@ -105,6 +105,18 @@ pub struct Plan {
 pub fn plan(observed: &Observed<'_>) -> Plan {
     let mut plan = Plan::default();
     let Some(secret) = observed.keys else {
+        if observed.needs.users.is_empty() && observed.needs.unknown.is_empty() {
+            plan.verdict = Some(Verdict {
+                ok: true,
+                reason: "NotUsed",
+                message: format!(
+                    "no enabled service uses Ceph and Secret {}/{} does not exist",
+                    observed.ceph_namespace,
+                    ceph::KEYS_SECRET
+                ),
+            });
+            return plan;
+        }
         plan.verdict = Some(Verdict {
             ok: false,
             reason: "NotPublished",
@@ -474,6 +486,11 @@ mod tests {
         let plan = run(None, &needs, &[&stale, &orphan], &[]);
         assert!(plan.config.is_none() && plan.keyrings.is_empty() && plan.delete.is_empty());
         assert_eq!(plan.verdict.unwrap().reason, "NotPublished");
+        // Without Ceph users, no publication is no problem (and still deletes nothing).
+        let plan = run(None, &Needs::default(), &[&orphan], &[]);
+        assert!(plan.delete.is_empty());
+        let verdict = plan.verdict.unwrap();
+        assert!(verdict.ok && verdict.reason == "NotUsed", "{verdict:?}");
     }
 
     #[test]

@@ -373,13 +373,15 @@ impl CephExchange {
             .find(|c| c.type_ == CONDITION);
         let now = Time(Timestamp::now());
         let condition = condition(verdict, was, osdpl.metadata.generation, &now);
-        let same_condition = was.is_some_and(|c| {
+        let same_verdict = was.is_some_and(|c| {
             c.status == condition.status
                 && c.reason == condition.reason
                 && c.message == condition.message
-                && c.observed_generation == condition.observed_generation
         });
-        if !verdict.ok && !same_condition {
+        let same_condition = same_verdict
+            && was.is_some_and(|c| c.observed_generation == condition.observed_generation);
+        // One event per new problem (not per spec generation, resync or restart).
+        if !verdict.ok && !same_verdict {
             if plan.malformed {
                 self.metrics.parse_error();
             }

@@ -5,7 +5,8 @@
 //! Rockoon's keys: `mon_endpoints` (`ip:port,ip:port`), optional `fsid`, `rgw_internal` and
 //! `rgw_external` (URLs), and one key per OpenStack client (`nova`, `cinder`, `glance`,
 //! `manila`) whose value is `<key name>;<cephx key>;<pool>:<role>:<device class>;...`. Unknown
-//! keys are ignored.
+//! keys are ignored. Besides `keys`, the template value has `key_hashes` (per client, a short
+//! SHA-256 of its key: [`key_hash`]).
 //!
 //! Also what `ceph-exchange` makes of that data in the OpenStack namespace: the `ceph.conf`
 //! of the ConfigMap [`CONFIG_MAP`], the name of each client's keyring Secret
@@ -90,6 +91,16 @@ pub fn published_hash<'a>(data: impl IntoIterator<Item = (&'a str, &'a [u8])>) -
     crate::values::fingerprint::fingerprint(&Value::Object(encoded))
 }
 
+/// A short, non-reversible fingerprint of a cephx key (16 hex digits of its SHA-256), for
+/// templates that must change when a key rotates without carrying the key (a pod annotation
+/// makes the pods that mount the keyring Secret restart and read the new key).
+pub fn key_hash(key: &str) -> String {
+    use sha2::{Digest, Sha256};
+    let mut hash = crate::values::fingerprint::hex(&Sha256::digest(key.as_bytes()));
+    hash.truncate(16);
+    hash
+}
+
 /// `ceph.conf` for the charts from the parsed data ([`from_keys_secret`]): `[global]` with
 /// the fsid (when published) and `mon_host`, the monitors comma-separated.
 pub fn ceph_conf(ceph: &Value) -> String {
@@ -170,6 +181,7 @@ pub fn from_keys_secret(data: &BTreeMap<String, String>) -> Result<Value, CephDa
         return Err(error("mon_endpoints", "missing or empty"));
     }
     let mut keys = Map::new();
+    let mut key_hashes = Map::new();
     let mut pools = Map::new();
     for client in CLIENTS {
         let Some(entry) = data.get(*client) else {
@@ -184,6 +196,7 @@ pub fn from_keys_secret(data: &BTreeMap<String, String>) -> Result<Value, CephDa
             ));
         }
         keys.insert((*client).to_owned(), json!(key));
+        key_hashes.insert((*client).to_owned(), json!(key_hash(key)));
         for pool in fields.filter(|f| !f.is_empty()) {
             let mut parts = pool.split(':');
             let (Some(name), Some(role)) = (parts.next(), parts.next()) else {
@@ -217,7 +230,8 @@ pub fn from_keys_secret(data: &BTreeMap<String, String>) -> Result<Value, CephDa
             rgw.insert(field.to_owned(), json!(url.trim()));
         }
     }
-    let mut ceph = json!({"monitors": monitors, "keys": keys, "pools": pools});
+    let mut ceph =
+        json!({"monitors": monitors, "keys": keys, "key_hashes": key_hashes, "pools": pools});
     if let Some(fsid) = data.get("fsid") {
         ceph["fsid"] = json!(fsid.trim());
     }
@@ -255,6 +269,9 @@ mod tests {
         .unwrap();
         assert_eq!(ceph["monitors"], json!(["10.0.0.1:6789", "10.0.0.2:6789"]));
         assert_eq!(ceph["keys"]["cinder"], "AQcinder==");
+        assert_eq!(ceph["key_hashes"]["cinder"], key_hash("AQcinder=="));
+        assert_eq!(key_hash("AQcinder==").len(), 16);
+        assert_ne!(key_hash("AQcinder=="), key_hash("AQcinder2=="));
         assert_eq!(
             ceph["pools"],
             json!({"vms": "vms-hdd", "volumes": "volumes-hdd", "backup": "backup-hdd", "images": "images-hdd"})
