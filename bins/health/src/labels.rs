@@ -9,8 +9,9 @@
 //! pod's uid as a precondition, so a pod re-created under the same name (a new uid) is never
 //! labelled on the strength of what its predecessor was; and the role written is remembered
 //! until the cache shows a newer pod, so a lagging cache cannot make it pick a second primary.
-//! Finally every non-headless MariaDB Service gets `<label>: primary` in its selector (a
-//! merge patch: the selector is an atomic map, which server-side apply would take over whole).
+//! Finally the MariaDB Service clients use (`--mariadb-service`, unless it is headless) gets
+//! `<label>: primary` in its selector (a merge patch: the selector is an atomic map, which
+//! server-side apply would take over whole).
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -135,7 +136,8 @@ impl PrimaryLabeller {
         }
     }
 
-    /// Adds `<label>: primary` to the selector of every non-headless MariaDB Service.
+    /// Adds `<label>: primary` to the selector of the clients' MariaDB Service (the services
+    /// mirror holds only that one), unless it is headless.
     async fn point_services(&self, namespace: &str) -> Result<(), Error> {
         for service in self.services.state() {
             let spec = service.spec.as_ref();

@@ -76,6 +76,11 @@ pub struct HealthArgs {
     /// Service's selector.
     #[arg(long, env = "OSCTL_MARIADB_ROLE_LABEL", default_value = "mariadb_role")]
     pub mariadb_role_label: String,
+    /// The MariaDB Service the OpenStack services connect to (the charts' `oslo_db` host);
+    /// its selector gets `<role label>: primary`. The upstream mariadb chart puts no labels on
+    /// it, so it is found by name.
+    #[arg(long, env = "OSCTL_MARIADB_SERVICE", default_value = "mariadb")]
+    pub mariadb_service: String,
 }
 
 impl BinaryArgs for Args {
@@ -169,7 +174,7 @@ fn labels_task(
     let (services, t2) = mirror::objects(
         "mariadb-services",
         namespaced::<Service>(runtime),
-        mariadb(),
+        watcher::Config::default().fields(&format!("metadata.name={}", settings.mariadb_service)),
         readiness,
     );
     let labeller = PrimaryLabeller::new(

@@ -1,7 +1,7 @@
 //! `health` on the objects the upstream OpenStack-Helm charts really create: the core sample is
 //! applied by its controllers (osdpl, secrets, ceph-exchange) and `rockoon-health` runs next
 //! to them. Checked on what the charts named and labelled, not on hand-made objects: the
-//! nova-compute DaemonSet under its hashed per-node name, every workload of the namespace in
+//! nova-compute DaemonSets under their per-node names, every workload of the namespace in
 //! the health status, exactly one MariaDB primary among the chart's `mariadb-server` pods with
 //! the chart's `mariadb` Service selecting it, and every pod on a node its selector allows.
 
@@ -42,21 +42,27 @@ async fn health_labels_and_placement_work_on_the_objects_the_upstream_charts_cre
     health.wait_ready(Duration::from_secs(60)).await.unwrap();
     deployment.wait_applied(APPLY_WAIT).await.unwrap();
 
-    // Every workload the charts created is judged, under the chart's labels, and Ready.
-    let workloads = workload_labels(&client, &ns.name).await;
+    // Every workload the charts created is judged (under its chart's `application` label) and
+    // Ready; nova-compute appears under its per-node DaemonSet name (health names a component
+    // after the workload's name: `nova-compute-default` → `compute-default`).
+    let applications = workload_applications(&client, &ns.name).await;
     let status = until(
         WAIT,
         &health,
         "every workload Ready in the health status",
         || {
             let deployment = &deployment;
-            let workloads = &workloads;
+            let applications = &applications;
             async move {
                 let status = deployment.status().await;
-                let all = workloads
-                    .iter()
-                    .all(|(app, comp)| status["health"][app][comp]["status"] == "Ready");
-                all.then_some(status)
+                let entries = status["health"].as_object()?;
+                let all_ready = entries.values().all(|components| {
+                    components
+                        .as_object()
+                        .is_some_and(|c| c.values().all(|e| e["status"] == "Ready"))
+                });
+                let all_judged = applications.iter().all(|a| entries.contains_key(a));
+                (all_ready && all_judged).then_some(status)
             }
         },
     )
@@ -71,11 +77,18 @@ async fn health_labels_and_placement_work_on_the_objects_the_upstream_charts_cre
         .map(ResourceExt::name_any)
         .collect();
     assert!(
-        names.iter().any(|n| n.starts_with("nova-compute-default")),
-        "the chart's per-node DaemonSet name: {names:?}"
+        !names.is_empty() && names.iter().all(|n| n.starts_with("nova-compute-")),
+        "the chart's per-node DaemonSet names: {names:?}"
     );
-    assert_eq!(status["health"]["nova"]["compute"]["status"], "Ready");
-    let count = workloads.len();
+    for name in &names {
+        let component = name.trim_start_matches("nova-");
+        assert_eq!(
+            status["health"]["nova"][component]["status"], "Ready",
+            "{name}: {}",
+            status["health"]["nova"]
+        );
+    }
+    let count = status["health"].as_object().map_or(0, |h| h.len());
     assert_eq!(
         status["osdpl"]["health"],
         Value::from(format!("{count}/{count}"))
@@ -150,37 +163,45 @@ async fn health_labels_and_placement_work_on_the_objects_the_upstream_charts_cre
     controller_ns.delete().await.unwrap();
 }
 
-/// `(application, component)` of every Deployment, StatefulSet and DaemonSet of `namespace`.
-async fn workload_labels(client: &Client, namespace: &str) -> Vec<(String, String)> {
-    let pair = |labels: &BTreeMap<String, String>| {
-        Some((
-            labels.get("application")?.clone(),
-            labels.get("component")?.clone(),
-        ))
+/// The `application` label (else the name) of every Deployment, StatefulSet and DaemonSet of
+/// `namespace`.
+async fn workload_applications(client: &Client, namespace: &str) -> Vec<String> {
+    let application = |meta: &kube::api::ObjectMeta| {
+        meta.labels
+            .as_ref()
+            .and_then(|l| l.get("application").cloned())
+            .or_else(|| meta.name.clone())
+            .unwrap_or_default()
     };
-    let mut out = Vec::new();
     let params = ListParams::default();
-    for d in Api::<Deployment>::namespaced(client.clone(), namespace)
-        .list(&params)
-        .await
-        .unwrap()
-    {
-        out.extend(pair(d.labels()));
-    }
-    for s in Api::<StatefulSet>::namespaced(client.clone(), namespace)
-        .list(&params)
-        .await
-        .unwrap()
-    {
-        out.extend(pair(s.labels()));
-    }
-    for d in Api::<DaemonSet>::namespaced(client.clone(), namespace)
-        .list(&params)
-        .await
-        .unwrap()
-    {
-        out.extend(pair(d.labels()));
-    }
+    let mut out: Vec<String> = Vec::new();
+    let deployments = Api::<Deployment>::namespaced(client.clone(), namespace);
+    out.extend(
+        deployments
+            .list(&params)
+            .await
+            .unwrap()
+            .iter()
+            .map(|d| application(&d.metadata)),
+    );
+    let statefulsets = Api::<StatefulSet>::namespaced(client.clone(), namespace);
+    out.extend(
+        statefulsets
+            .list(&params)
+            .await
+            .unwrap()
+            .iter()
+            .map(|s| application(&s.metadata)),
+    );
+    let daemonsets = Api::<DaemonSet>::namespaced(client.clone(), namespace);
+    out.extend(
+        daemonsets
+            .list(&params)
+            .await
+            .unwrap()
+            .iter()
+            .map(|d| application(&d.metadata)),
+    );
     out.sort();
     out.dedup();
     assert!(!out.is_empty(), "the charts created no workload");
