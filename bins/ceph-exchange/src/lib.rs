@@ -11,8 +11,8 @@ use std::process::ExitCode;
 use k8s_openapi::api::core::v1::Secret;
 use kube::Api;
 use kube::runtime::watcher;
-use rockoon_core::controller::{self, Watch};
-use rockoon_core::settings::{BinaryArgs, CommonArgs};
+use rockoon_runtime::controller::{self, Watch};
+use rockoon_runtime::settings::{BinaryArgs, CommonArgs};
 
 /// Name of this container; the `controller` label of its metrics.
 pub const NAME: &str = "ceph-exchange";
@@ -46,7 +46,7 @@ impl BinaryArgs for Args {
 /// Runs the container until SIGTERM.
 pub async fn run(args: Args) -> ExitCode {
     let ceph_namespace = args.ceph_shared_namespace;
-    rockoon_core::runtime::serve(NAME, args.common, move |runtime| {
+    rockoon_runtime::runtime::serve(NAME, args.common, move |runtime| {
         let api: Api<Secret> = Api::namespaced(runtime.client.clone(), &ceph_namespace);
         let watch = Watch {
             resource: "Secret",

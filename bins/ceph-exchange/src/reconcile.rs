@@ -5,20 +5,20 @@ use std::sync::Arc;
 use k8s_openapi::api::core::v1::Secret;
 use kube::ResourceExt;
 use kube::runtime::controller::Action;
-use rockoon_core::controller::Reconciler;
+use rockoon_runtime::controller::Reconciler;
 
-use rockoon_core::error::CoreError;
+use rockoon_runtime::error::RuntimeError;
 
 /// Secret in which Ceph publishes the keys and endpoints OpenStack needs.
-pub const CEPH_KEYS_SECRET: &str = "openstack-ceph-keys";
+pub use rockoon_core::names::CEPH_KEYS_SECRET;
 
 /// Logs each Secret it sees; never its data.
 pub struct CephSecretObserver;
 
 impl Reconciler<Secret> for CephSecretObserver {
-    type Error = CoreError;
+    type Error = RuntimeError;
 
-    async fn reconcile(&self, secret: Arc<Secret>) -> Result<Action, CoreError> {
+    async fn reconcile(&self, secret: Arc<Secret>) -> Result<Action, RuntimeError> {
         let name = secret.name_any();
         tracing::info!(
             secret = %name,

@@ -1,6 +1,7 @@
 //! Errors of the `osdpl` container, one variant per step, each with a stable kind.
 
-use rockoon_core::error::{ErrorKind, kube_error_kind};
+use rockoon_core::error::ErrorKind;
+use rockoon_runtime::error::kube_error_kind;
 
 /// Why a reconcile of an OpenStackDeployment failed.
 #[derive(Debug, thiserror::Error)]

@@ -10,7 +10,7 @@ mod error;
 pub mod helm;
 pub mod inputs;
 pub mod metrics;
-pub use rockoon_core::mirror;
+pub use rockoon_runtime::mirror;
 pub mod plan;
 mod reconcile;
 pub mod status;
@@ -24,10 +24,11 @@ use k8s_openapi::api::core::v1::Secret;
 use kube::Api;
 use kube::core::{DeserializeGuard, PartialObjectMeta};
 use kube::runtime::watcher;
-use rockoon_core::controller::{self, Scheduling, Watch};
 use rockoon_core::crd::{OpenStackDeployment, OpenStackDeploymentStatus};
+use rockoon_core::names::{OSDPL_CRD, OSDPL_SECRET_SELECTOR};
 use rockoon_core::render::Templates;
-use rockoon_core::settings::{BinaryArgs, CommonArgs};
+use rockoon_runtime::controller::{self, Scheduling, Watch};
+use rockoon_runtime::settings::{BinaryArgs, CommonArgs};
 
 pub use error::Error;
 
@@ -39,12 +40,8 @@ use crate::reconcile::{Mirrors, Osdpl, RenderSettings};
 pub const NAME: &str = "osdpl";
 /// Default admin port (Rockoon's osdpl liveness port).
 pub const DEFAULT_ADMIN_PORT: u16 = 32768;
-/// Name of the OSDPL CRD this controller waits for.
-pub const OSDPL_CRD: &str = "openstackdeployments.lcm.mirantis.com";
 /// Upstream OpenStack-Helm chart repository (both groups since the 2025 merge).
 pub const UPSTREAM_CHARTS: &str = "https://tarballs.opendev.org/openstack/openstack-helm";
-/// Label of the Secrets `value_from.secret_key_ref` may read (Rockoon's).
-pub const OSDPL_SECRET_LABEL: &str = "openstack.lcm.mirantis.com/osdpl_secret=true";
 
 /// Command line of `rockoon-osdpl`.
 #[derive(clap::Parser, Debug, Clone)]
@@ -134,7 +131,7 @@ pub async fn run(args: Args) -> ExitCode {
             }
         },
     };
-    rockoon_core::runtime::serve(NAME, args.common, move |runtime| {
+    rockoon_runtime::runtime::serve(NAME, args.common, move |runtime| {
         let client = runtime.client.clone();
         let namespace = &runtime.args.namespace;
         let readiness = &runtime.readiness;
@@ -148,7 +145,7 @@ pub async fn run(args: Args) -> ExitCode {
         let (referenced, t2) = mirror::objects(
             "referenced-secrets",
             secrets,
-            watcher::Config::default().labels(OSDPL_SECRET_LABEL),
+            watcher::Config::default().labels(OSDPL_SECRET_SELECTOR),
             readiness,
         );
         let (ceph, t3) = mirror::objects(

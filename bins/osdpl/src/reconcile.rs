@@ -21,9 +21,9 @@ use kube::core::{DeserializeGuard, PartialObjectMeta};
 use kube::runtime::controller::Action as Requeue;
 use kube::runtime::events::{Event, EventType, Recorder, Reporter};
 use kube::{Api, Client, Resource, ResourceExt};
-use rockoon_core::controller::Reconciler;
 use rockoon_core::crd::{OpenStackDeployment, OpenStackDeploymentStatus};
 use rockoon_core::render::{self, Templates};
+use rockoon_runtime::controller::Reconciler;
 use serde_json::json;
 
 use crate::apply::Applier;

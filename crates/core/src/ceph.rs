@@ -12,7 +12,7 @@ use std::collections::BTreeMap;
 use serde_json::{Map, Value, json};
 
 /// Name of the Secret the Ceph side publishes.
-pub const KEYS_SECRET: &str = "openstack-ceph-keys";
+pub const KEYS_SECRET: &str = crate::names::CEPH_KEYS_SECRET;
 
 /// Clients whose keys OpenStack services use.
 const CLIENTS: &[&str] = &["nova", "cinder", "glance", "manila"];
