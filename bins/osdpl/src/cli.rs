@@ -190,7 +190,6 @@ fn rendered(args: &RenderArgs) -> Result<Rendered, String> {
     let text = read(&args.file)?;
     let osdpl: OpenStackDeployment = serde_norway::from_str(&text)
         .map_err(|e| format!("{}: not an OpenStackDeployment: {e}", args.file.display()))?;
-    let spec = serde_json::to_value(&osdpl.spec).map_err(|e| e.to_string())?;
     let templates = match &args.templates {
         Some(dir) => Templates::with_overrides(dir).map_err(|e| e.to_string())?,
         None => Templates::embedded(),
@@ -218,16 +217,14 @@ fn rendered(args: &RenderArgs) -> Result<Rendered, String> {
             serde_norway::from_str(&read(path)?).map_err(|e| format!("{}: {e}", path.display()))?,
         );
     }
-    let mut rendered =
-        rockoon_core::render::render(&spec, &context, &templates).map_err(|e| e.to_string())?;
-    if let Some(service) = &args.service {
-        rendered.services.retain(|(name, _)| name == service);
-        if rendered.services.is_empty() {
-            return Err(format!(
-                "--service {service}: not enabled in {}",
-                args.file.display()
-            ));
-        }
+    let only = args.service.as_deref();
+    let rendered = rockoon_core::render::render_spec(&osdpl.spec, &context, &templates, only)
+        .map_err(|e| e.to_string())?;
+    if let Some(service) = only.filter(|_| rendered.services.is_empty()) {
+        return Err(format!(
+            "--service {service}: not enabled in {}",
+            args.file.display()
+        ));
     }
     Ok(rendered)
 }

@@ -1,18 +1,23 @@
 //! `osdpl`: turns an `OpenStackDeployment` into Helm releases and reports progress.
 //!
-//! Wiring only: flags, the caches a reconcile reads ([`mirror`]), the helm runner ([`helm`])
-//! and the reconciler ([`reconcile`]: read → render → [`plan`] → [`apply`] → [`status`]).
-//! `render` and `diff` ([`cli`]) work offline.
+//! Wiring only: flags, the caches a reconcile reads ([`fetch`]), the helm runner ([`helm`],
+//! driven by [`apply`]) and the reconciler ([`reconcile`]: read → [`fetch`] → render →
+//! [`plan`] → [`rollout`] → [`report`], with the [`finalizer`] on deletion). `render` and
+//! `diff` ([`cli`]) work offline.
 
 pub mod apply;
 pub mod cli;
 mod error;
+pub mod fetch;
+mod finalizer;
 pub mod helm;
 pub mod inputs;
 pub mod metrics;
-pub use rockoon_runtime::mirror;
 pub mod plan;
 mod reconcile;
+pub mod report;
+pub mod rollout;
+pub mod state;
 pub mod status;
 
 use std::path::PathBuf;
@@ -28,13 +33,16 @@ use rockoon_core::crd::{OpenStackDeployment, OpenStackDeploymentStatus};
 use rockoon_core::names::{OSDPL_CRD, OSDPL_SECRET_SELECTOR};
 use rockoon_core::render::Templates;
 use rockoon_runtime::controller::{self, Scheduling, Watch};
+use rockoon_runtime::mirror;
 use rockoon_runtime::settings::{BinaryArgs, CommonArgs};
 
 pub use error::Error;
 
 use crate::apply::{Applier, ApplierConfig};
+use crate::fetch::{Mirrors, RenderSettings};
 use crate::helm::{ChartSource, Helm, HelmConfig, HelmMetrics};
-use crate::reconcile::{Mirrors, Osdpl, RenderSettings};
+use crate::reconcile::Osdpl;
+use crate::report::Report;
 
 /// Name of this container; the `controller` label of its metrics.
 pub const NAME: &str = "osdpl";
@@ -225,13 +233,8 @@ pub async fn run(args: Args) -> ExitCode {
                 return vec![];
             }
         };
-        let reconciler = Osdpl::new(
-            client.clone(),
-            Arc::new(applier),
-            mirrors,
-            render,
-            state_metrics,
-        );
+        let report = Report::new(client.clone(), state_metrics);
+        let reconciler = Osdpl::new(client.clone(), Arc::new(applier), mirrors, render, report);
         let watch = Watch {
             resource: "OpenStackDeployment",
             api: Api::<DeserializeGuard<OpenStackDeployment>>::namespaced(client, namespace),

@@ -7,10 +7,10 @@
 //! times. Only releases labelled as ours are ever uninstalled, and never those of a service that
 //! is still enabled but cannot render right now (waiting for a credential or Ceph).
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use rockoon_core::render::catalog::SERVICES;
-use rockoon_core::render::{Release, Rendered, ServiceOutcome};
+use rockoon_core::render::{ChartGroup, Release, Rendered, ServiceOutcome};
 use sha2::{Digest, Sha256};
 
 use crate::helm::installed::Installed;
@@ -109,12 +109,44 @@ pub fn stage_of(service: &str) -> u8 {
         .map_or(2, |s| s.stage)
 }
 
+/// The identity of each chart a render uses (part of every desired hash), computed before
+/// planning so the plan does no I/O: a local chart's identity is a digest of its directory,
+/// read once per chart per reconcile (the four RabbitMQ releases share one).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Identities(HashMap<(ChartGroup, String, Option<String>), String>);
+
+impl Identities {
+    /// The identity of every chart of `rendered`, by `identify`, called once per chart.
+    pub fn of(rendered: &Rendered, identify: impl Fn(&Release) -> String) -> Self {
+        let mut identities = HashMap::new();
+        for release in rendered.releases() {
+            identities
+                .entry(key(release))
+                .or_insert_with(|| identify(release));
+        }
+        Self(identities)
+    }
+
+    /// The identity of `release`'s chart (empty for a chart that was not identified).
+    pub fn get(&self, release: &Release) -> &str {
+        self.0.get(&key(release)).map_or("", String::as_str)
+    }
+}
+
+fn key(release: &Release) -> (ChartGroup, String, Option<String>) {
+    (
+        release.group,
+        release.chart.clone(),
+        release.version.clone(),
+    )
+}
+
 /// The plan for OSDPL `osdpl`.
 pub fn plan(
     osdpl: &str,
     rendered: &Rendered,
     installed: &BTreeMap<String, Installed>,
-    chart_identity: impl Fn(&Release) -> String,
+    identities: &Identities,
 ) -> Plan {
     let mut services = Vec::new();
     let mut wanted: BTreeSet<&str> = BTreeSet::new();
@@ -130,7 +162,7 @@ pub fn plan(
                     .iter()
                     .map(|release| {
                         wanted.insert(&release.name);
-                        let hash = desired_hash(release, &chart_identity(release));
+                        let hash = desired_hash(release, identities.get(release));
                         let action = action(installed.get(&release.name), &hash);
                         Desired {
                             release: release.clone(),
@@ -255,7 +287,7 @@ mod tests {
             ("identity", ready(vec![keystone])),
             ("compute", ready(vec![nova])),
         ]);
-        let plan = plan("osh", &r, &world, identity);
+        let plan = plan("osh", &r, &world, &Identities::of(&r, identity));
         assert_eq!(
             actions(&plan),
             vec![
@@ -277,7 +309,12 @@ mod tests {
             "identity",
         )]);
         let r = rendered(vec![("identity", ready(vec![keystone]))]);
-        let plan = plan("osh", &r, &world, |_| "chart-v2".into());
+        let plan = plan(
+            "osh",
+            &r,
+            &world,
+            &Identities::of(&r, |_| "chart-v2".into()),
+        );
         assert_eq!(actions(&plan)[0].1, Action::Apply(None));
     }
 
@@ -292,7 +329,7 @@ mod tests {
             "identity",
         )]);
         let r = rendered(vec![("identity", ready(vec![keystone]))]);
-        assert!(!plan("osh", &r, &world, identity).has_work());
+        assert!(!plan("osh", &r, &world, &Identities::of(&r, identity)).has_work());
     }
 
     #[test]
@@ -306,7 +343,7 @@ mod tests {
             ("image", ready(vec![release("openstack-glance", "a")])),
         ]);
         assert_eq!(
-            actions(&plan("osh", &r, &world, identity)),
+            actions(&plan("osh", &r, &world, &Identities::of(&r, identity))),
             vec![
                 (
                     "openstack-keystone".into(),
@@ -333,7 +370,7 @@ mod tests {
         )]);
         let r = rendered(vec![("identity", ready(vec![keystone]))]);
         assert_eq!(
-            actions(&plan("osh", &r, &world, identity))[0].1,
+            actions(&plan("osh", &r, &world, &Identities::of(&r, identity)))[0].1,
             Action::Apply(None)
         );
     }
@@ -357,7 +394,7 @@ mod tests {
             "messaging",
             ready(vec![release("openstack-rabbitmq", "a")]),
         )]);
-        let removed: Vec<String> = plan("osh", &r, &world, identity)
+        let removed: Vec<String> = plan("osh", &r, &world, &Identities::of(&r, identity))
             .removals
             .into_iter()
             .map(|r| r.name)
@@ -387,7 +424,7 @@ mod tests {
                 reason: "waiting for Ceph".into(),
             },
         )]);
-        let plan = plan("osh", &r, &world, identity);
+        let plan = plan("osh", &r, &world, &Identities::of(&r, identity));
         assert!(plan.removals.is_empty());
         assert!(!plan.has_work());
     }

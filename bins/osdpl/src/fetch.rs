@@ -1,0 +1,82 @@
+//! Step 1 of the osdpl reconcile: everything it reads besides the OSDPL, from the caches
+//! (never the API): the render inputs ([`crate::inputs`]), what Helm has installed, and the
+//! OpenStackDeploymentStatus as last written.
+
+use std::collections::BTreeMap;
+
+use k8s_openapi::api::core::v1::Secret;
+use kube::ResourceExt;
+use kube::core::PartialObjectMeta;
+use rockoon_core::crd::{OpenStackDeployment, OpenStackDeploymentStatus};
+use rockoon_core::render::Templates;
+use rockoon_runtime::mirror::Mirror;
+
+use crate::helm::installed::{Installed, installed};
+use crate::inputs::{self, Defaults, Inputs};
+
+/// The caches a reconcile reads.
+pub struct Mirrors {
+    /// Generated credential Secrets.
+    pub credentials: Mirror<Secret>,
+    /// Secrets `value_from` may reference.
+    pub referenced: Mirror<Secret>,
+    /// Ceph's published keys.
+    pub ceph: Mirror<Secret>,
+    /// Helm's release storage, metadata only.
+    pub releases: Mirror<PartialObjectMeta<Secret>>,
+    /// The OpenStackDeploymentStatus objects.
+    pub statuses: Mirror<OpenStackDeploymentStatus>,
+}
+
+/// Render settings from the command line.
+pub struct RenderSettings {
+    /// Templates (embedded, or with an override directory).
+    pub templates: Templates,
+    /// Registry prefix when the spec sets none.
+    pub images_base_url: String,
+    /// Binary artifacts prefix when the spec sets none.
+    pub binary_base_url: String,
+}
+
+impl Mirrors {
+    /// Waits for every cache's first list: an empty cache would read as "nothing installed".
+    pub async fn synced(&self) {
+        self.credentials.synced().await;
+        self.referenced.synced().await;
+        self.ceph.synced().await;
+        self.releases.synced().await;
+        self.statuses.synced().await;
+    }
+
+    /// The render inputs of `osdpl` (credentials, referenced Secrets, Ceph's keys).
+    pub fn inputs(&self, osdpl: &OpenStackDeployment, settings: &RenderSettings) -> Inputs {
+        let namespace = osdpl.namespace().unwrap_or_default();
+        let defaults = Defaults {
+            namespace: &namespace,
+            images_base_url: &settings.images_base_url,
+            binary_base_url: &settings.binary_base_url,
+        };
+        let ceph = self.ceph.state();
+        inputs::gather(
+            &defaults,
+            &self.credentials.state(),
+            &self.referenced.state(),
+            ceph.first().map(AsRef::as_ref),
+        )
+    }
+
+    /// Every release in Helm's storage, by name.
+    pub fn installed(&self) -> BTreeMap<String, Installed> {
+        let all = self.releases.state();
+        installed(all.iter().map(|m| &m.metadata))
+    }
+
+    /// The OpenStackDeploymentStatus of `osdpl`, as cached.
+    pub fn status_of(
+        &self,
+        osdpl: &OpenStackDeployment,
+    ) -> Option<std::sync::Arc<OpenStackDeploymentStatus>> {
+        let name = osdpl.name_any();
+        self.statuses.find(|s| s.name_any() == name)
+    }
+}
