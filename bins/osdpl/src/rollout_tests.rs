@@ -257,8 +257,8 @@ async fn a_stage_behind_a_service_with_nothing_installed_waits_and_runs_no_helm(
     );
     assert_eq!(
         progress.states.lock().unwrap().len(),
-        1,
-        "a blocked stage writes nothing"
+        2,
+        "before any helm work and after stage 0; the blocked stage adds none"
     );
 }
 
