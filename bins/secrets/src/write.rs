@@ -339,3 +339,7 @@ mod tests {
         assert_eq!(count(&added), 2);
     }
 }
+
+#[cfg(test)]
+#[path = "write_tests.rs"]
+mod protocol_tests;
