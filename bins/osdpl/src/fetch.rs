@@ -5,13 +5,18 @@
 use std::collections::BTreeMap;
 
 use k8s_openapi::api::core::v1::Secret;
-use kube::ResourceExt;
 use kube::core::PartialObjectMeta;
+use kube::runtime::watcher;
+use kube::{Api, ResourceExt};
 use rockoon_core::crd::{OpenStackDeployment, OpenStackDeploymentStatus};
+use rockoon_core::credentials;
+use rockoon_core::names::{CEPH_KEYS_SECRET, OSDPL_SECRET_SELECTOR};
 use rockoon_core::render::Templates;
-use rockoon_runtime::mirror::Mirror;
+use rockoon_runtime::controller::Trigger;
+use rockoon_runtime::mirror::{self, Mirror};
+use rockoon_runtime::runtime::Runtime;
 
-use crate::helm::installed::{Installed, installed};
+use crate::helm::installed::{HELM_OWNER_SELECTOR, Installed, installed};
 use crate::inputs::{self, Defaults, Inputs};
 
 /// The caches a reconcile reads.
@@ -39,6 +44,54 @@ pub struct RenderSettings {
 }
 
 impl Mirrors {
+    /// Starts the caches; returns them and the triggers whose changes reconcile every OSDPL.
+    pub fn start(runtime: &Runtime, ceph_namespace: &str) -> (Self, Vec<Trigger>) {
+        let (client, readiness) = (&runtime.client, &runtime.readiness);
+        let namespace = &runtime.args.namespace;
+        let secrets: Api<Secret> = Api::namespaced(client.clone(), namespace);
+        let labelled = |selector: &str| watcher::Config::default().labels(selector);
+        let (credentials, t1) = mirror::objects(
+            "credential-secrets",
+            secrets.clone(),
+            labelled(credentials::OWNER_LABEL),
+            readiness,
+        );
+        let (referenced, t2) = mirror::objects(
+            "referenced-secrets",
+            secrets,
+            labelled(OSDPL_SECRET_SELECTOR),
+            readiness,
+        );
+        let (ceph, t3) = mirror::objects(
+            "ceph-keys",
+            Api::namespaced(client.clone(), ceph_namespace),
+            watcher::Config::default().fields(&format!("metadata.name={CEPH_KEYS_SECRET}")),
+            readiness,
+        );
+        let (releases, t4) = mirror::objects(
+            "helm-releases",
+            Api::<PartialObjectMeta<Secret>>::namespaced(client.clone(), namespace),
+            labelled(HELM_OWNER_SELECTOR),
+            readiness,
+        );
+        // Read only to remember what was reported before a restart: not a trigger, since our
+        // own status writes would then schedule reconciles.
+        let (statuses, _) = mirror::objects(
+            "osdplst",
+            Api::<OpenStackDeploymentStatus>::namespaced(client.clone(), namespace),
+            watcher::Config::default(),
+            readiness,
+        );
+        let mirrors = Self {
+            credentials,
+            referenced,
+            ceph,
+            releases,
+            statuses,
+        };
+        (mirrors, vec![t1, t2, t3, t4])
+    }
+
     /// Waits for every cache's first list: an empty cache would read as "nothing installed".
     pub async fn synced(&self) {
         self.credentials.synced().await;

@@ -25,15 +25,14 @@ use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::Duration;
 
-use k8s_openapi::api::core::v1::Secret;
 use kube::Api;
-use kube::core::{DeserializeGuard, PartialObjectMeta};
+use kube::core::DeserializeGuard;
 use kube::runtime::watcher;
-use rockoon_core::crd::{OpenStackDeployment, OpenStackDeploymentStatus};
-use rockoon_core::names::{OSDPL_CRD, OSDPL_SECRET_SELECTOR};
+use rockoon_core::crd::OpenStackDeployment;
+use rockoon_core::names::OSDPL_CRD;
 use rockoon_core::render::Templates;
 use rockoon_runtime::controller::{self, Scheduling, Watch};
-use rockoon_runtime::mirror;
+use rockoon_runtime::runtime::{Runtime, Task};
 use rockoon_runtime::settings::{BinaryArgs, CommonArgs};
 
 pub use error::Error;
@@ -140,114 +139,84 @@ pub async fn run(args: Args) -> ExitCode {
         },
     };
     rockoon_runtime::runtime::serve(NAME, args.common, move |runtime| {
-        let client = runtime.client.clone();
-        let namespace = &runtime.args.namespace;
-        let readiness = &runtime.readiness;
-        let secrets: Api<Secret> = Api::namespaced(client.clone(), namespace);
-        let (credentials, t1) = mirror::objects(
-            "credential-secrets",
-            secrets.clone(),
-            watcher::Config::default().labels(rockoon_core::credentials::OWNER_LABEL),
-            readiness,
-        );
-        let (referenced, t2) = mirror::objects(
-            "referenced-secrets",
-            secrets,
-            watcher::Config::default().labels(OSDPL_SECRET_SELECTOR),
-            readiness,
-        );
-        let (ceph, t3) = mirror::objects(
-            "ceph-keys",
-            Api::namespaced(client.clone(), &settings.ceph_shared_namespace),
-            watcher::Config::default().fields(&format!(
-                "metadata.name={}",
-                rockoon_core::ceph::KEYS_SECRET
-            )),
-            readiness,
-        );
-        let (releases, t4) = mirror::objects(
-            "helm-releases",
-            Api::<PartialObjectMeta<Secret>>::namespaced(client.clone(), namespace),
-            watcher::Config::default().labels(helm::installed::HELM_OWNER_SELECTOR),
-            readiness,
-        );
-        // Read only to remember what was reported before a restart: not a trigger, since our
-        // own status writes would then schedule reconciles.
-        let (statuses, _) = mirror::objects(
-            "osdplst",
-            Api::<OpenStackDeploymentStatus>::namespaced(client.clone(), namespace),
-            watcher::Config::default(),
-            readiness,
-        );
-        let helm_metrics = match HelmMetrics::register(&runtime.registry) {
-            Ok(metrics) => metrics,
-            Err(error) => {
-                tracing::error!(%error, "helm metrics registration failed");
-                return vec![];
-            }
-        };
-        let helm = Helm::new(
-            HelmConfig {
-                binary: settings.helm_binary.clone(),
-                kubeconfig: runtime.args.kubeconfig_paths().into_iter().next(),
-                kube_context: runtime.args.kube_context.clone(),
-                timeout: Duration::from_secs(settings.helm_timeout_seconds.max(1)),
-                history_max: settings.helm_history_max.max(2),
-                home: settings
-                    .helm_home
-                    .clone()
-                    .unwrap_or_else(|| std::env::temp_dir().join("rockoon-helm")),
-            },
-            helm_metrics,
-        );
-        let applier = Applier::new(
-            helm,
-            ApplierConfig {
-                openstack: settings.openstack_charts.clone(),
-                infra: settings.infra_charts.clone(),
-                concurrency: settings.helm_concurrency,
-                backoff: (
-                    Duration::from_secs(runtime.args.error_backoff_base_seconds.max(1)),
-                    Duration::from_secs(runtime.args.error_backoff_max_seconds.max(1)),
-                ),
-            },
-            client.clone(),
-            releases.clone(),
-        );
-        let mirrors = Mirrors {
-            credentials,
-            referenced,
-            ceph,
-            releases,
-            statuses,
-        };
-        let render = RenderSettings {
-            templates,
-            images_base_url: settings.images_base_url.clone(),
-            binary_base_url: settings.binary_base_url.clone(),
-        };
-        let state_metrics = match metrics::StateMetrics::register(&runtime.registry) {
-            Ok(metrics) => metrics,
-            Err(error) => {
-                tracing::error!(%error, "state metrics registration failed");
-                return vec![];
-            }
-        };
-        let report = Report::new(client.clone(), state_metrics);
-        let reconciler = Osdpl::new(client.clone(), Arc::new(applier), mirrors, render, report);
-        let watch = Watch {
-            resource: "OpenStackDeployment",
-            api: Api::<DeserializeGuard<OpenStackDeployment>>::namespaced(client, namespace),
-            config: watcher::Config::default(),
-            crd: Some(OSDPL_CRD),
-        };
-        let scheduling = Scheduling {
-            triggers: vec![t1, t2, t3, t4],
-            debounce: Duration::from_millis(settings.debounce_ms),
-        };
-        vec![controller::task_with(
-            runtime, watch, reconciler, scheduling,
-        )]
+        tasks(runtime, &settings, templates)
     })
     .await
+}
+
+/// The controller over the OSDPLs, with its caches and helm runner.
+fn tasks(runtime: &Runtime, settings: &ControllerArgs, templates: Templates) -> Vec<Task> {
+    let client = runtime.client.clone();
+    let (mirrors, triggers) = Mirrors::start(runtime, &settings.ceph_shared_namespace);
+    let registered = HelmMetrics::register(&runtime.registry)
+        .and_then(|helm| Ok((helm, metrics::StateMetrics::register(&runtime.registry)?)));
+    let (helm_metrics, state_metrics) = match registered {
+        Ok(metrics) => metrics,
+        Err(error) => {
+            tracing::error!(%error, "metrics registration failed");
+            return vec![];
+        }
+    };
+    let applier = applier(runtime, settings, helm_metrics, &mirrors);
+    let render = RenderSettings {
+        templates,
+        images_base_url: settings.images_base_url.clone(),
+        binary_base_url: settings.binary_base_url.clone(),
+    };
+    let report = Report::new(client.clone(), state_metrics);
+    let reconciler = Osdpl::new(client.clone(), Arc::new(applier), mirrors, render, report);
+    let watch = Watch {
+        resource: "OpenStackDeployment",
+        api: Api::<DeserializeGuard<OpenStackDeployment>>::namespaced(
+            client,
+            &runtime.args.namespace,
+        ),
+        config: watcher::Config::default(),
+        crd: Some(OSDPL_CRD),
+    };
+    let scheduling = Scheduling {
+        triggers,
+        debounce: Duration::from_millis(settings.debounce_ms),
+    };
+    vec![controller::task_with(
+        runtime, watch, reconciler, scheduling,
+    )]
+}
+
+/// The helm runner with the chart sources and limits of the flags.
+fn applier(
+    runtime: &Runtime,
+    settings: &ControllerArgs,
+    metrics: HelmMetrics,
+    mirrors: &Mirrors,
+) -> Applier {
+    let helm = Helm::new(
+        HelmConfig {
+            binary: settings.helm_binary.clone(),
+            kubeconfig: runtime.args.kubeconfig_paths().into_iter().next(),
+            kube_context: runtime.args.kube_context.clone(),
+            timeout: Duration::from_secs(settings.helm_timeout_seconds.max(1)),
+            history_max: settings.helm_history_max.max(2),
+            home: settings
+                .helm_home
+                .clone()
+                .unwrap_or_else(|| std::env::temp_dir().join("rockoon-helm")),
+        },
+        metrics,
+    );
+    let config = ApplierConfig {
+        openstack: settings.openstack_charts.clone(),
+        infra: settings.infra_charts.clone(),
+        concurrency: settings.helm_concurrency,
+        backoff: (
+            Duration::from_secs(runtime.args.error_backoff_base_seconds.max(1)),
+            Duration::from_secs(runtime.args.error_backoff_max_seconds.max(1)),
+        ),
+    };
+    Applier::new(
+        helm,
+        config,
+        runtime.client.clone(),
+        mirrors.releases.clone(),
+    )
 }

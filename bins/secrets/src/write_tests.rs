@@ -75,13 +75,18 @@ impl SecretCalls for Namespace {
         if let Some((target, data)) = rival {
             let secret = secrets.get_mut(&target).unwrap();
             let stored = secret.data.get_or_insert_default();
-            stored.extend(data.into_iter().map(|(k, v)| (k, ByteString(v.into_bytes()))));
+            stored.extend(
+                data.into_iter()
+                    .map(|(k, v)| (k, ByteString(v.into_bytes()))),
+            );
             bump(secret);
         }
         let Some(secret) = secrets.get_mut(name) else {
             return Ok(false);
         };
-        let read_at = patch.pointer("/metadata/resourceVersion").and_then(Value::as_str);
+        let read_at = patch
+            .pointer("/metadata/resourceVersion")
+            .and_then(Value::as_str);
         if self.always_conflict || read_at != secret.metadata.resource_version.as_deref() {
             return Ok(false);
         }
@@ -99,7 +104,11 @@ impl SecretCalls for Namespace {
                 }
             }
         }
-        for (key, value) in patch["metadata"]["annotations"].as_object().into_iter().flatten() {
+        for (key, value) in patch["metadata"]["annotations"]
+            .as_object()
+            .into_iter()
+            .flatten()
+        {
             let annotations = secret.metadata.annotations.get_or_insert_default();
             annotations.insert(key.clone(), value.as_str().unwrap().to_owned());
         }
@@ -153,10 +162,16 @@ async fn a_present_value_is_never_replaced_and_only_absent_keys_are_added() {
     };
     writer.ensure("admin", ADMIN_NEEDS, 0).await.unwrap();
     assert_eq!(
-        namespace.value("openstack-admin-users", "identity.password").as_deref(),
+        namespace
+            .value("openstack-admin-users", "identity.password")
+            .as_deref(),
         Some("chosen-by-hand")
     );
-    assert!(namespace.value("openstack-admin-users", "database.password").is_some());
+    assert!(
+        namespace
+            .value("openstack-admin-users", "database.password")
+            .is_some()
+    );
 }
 
 #[tokio::test]
@@ -172,9 +187,15 @@ async fn a_rival_write_between_read_and_write_is_kept_and_ours_retried_on_the_ne
         metrics: &metrics,
     };
     writer.ensure("admin", ADMIN_NEEDS, 0).await.unwrap();
-    assert_eq!(*namespace.merges.lock().unwrap(), 2, "one conflict, one retry");
     assert_eq!(
-        namespace.value("openstack-admin-users", "database.password").as_deref(),
+        *namespace.merges.lock().unwrap(),
+        2,
+        "one conflict, one retry"
+    );
+    assert_eq!(
+        namespace
+            .value("openstack-admin-users", "database.password")
+            .as_deref(),
         Some("rival")
     );
     let secret = namespace.lock()["openstack-admin-users"].clone();
@@ -207,13 +228,24 @@ async fn rotation_writes_the_inactive_generation_at_the_new_priority_and_keeps_t
     };
     writer.ensure("identity", IDENTITY_KEYS, 1).await.unwrap();
     let before = namespace.lock()["generated-identity-passwords"].clone();
-    assert!(writer.rotate("identity", IDENTITY_KEYS, 2, "now").await.unwrap());
+    assert!(
+        writer
+            .rotate("identity", IDENTITY_KEYS, 2, "now")
+            .await
+            .unwrap()
+    );
     let secrets = namespace.lock().clone();
-    assert_eq!(secrets["generated-identity-passwords"], before, "active kept");
+    assert_eq!(
+        secrets["generated-identity-passwords"], before,
+        "active kept"
+    );
     let rotated = &secrets["generated-identity-passwords-1"];
     assert_eq!(credentials::priority(rotated), 2);
     assert!(
-        !writer.rotate("identity", IDENTITY_KEYS, 2, "later").await.unwrap(),
+        !writer
+            .rotate("identity", IDENTITY_KEYS, 2, "later")
+            .await
+            .unwrap(),
         "already at that rotation id"
     );
 }

@@ -124,6 +124,50 @@ pub async fn run_with<K, R>(
             return;
         }
     }
+    let queued: Arc<Mutex<HashSet<String>>> = Arc::default();
+    let resource = watch.resource;
+    let (store, controller) = controller(&runtime, watch, scheduling, &queued);
+    let context = Arc::new(Context {
+        reconciler,
+        metrics: runtime.metrics.clone(),
+        backoff: runtime.backoff(),
+        resource,
+        store: store.clone(),
+        queued,
+    });
+    let resync = runtime.args.resync();
+    controller
+        .run(
+            move |object, ctx| reconcile_measured(object, ctx, resync),
+            error_policy,
+            context.clone(),
+        )
+        .for_each(|result| {
+            context
+                .metrics
+                .set_watched(context.resource, context.store.state().len());
+            if let Err(error) = result {
+                // Stream errors (watch restarts, objects gone before their turn) are expected
+                // noise of a watch; reconcile failures were already logged by error_policy.
+                tracing::debug!(resource = context.resource, %error, "controller event");
+            }
+            futures::future::ready(())
+        })
+        .await;
+    tracing::info!(resource, "controller stopped");
+}
+
+/// The kube-runtime `Controller` over our own watch of `watch`, also reconciling everything
+/// on each trigger; `queued` follows the objects waiting for their turn (the queue depth).
+fn controller<K>(
+    runtime: &Runtime,
+    watch: Watch<K>,
+    scheduling: Scheduling,
+    queued: &Arc<Mutex<HashSet<String>>>,
+) -> (Store<K>, Controller<K>)
+where
+    K: Resource<DynamicType = ()> + Clone + DeserializeOwned + Debug + Send + Sync + 'static,
+{
     // Our own watch (not the controller's), so the first completed list can be seen as it
     // happens: the store's `wait_until_ready` wakes only one waiter, and the controller is
     // already that waiter.
@@ -135,7 +179,6 @@ pub async fn run_with<K, R>(
         &runtime.readiness,
         Some(runtime.metrics.clone()),
     );
-    let queued: Arc<Mutex<HashSet<String>>> = Arc::default();
     let queued_by_watch = queued.clone();
     let queue_metrics = runtime.metrics.clone();
     let events = events.touched_objects().inspect(move |object| {
@@ -164,34 +207,7 @@ pub async fn run_with<K, R>(
         controller = controller.reconcile_all_on(trigger);
     }
 
-    let context = Arc::new(Context {
-        reconciler,
-        metrics: runtime.metrics.clone(),
-        backoff: runtime.backoff(),
-        resource: watch.resource,
-        store: store.clone(),
-        queued,
-    });
-    let resync = runtime.args.resync();
-    controller
-        .run(
-            move |object, ctx| reconcile_measured(object, ctx, resync),
-            error_policy,
-            context.clone(),
-        )
-        .for_each(|result| {
-            context
-                .metrics
-                .set_watched(context.resource, context.store.state().len());
-            if let Err(error) = result {
-                // Stream errors (watch restarts, objects gone before their turn) are expected
-                // noise of a watch; reconcile failures were already logged by error_policy.
-                tracing::debug!(resource = context.resource, %error, "controller event");
-            }
-            futures::future::ready(())
-        })
-        .await;
-    tracing::info!(resource = watch.resource, "controller stopped");
+    (store, controller)
 }
 
 async fn reconcile_measured<K, R>(
