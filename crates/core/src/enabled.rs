@@ -13,8 +13,10 @@ use crate::render::RenderError;
 use crate::render::catalog::{self, ServiceDef};
 use crate::values::merge_into;
 
-/// `features.services` of each preset, in the preset's order (its template's list).
-pub fn preset_services(preset: Preset) -> Option<&'static [&'static str]> {
+/// `features.services` of each preset, in the preset's order (its template's list); `None`
+/// for a preset this version does not render.
+pub fn preset_services(preset: Preset) -> Option<Vec<&'static str>> {
+    /// The `core` preset: the control plane, compute and networking of a minimal cloud.
     const CORE: &[&str] = &[
         "database",
         "messaging",
@@ -28,18 +30,8 @@ pub fn preset_services(preset: Preset) -> Option<&'static [&'static str]> {
         "networking",
         "dashboard",
     ];
-    const COMPUTE: &[&str] = &[
-        "database",
-        "messaging",
-        "memcached",
-        "coordination",
-        "ingress",
-        "identity",
-        "placement",
-        "image",
-        "compute",
-        "networking",
-        "dashboard",
+    /// What the `compute` preset adds to `core`.
+    const COMPUTE_ADDS: &[&str] = &[
         "block-storage",
         "dns",
         "orchestration",
@@ -47,9 +39,8 @@ pub fn preset_services(preset: Preset) -> Option<&'static [&'static str]> {
         "key-manager",
     ];
     match preset {
-        Preset::Core => Some(CORE),
-        Preset::Compute => Some(COMPUTE),
-        // Not rendered by this version: no services.
+        Preset::Core => Some(CORE.to_vec()),
+        Preset::Compute => Some([CORE, COMPUTE_ADDS].concat()),
         Preset::ComputeTf => None,
     }
 }
