@@ -128,15 +128,12 @@ pub async fn run(args: Args) -> ExitCode {
         return cli::run(command);
     }
     let settings = args.controller;
-    let templates = match &settings.templates_dir {
-        None => Templates::embedded(),
-        Some(dir) => match Templates::with_overrides(dir) {
-            Ok(templates) => templates,
-            Err(error) => {
-                eprintln!("rockoon-osdpl: templates: {error}");
-                return ExitCode::FAILURE;
-            }
-        },
+    let templates = match cli::templates(settings.templates_dir.as_deref()) {
+        Ok(templates) => templates,
+        Err(error) => {
+            eprintln!("rockoon-osdpl: templates: {error}");
+            return ExitCode::FAILURE;
+        }
     };
     rockoon_runtime::runtime::serve(NAME, args.common, move |runtime| {
         tasks(runtime, &settings, templates)

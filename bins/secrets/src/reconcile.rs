@@ -30,7 +30,7 @@ use rockoon_runtime::events::Events;
 use crate::error::Error;
 use crate::generate;
 use crate::metrics::Metrics;
-use crate::report::Reporter;
+use crate::report::Report;
 use crate::rotation::Plan;
 use crate::verdicts;
 use crate::watch::Stores;
@@ -120,16 +120,16 @@ impl Secrets {
             verdicts::rotation(&plans),
             references.verdict,
         ];
-        let reporter = Reporter {
+        let report = Report {
             client: &self.client,
             settings: &self.settings,
             stores: &self.stores,
             events: &self.events,
         };
-        reporter.rotations(osdpl, &generated).await;
-        reporter.osdpl(osdpl, &references.hashes, &verdicts).await?;
-        reporter.clouds(&osdpl.spec, &tree).await?;
-        reporter
+        report.rotations(osdpl, &generated).await;
+        report.osdpl(osdpl, &references.hashes, &verdicts).await?;
+        report.clouds(&osdpl.spec, &tree).await?;
+        report
             .rotation_status(osdpl, &plans, &credentials::active(&secrets))
             .await
     }

@@ -27,7 +27,7 @@ use crate::watch::Stores;
 use crate::write::FIELD_MANAGER;
 
 /// The writes of one reconcile.
-pub struct Reporter<'a> {
+pub struct Report<'a> {
     /// The API.
     pub client: &'a Client,
     /// Namespaces and the clouds Secret name.
@@ -38,7 +38,7 @@ pub struct Reporter<'a> {
     pub events: &'a Events,
 }
 
-impl Reporter<'_> {
+impl Report<'_> {
     /// An event per rotated group.
     pub async fn rotations(&self, osdpl: &OpenStackDeployment, generated: &Generated) {
         for (group, id, rotated) in &generated.rotated {
