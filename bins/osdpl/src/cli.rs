@@ -279,7 +279,10 @@ mod tests {
     use super::*;
 
     fn args(service: Option<&str>) -> RenderArgs {
-        let sample = concat!(env!("CARGO_MANIFEST_DIR"), "/../../tests/fixtures/osdpl/compute.yaml");
+        let sample = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../../tests/fixtures/osdpl/compute.yaml"
+        );
         RenderArgs {
             file: sample.into(),
             service: service.map(Into::into),
@@ -306,7 +309,10 @@ mod tests {
     #[test]
     fn render_service_of_a_service_not_enabled_names_the_file() {
         let error = rendered(&args(Some("tempest-of-doom"))).unwrap_err();
-        assert!(error.contains("--service tempest-of-doom: not enabled in"), "{error}");
+        assert!(
+            error.contains("--service tempest-of-doom: not enabled in"),
+            "{error}"
+        );
         assert!(error.contains("compute.yaml"), "{error}");
     }
 }
