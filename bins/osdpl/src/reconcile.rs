@@ -137,16 +137,7 @@ impl Osdpl {
             fingerprint: &rendered.fingerprint,
         };
         let outcome = rollout.run(self.applier.as_ref(), &progress).await?;
-        let installed = self.mirrors.installed();
-        let states = &outcome.states;
-        self.report
-            .transitions(osdpl, &previous, states, &installed)
-            .await;
-        let overall = Overall::Services(states.clone());
-        let fingerprint = Some(rendered.fingerprint.as_str());
-        self.report
-            .status(&self.mirrors, osdpl, &overall, fingerprint)
-            .await?;
+        progress.finished(&previous, &outcome.states).await?;
         self.requeue(outcome)
     }
 

@@ -124,7 +124,7 @@ impl Report {
     }
 
     /// Events for services whose state changed since `previous`, and the state metrics.
-    pub async fn transitions(
+    async fn transitions(
         &self,
         osdpl: &OpenStackDeployment,
         previous: &Reported,
@@ -207,6 +207,22 @@ pub struct Progressing<'a> {
     pub osdpl: &'a OpenStackDeployment,
     /// Fingerprint of the render being applied.
     pub fingerprint: &'a str,
+}
+
+impl Progressing<'_> {
+    /// The rollout's end: events for the transitions since `previous`, the state metrics (with
+    /// Helm's storage as it is now), and the final status.
+    pub async fn finished(
+        &self,
+        previous: &Reported,
+        states: &BTreeMap<String, ServiceState>,
+    ) -> Result<(), Error> {
+        let installed = self.mirrors.installed();
+        self.report
+            .transitions(self.osdpl, previous, states, &installed)
+            .await;
+        self.states(states).await
+    }
 }
 
 impl Progress for Progressing<'_> {
