@@ -63,6 +63,11 @@ test-unit: ## Only the tests that need no cluster
 test-cluster: components build ## Only the dev-cluster integration tests
 	$(CARGO) test -p rockoon-tests --test cluster
 
+.PHONY: conformance
+conformance: build ## Conformance check of OSDPL=<file> on `make run`'s cluster (own namespace); ARGS=--manifests-only: no cluster
+	@test -n "$(OSDPL)" || { echo "usage: make conformance OSDPL=<file> [ARGS='--manifests-only' | '--delete' | ...]"; exit 2; }
+	@target/debug/conformance --kubeconfig $(KUBECONFIG_DEV) --osdpl $(OSDPL) $(ARGS)
+
 .PHONY: cluster-up
 cluster-up: components build ## Start the dev cluster in the background (.run/cluster)
 	@$(MAKE) cluster-down >/dev/null

@@ -97,4 +97,22 @@ if [[ ! -s "$stages" ]]; then
   mv "$stages.tmp" "$stages"
 fi
 ln -sfn "$stages" "$bindir/kwok-stages.yaml"
+
+# Gateway API CRDs (standard channel) so the API server validates the HTTPRoutes and Gateway
+# the render produces. Read from the pinned module in the module cache, never copied into
+# the repo; `devcluster` applies bin/gateway-api-crds.yaml.
+gwcrds="$cache/gateway-api-$(module_key gateway-api)/standard-crds.yaml"
+if [[ ! -s "$gwcrds" ]]; then
+  gwdir=$(cd "$here/go/gateway-api" && go mod download sigs.k8s.io/gateway-api \
+          && go list -m -f '{{.Dir}}' sigs.k8s.io/gateway-api) || {
+    echo "build.sh: step 'locate Gateway API CRDs' failed" >&2; exit 1; }
+  mkdir -p "$(dirname "$gwcrds")"
+  for f in "$gwdir"/config/crd/standard/gateway.networking.k8s.io_*.yaml; do
+    grep -q '^kind: CustomResourceDefinition$' "$f" || continue # e.g. the upgrade policy
+    echo "---"
+    cat "$f"
+  done > "$gwcrds.tmp"
+  mv "$gwcrds.tmp" "$gwcrds"
+fi
+ln -sfn "$gwcrds" "$bindir/gateway-api-crds.yaml"
 echo "$bindir"

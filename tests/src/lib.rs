@@ -6,6 +6,7 @@
 //! - [`harness`]: one shared cluster per test run, a namespace per test.
 //! - [`probe`]: a binary of the suite started for a test, checked through its admin endpoints.
 
+pub mod conformance;
 pub mod devcluster;
 pub mod harness;
 pub mod measure;

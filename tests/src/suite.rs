@@ -103,20 +103,15 @@ pub fn start_binary(
 }
 
 /// Where `rockoon-osdpl` finds helm and charts on the dev cluster: the pinned helm, the
-/// project's dev charts, and a helm home of its own.
+/// upstream OpenStack-Helm charts (both chart groups live in one directory since upstream
+/// merged its repositories), and a helm home of its own.
 fn osdpl_env(dir: &Path, admin_port: u16) -> Result<Vec<(&'static str, String)>> {
     let bin = crate::devcluster::build_components()?;
-    let charts = crate::devcluster::workspace_root().join("deploy/dev-charts");
+    let charts = crate::devcluster::upstream_charts()?.display().to_string();
     Ok(vec![
         ("OSCTL_HELM_BINARY", bin.join("helm").display().to_string()),
-        (
-            "OSCTL_CHARTS_OPENSTACK",
-            charts.join("openstack").display().to_string(),
-        ),
-        (
-            "OSCTL_CHARTS_INFRA",
-            charts.join("infra").display().to_string(),
-        ),
+        ("OSCTL_CHARTS_OPENSTACK", charts.clone()),
+        ("OSCTL_CHARTS_INFRA", charts),
         (
             "OSCTL_HELM_HOME",
             dir.join(format!("helm-home-{admin_port}"))

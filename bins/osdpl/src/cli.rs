@@ -63,6 +63,12 @@ pub struct RenderArgs {
     /// Registry prefix for images when the spec sets none.
     #[arg(long, default_value = "", env = "OSCTL_IMAGES_BASE_URL")]
     pub images_base_url: String,
+    /// Gateway the public HTTPRoutes attach to: `[<namespace>/]<name>[/<section>]`.
+    #[arg(long, default_value = rockoon_core::render::routes::DEFAULT_GATEWAY, env = "OSCTL_GATEWAY_PARENT")]
+    pub gateway_parent: rockoon_core::render::ParentRef,
+    /// Render the Gateway itself (with this gatewayClassName) and its TLS Secret.
+    #[arg(long, env = "OSCTL_GATEWAY_CLASS", value_parser = rockoon_core::render::routes::gateway_class)]
+    pub gateway_class: Option<String>,
 }
 
 /// Output formats.
@@ -198,6 +204,10 @@ fn rendered(args: &RenderArgs) -> Result<Rendered, String> {
         .clone()
         .unwrap_or_else(|| "openstack".into());
     context.images_base_url = args.images_base_url.clone();
+    context.gateway = rockoon_core::render::GatewaySettings {
+        parent: args.gateway_parent.clone(),
+        class: args.gateway_class.clone(),
+    };
     if let Some(path) = &args.credentials {
         context.credentials =
             serde_norway::from_str(&read(path)?).map_err(|e| format!("{}: {e}", path.display()))?;
@@ -292,6 +302,10 @@ mod tests {
             secrets: None,
             ceph: None,
             images_base_url: String::new(),
+            gateway_parent: rockoon_core::render::routes::DEFAULT_GATEWAY
+                .parse()
+                .unwrap(),
+            gateway_class: None,
         }
     }
 

@@ -41,6 +41,8 @@ pub struct RenderSettings {
     pub images_base_url: String,
     /// Binary artifacts prefix when the spec sets none.
     pub binary_base_url: String,
+    /// Gateway of the public HTTPRoutes (`--gateway-parent`, `--gateway-class`).
+    pub gateway: rockoon_core::render::GatewaySettings,
 }
 
 impl Mirrors {
@@ -110,12 +112,14 @@ impl Mirrors {
             binary_base_url: &settings.binary_base_url,
         };
         let ceph = self.ceph.state();
-        inputs::gather(
+        let mut inputs = inputs::gather(
             &defaults,
             &self.credentials.state(),
             &self.referenced.state(),
             ceph.first().map(AsRef::as_ref),
-        )
+        );
+        inputs.context.gateway = settings.gateway.clone();
+        inputs
     }
 
     /// Every release in Helm's storage, by name.

@@ -48,7 +48,7 @@ pub const NAME: &str = "osdpl";
 /// Default admin port (Rockoon's osdpl liveness port).
 pub const DEFAULT_ADMIN_PORT: u16 = 32768;
 /// Upstream OpenStack-Helm chart repository (both groups since the 2025 merge).
-pub const UPSTREAM_CHARTS: &str = "https://tarballs.opendev.org/openstack/openstack-helm";
+pub const UPSTREAM_CHARTS: &str = helm::chart::UPSTREAM_REPOSITORY;
 
 /// Command line of `rockoon-osdpl`.
 #[derive(clap::Parser, Debug, Clone)]
@@ -112,6 +112,13 @@ pub struct ControllerArgs {
     /// Directory whose files replace the embedded templates of the same relative name.
     #[arg(long = "templates", env = "OSCTL_TEMPLATES_DIR")]
     pub templates_dir: Option<PathBuf>,
+    /// Gateway the public HTTPRoutes attach to: `[<namespace>/]<name>[/<section>]`.
+    #[arg(long, env = "OSCTL_GATEWAY_PARENT", default_value = rockoon_core::render::routes::DEFAULT_GATEWAY)]
+    pub gateway_parent: rockoon_core::render::ParentRef,
+    /// Render the Gateway itself (with this gatewayClassName) and its TLS Secret; unset, the
+    /// platform provides the Gateway.
+    #[arg(long, env = "OSCTL_GATEWAY_CLASS", value_parser = rockoon_core::render::routes::gateway_class)]
+    pub gateway_class: Option<String>,
     /// Quiet time before a reconcile starts, in milliseconds, so bursts of changes (a helm
     /// upgrade writes several objects) make one reconcile.
     #[arg(long, env = "OSCTL_RECONCILE_DEBOUNCE_MS", default_value_t = 300)]
@@ -159,6 +166,10 @@ fn tasks(runtime: &Runtime, settings: &ControllerArgs, templates: Templates) -> 
         templates,
         images_base_url: settings.images_base_url.clone(),
         binary_base_url: settings.binary_base_url.clone(),
+        gateway: rockoon_core::render::GatewaySettings {
+            parent: settings.gateway_parent.clone(),
+            class: settings.gateway_class.clone(),
+        },
     };
     let report = Report::new(client.clone(), state_metrics);
     let reconciler = Osdpl::new(client.clone(), Arc::new(applier), mirrors, render, report);

@@ -23,6 +23,7 @@ fn rendered(services: Vec<(&str, ServiceOutcome)>) -> Rendered {
             .map(|(s, o)| (s.to_owned(), o))
             .collect(),
         precache: vec![],
+        unsupported: Vec::new(),
     }
 }
 

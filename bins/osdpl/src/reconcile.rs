@@ -88,9 +88,8 @@ impl Reconciler<DeserializeGuard<OpenStackDeployment>> for Osdpl {
         self.mirrors.synced().await;
         if osdpl.spec.draft.unwrap_or(false) {
             let draft = &Overall::Draft;
-            self.report
-                .status(&self.mirrors, osdpl, draft, None)
-                .await?;
+            let report = self.report.status(&self.mirrors, osdpl, draft, None, None);
+            report.await?;
             return Ok(Requeue::await_change());
         }
         self.converge(osdpl).await
@@ -135,6 +134,7 @@ impl Osdpl {
             mirrors: &self.mirrors,
             osdpl,
             fingerprint: &rendered.fingerprint,
+            unsupported: &rendered.unsupported,
         };
         let outcome = rollout.run(self.applier.as_ref(), &progress).await?;
         progress.finished(&previous, &outcome.states).await?;

@@ -49,13 +49,15 @@ impl Report {
         }
     }
 
-    /// Writes the status of `osdpl` and its osdplst for `overall`.
+    /// Writes the status of `osdpl` and its osdplst for `overall`; `unsupported` are the spec
+    /// settings no chart takes, when the spec rendered.
     pub async fn status(
         &self,
         mirrors: &Mirrors,
         osdpl: &OpenStackDeployment,
         overall: &Overall,
         fingerprint: Option<&str>,
+        unsupported: Option<&[String]>,
     ) -> Result<(), Error> {
         let current = mirrors.status_of(osdpl);
         let mut osdplst = status::osdplst_status(osdpl, overall, fingerprint);
@@ -67,7 +69,7 @@ impl Report {
                 .and_then(|c| c.status.as_ref()?.services.clone());
         }
         // The OSDPL first: whoever sees the osdplst change then finds the conditions agree.
-        let osdpl_status = status::osdpl_status(osdpl, overall, fingerprint);
+        let osdpl_status = status::osdpl_status(osdpl, overall, fingerprint, unsupported);
         self.writer
             .osdpl(osdpl, &osdpl_status)
             .await
@@ -91,8 +93,8 @@ impl Report {
                 .warning(&osdpl.object_ref(&()), "InvalidSpec", &message)
                 .await;
         }
-        self.status(mirrors, osdpl, &Overall::Invalid(message), None)
-            .await
+        let invalid = Overall::Invalid(message);
+        self.status(mirrors, osdpl, &invalid, None, None).await
     }
 
     /// An object the types cannot read (no status can be written for it).
@@ -207,6 +209,8 @@ pub struct Progressing<'a> {
     pub osdpl: &'a OpenStackDeployment,
     /// Fingerprint of the render being applied.
     pub fingerprint: &'a str,
+    /// Spec settings no chart takes (the `Unsupported` condition).
+    pub unsupported: &'a [String],
 }
 
 impl Progressing<'_> {
@@ -228,8 +232,9 @@ impl Progressing<'_> {
 impl Progress for Progressing<'_> {
     async fn states(&self, states: &BTreeMap<String, ServiceState>) -> Result<(), Error> {
         let overall = Overall::Services(states.clone());
+        let (fingerprint, unsupported) = (Some(self.fingerprint), Some(self.unsupported));
         self.report
-            .status(self.mirrors, self.osdpl, &overall, Some(self.fingerprint))
+            .status(self.mirrors, self.osdpl, &overall, fingerprint, unsupported)
             .await
     }
 

@@ -25,11 +25,14 @@ use crate::state::Overall;
 /// Field manager of everything this binary writes.
 pub use rockoon_core::names::OSDPL_MANAGER as FIELD_MANAGER;
 
-/// The OSDPL `status` fields this binary owns.
+/// The OSDPL `status` fields this binary owns. `unsupported` (spec settings no chart takes)
+/// is known only when the spec rendered; otherwise the last reported `Unsupported` condition
+/// stays.
 pub fn osdpl_status(
     osdpl: &OpenStackDeployment,
     overall: &Overall,
     fingerprint: Option<&str>,
+    unsupported: Option<&[String]>,
 ) -> OsdplStatus {
     let generation = osdpl.metadata.generation;
     let current = osdpl.status.as_ref();
@@ -37,9 +40,20 @@ pub fn osdpl_status(
         .and_then(|s| s.conditions.as_deref())
         .unwrap_or_default();
     let now = Timestamp::now();
+    let unsupported = match unsupported {
+        Some(settings) => Some(unsupported_condition(settings)),
+        None => previous
+            .iter()
+            .find(|c| c.type_ == "Unsupported")
+            .map(|c| (c.status == "True", c.reason.clone(), c.message.clone())),
+    };
     let conditions = overall
         .conditions()
         .into_iter()
+        .map(|(kind, status, reason, message)| (kind, status, reason.to_owned(), message))
+        .chain(
+            unsupported.map(|(status, reason, message)| ("Unsupported", status, reason, message)),
+        )
         .map(|(kind, status, reason, message)| {
             let status = if status { "True" } else { "False" };
             // The transition time moves only when the status does.
@@ -50,7 +64,7 @@ pub fn osdpl_status(
             Condition {
                 type_: kind.into(),
                 status: status.into(),
-                reason: reason.into(),
+                reason,
                 message,
                 last_transition_time: since,
                 observed_generation: generation,
@@ -65,6 +79,16 @@ pub fn osdpl_status(
         conditions: Some(conditions),
         fingerprint: fingerprint.map(Into::into),
         ..OsdplStatus::default()
+    }
+}
+
+/// `Unsupported` as `(status, reason, message)`: True, listing every setting, when the spec
+/// has settings no chart takes.
+fn unsupported_condition(settings: &[String]) -> (bool, String, String) {
+    if settings.is_empty() {
+        (false, "AllSettingsRendered".into(), String::new())
+    } else {
+        (true, "SettingsNotRendered".into(), settings.join("; "))
     }
 }
 

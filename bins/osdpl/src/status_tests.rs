@@ -74,7 +74,7 @@ fn applied(services: &[&str]) -> Overall {
 async fn a_status_is_written_once_and_the_same_status_again_is_skipped() {
     let writer = Writer::new(Calls::default());
     let osdpl = osdpl();
-    let status = osdpl_status(&osdpl, &applied(&["identity"]), Some("f1"));
+    let status = osdpl_status(&osdpl, &applied(&["identity"]), Some("f1"), None);
     writer.osdpl(&osdpl, &status).await.unwrap();
     writer.osdpl(&osdpl, &status).await.unwrap();
     assert_eq!(*writer.calls.0.lock().unwrap(), ["osdpl osh APPLIED"]);
@@ -84,9 +84,14 @@ async fn a_status_is_written_once_and_the_same_status_again_is_skipped() {
 async fn a_status_the_object_already_shows_is_not_written_even_after_a_restart() {
     let writer = Writer::new(Calls::default());
     let mut osdpl = osdpl();
-    osdpl.status = Some(osdpl_status(&osdpl, &applied(&["identity"]), Some("f1")));
+    osdpl.status = Some(osdpl_status(
+        &osdpl,
+        &applied(&["identity"]),
+        Some("f1"),
+        None,
+    ));
     // Built again later: the transition times come from the object, so nothing differs.
-    let again = osdpl_status(&osdpl, &applied(&["identity"]), Some("f1"));
+    let again = osdpl_status(&osdpl, &applied(&["identity"]), Some("f1"), None);
     writer.osdpl(&osdpl, &again).await.unwrap();
     assert!(writer.calls.0.lock().unwrap().is_empty());
     assert_eq!(again.observed_generation, Some(3));

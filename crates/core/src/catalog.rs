@@ -4,7 +4,8 @@
 //! rule, so an unknown service is refused by the API server at `kubectl apply` time.
 
 /// Every service name accepted in `features.services` (Rockoon's list plus the two the presets
-/// add, so that `~descheduler` or `~app-gateway` can remove them).
+/// add, so that `~descheduler` or `~app-gateway` can remove them). `app-gateway` is rendered
+/// as an alias of `ingress` (see `render::catalog::ALIASES`).
 pub const KNOWN_SERVICES: &[&str] = &[
     "alarming",
     "app-gateway",

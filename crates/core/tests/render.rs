@@ -395,3 +395,205 @@ fn insecure_chart_defaults_are_replaced_by_generated_secrets() {
         );
     }
 }
+
+/// The releases the image lists ship, with their OpenStack release number.
+const SUPPORTED_RELEASES: [(&str, &str); 4] = [
+    ("caracal", "2024.1"),
+    ("epoxy", "2025.1"),
+    ("flamingo", "2025.2"),
+    ("gazpacho", "2026.1"),
+];
+
+fn compute_sample_at(version: &str) -> Value {
+    let mut spec = sample_spec("compute.yaml");
+    spec["openstack_version"] = json!(version);
+    spec
+}
+
+/// The image list of the spec's OpenStack version as the engine builds it (same registry
+/// prefix as the render): `<chart>` → `<image key>` → reference.
+fn image_list(spec: &Value) -> Value {
+    let context = RenderContext::dry_run();
+    let templates = Templates::embedded();
+    let (merged, _) = rockoon_core::render::spec::merged_spec(spec, &context, &templates).unwrap();
+    rockoon_core::render::context::images(&merged, &context, &templates).unwrap()
+}
+
+/// Every image reference in `value`: each entry of an `images.tags` map and each `image` key,
+/// as (path, value).
+fn image_refs(value: &Value, path: &str, out: &mut Vec<(String, Value)>) {
+    match value {
+        Value::Object(map) => {
+            for (key, child) in map {
+                let child_path = format!("{path}.{key}");
+                if key == "tags" && path.ends_with(".images") {
+                    for (image_key, reference) in child.as_object().into_iter().flatten() {
+                        out.push((format!("{child_path}.{image_key}"), reference.clone()));
+                    }
+                } else if key == "image" && !child.is_object() {
+                    out.push((child_path, child.clone()));
+                } else {
+                    image_refs(child, &child_path, out);
+                }
+            }
+        }
+        Value::Array(items) => {
+            for (index, item) in items.iter().enumerate() {
+                image_refs(item, &format!("{path}[{index}]"), out);
+            }
+        }
+        _ => {}
+    }
+}
+
+#[test]
+fn every_supported_release_renders_the_compute_sample_with_every_image_from_its_list() {
+    for (version, number) in SUPPORTED_RELEASES {
+        let spec = compute_sample_at(version);
+        let list = image_list(&spec);
+        let listed: std::collections::BTreeSet<&str> = list
+            .as_object()
+            .unwrap()
+            .values()
+            .flat_map(|chart| chart.as_object().unwrap().values())
+            .map(|reference| reference.as_str().unwrap())
+            .collect();
+        let rendered = render_dry(&spec).unwrap_or_else(|e| panic!("{version}: {e}"));
+        let mut refs = Vec::new();
+        for release in rendered.releases() {
+            image_refs(&release.values, &release.name, &mut refs);
+        }
+        for (index, daemonset) in rendered.precache.iter().enumerate() {
+            image_refs(daemonset, &format!("precache[{index}]"), &mut refs);
+        }
+        assert!(refs.len() > 100, "{version}: only {} images", refs.len());
+        let others: Vec<String> = SUPPORTED_RELEASES
+            .iter()
+            .filter(|(_, n)| *n != number)
+            .map(|(_, n)| format!(":{n}-"))
+            .collect();
+        for (path, reference) in refs {
+            let reference = reference.as_str().unwrap_or_default();
+            assert!(!reference.is_empty(), "{version}: {path} has no image");
+            assert!(
+                listed.contains(reference),
+                "{version}: {path} = {reference} is not in artifacts/{version}/"
+            );
+            assert!(
+                !others
+                    .iter()
+                    .any(|other| reference.contains(other.as_str())),
+                "{version}: {path} = {reference} is tagged for another release"
+            );
+        }
+    }
+}
+
+/// The pinned upstream charts: `ROCKOON_OSH_DIR`, else `<repo>/../shared/openstack-helm`,
+/// else `/work/shared/openstack-helm`. `None` (the test is skipped, saying why) when none is
+/// there, unless `CI=true`, where that fails.
+fn upstream_charts() -> Option<PathBuf> {
+    let candidates: Vec<PathBuf> = match std::env::var_os("ROCKOON_OSH_DIR") {
+        Some(dir) => vec![PathBuf::from(dir)],
+        None => vec![
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/openstack-helm"),
+            PathBuf::from("/work/shared/openstack-helm"),
+        ],
+    };
+    if let Some(dir) = candidates
+        .iter()
+        .find(|dir| dir.join("SNAPSHOT.md").is_file())
+    {
+        return Some(dir.clone());
+    }
+    let why =
+        format!("no upstream openstack-helm snapshot at {candidates:?} (set ROCKOON_OSH_DIR)");
+    assert!(std::env::var("CI").as_deref() != Ok("true"), "{why}");
+    eprintln!("skipped: {why}");
+    None
+}
+
+/// The keys of `images.tags` in the upstream chart's values.yaml, or `None` when the snapshot
+/// has no such chart.
+fn upstream_image_keys(charts: &Path, chart: &str) -> Option<Vec<String>> {
+    let text = std::fs::read_to_string(charts.join(chart).join("values.yaml")).ok()?;
+    let values: Value = serde_norway::from_str(&text)
+        .unwrap_or_else(|e| panic!("{chart}/values.yaml does not parse: {e}"));
+    let tags = values["images"]["tags"].as_object()?;
+    Some(tags.keys().cloned().collect())
+}
+
+#[test]
+fn every_image_key_of_an_upstream_chart_gets_a_tag_in_the_rendered_release_for_every_release() {
+    let Some(charts) = upstream_charts() else {
+        return;
+    };
+    for (version, _) in SUPPORTED_RELEASES {
+        let rendered = render_dry(&compute_sample_at(version)).unwrap();
+        let mut checked = 0;
+        for release in rendered.releases() {
+            let Some(keys) = upstream_image_keys(&charts, &release.chart) else {
+                continue;
+            };
+            checked += 1;
+            for key in keys {
+                let tag = release.values["images"]["tags"][&key]
+                    .as_str()
+                    .unwrap_or_default();
+                assert!(
+                    !tag.is_empty(),
+                    "{version}: {} (chart {}) leaves images.tags.{key} to the chart's default",
+                    release.name,
+                    release.chart
+                );
+            }
+        }
+        assert!(checked > 10, "{version}: only {checked} releases checked");
+    }
+}
+
+#[test]
+fn every_image_list_covers_every_image_key_of_its_upstream_chart() {
+    // The compute sample does not render every chart (e.g. designate, octavia without their
+    // services); the lists themselves must still be complete.
+    let Some(charts) = upstream_charts() else {
+        return;
+    };
+    for (version, _) in SUPPORTED_RELEASES {
+        let list = image_list(&compute_sample_at(version));
+        let common = &list["common"];
+        for (chart, images) in list.as_object().unwrap() {
+            let Some(keys) = upstream_image_keys(&charts, chart) else {
+                continue;
+            };
+            for key in keys {
+                let reference = images
+                    .get(&key)
+                    .or_else(|| common.get(&key))
+                    .and_then(Value::as_str)
+                    .unwrap_or_default();
+                assert!(
+                    !reference.is_empty(),
+                    "artifacts/{version}/{chart}.yaml has no {key}"
+                );
+            }
+        }
+    }
+}
+
+#[test]
+fn an_unsupported_openstack_version_fails_naming_the_field_and_the_supported_releases() {
+    for version in ["antelope", "yoga"] {
+        let error = render_dry(&compute_sample_at(version)).unwrap_err();
+        let message = error.to_string();
+        assert!(
+            matches!(&error, RenderError::InvalidSpec { path, .. } if path == "spec.openstack_version"),
+            "{error:?}"
+        );
+        assert!(message.contains(version), "{message}");
+        assert!(
+            message.contains("caracal, epoxy, flamingo, gazpacho"),
+            "{message}"
+        );
+    }
+}

@@ -13,10 +13,12 @@
 mod components;
 mod extras;
 mod files;
+pub mod gateway_api;
 mod nodes;
 pub mod ports;
 pub mod state;
 pub mod stray;
+mod volumes;
 
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
@@ -50,6 +52,8 @@ pub struct DevCluster {
     pub components: Vec<Component>,
     /// Time from start to healthy.
     pub startup: Duration,
+    /// The volume provisioner's task (binds every claim), stopped with the cluster.
+    provisioner: Option<tokio::task::JoinHandle<()>>,
 }
 
 impl DevCluster {
@@ -88,6 +92,7 @@ impl DevCluster {
             bin_dir: bin_dir.clone(),
             components: Vec::new(),
             startup: Duration::ZERO,
+            provisioner: None,
         };
         let result = cluster
             .start_components(&ports, &files, &options.nodes)
@@ -153,9 +158,13 @@ impl DevCluster {
         extras::install(&client)
             .await
             .context("step 'install the PodMonitor CRD'")?;
+        gateway_api::install(&client, &self.bin_dir)
+            .await
+            .context("step 'install the Gateway API CRDs'")?;
         crate::suite::create_namespaces(&client)
             .await
             .context("step 'create the suite's namespaces'")?;
+        self.provisioner = Some(tokio::spawn(volumes::provision(client)));
         Ok(())
     }
 
@@ -169,6 +178,9 @@ impl DevCluster {
         // Binaries of the suite a test started (and could not stop because it was killed)
         // go first, while the API server they talk to is still up.
         stray::kill_registered(&self.dir, stray::BINARIES);
+        if let Some(provisioner) = self.provisioner.take() {
+            provisioner.abort();
+        }
         while let Some(mut component) = self.components.pop() {
             component.stop(Duration::from_secs(10)).await;
         }
@@ -205,6 +217,29 @@ pub fn build_components() -> Result<PathBuf> {
     if !output.status.success() {
         bail!(
             "{} failed ({}); see its output above",
+            script.display(),
+            output.status
+        );
+    }
+    Ok(PathBuf::from(String::from_utf8(output.stdout)?.trim()))
+}
+
+/// The upstream OpenStack-Helm charts, prepared for installation (dependencies built) by
+/// `tests/cluster/charts.sh` into a cache outside the repository; returns their directory.
+/// `ROCKOON_CHARTS_DIR` points at an already prepared directory instead.
+pub fn upstream_charts() -> Result<PathBuf> {
+    if let Some(dir) = std::env::var_os("ROCKOON_CHARTS_DIR") {
+        return Ok(PathBuf::from(dir));
+    }
+    let script = workspace_root().join("tests/cluster/charts.sh");
+    let output = std::process::Command::new("bash")
+        .arg(&script)
+        .stderr(std::process::Stdio::inherit())
+        .output()
+        .with_context(|| format!("running {}", script.display()))?;
+    if !output.status.success() {
+        bail!(
+            "step 'prepare the upstream charts': {} failed ({}); see its output above",
             script.display(),
             output.status
         );

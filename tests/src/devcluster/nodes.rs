@@ -20,7 +20,8 @@ pub struct NodeCounts {
     pub control_plane: u32,
     /// Nodes labelled `openstack-compute-node=enabled` and `openvswitch=enabled`.
     pub compute: u32,
-    /// Nodes labelled `openstack-gateway=enabled`.
+    /// Nodes labelled `openstack-gateway=enabled` and `openvswitch=enabled` (a gateway runs
+    /// Open vSwitch and, with OVN, the ovn-controller that makes it a gateway chassis).
     pub gateway: u32,
 }
 
@@ -54,7 +55,10 @@ impl NodeCounts {
             ));
         }
         for i in 0..self.gateway {
-            nodes.push((format!("gtw-{i}"), vec![("openstack-gateway", "enabled")]));
+            nodes.push((
+                format!("gtw-{i}"),
+                vec![("openstack-gateway", "enabled"), ("openvswitch", "enabled")],
+            ));
         }
         nodes
     }

@@ -94,6 +94,18 @@ async fn set_ready(client: &Client, ns: &str, pod: &str, ready: bool) {
         .unwrap();
 }
 
+/// Waits until `pod` exists and reports Ready.
+async fn wait_ready(pods: &Api<Pod>, pod: &str) {
+    let ready = |p: Option<&Pod>| {
+        p.and_then(|p| p.status.as_ref()?.conditions.as_ref())
+            .is_some_and(|c| c.iter().any(|c| c.type_ == "Ready" && c.status == "True"))
+    };
+    tokio::time::timeout(WAIT, await_condition(pods.clone(), pod, ready))
+        .await
+        .unwrap_or_else(|_| panic!("{pod} not ready within {WAIT:?}"))
+        .unwrap();
+}
+
 fn entry(o: &OpenStackDeploymentStatus, application: &str, component: &str) -> Option<String> {
     o.status
         .as_ref()?
@@ -541,6 +553,9 @@ async fn mariadb_keeps_exactly_one_primary_through_unready_and_deleted_pods_and_
         |roles| one_primary("mariadb-server-0")(roles),
     )
     .await;
+    // The re-created server-1 must be ready before the next step counts on it (kwok takes
+    // longer on a busy machine; the rule would rightly pick server-2 meanwhile).
+    wait_ready(&pods, "mariadb-server-1").await;
 
     // SIGKILL and restart the binary: the labels stay, the rule still holds afterwards.
     binary.kill().await.unwrap();

@@ -1,5 +1,5 @@
-//! `rockoon-osdpl` converging real OSDPLs with real helm and the dev charts, next to the real
-//! `rockoon-secrets` that generates the credentials: the sample compute deployment applies
+//! `rockoon-osdpl` converging real OSDPLs with real helm and the upstream OpenStack-Helm charts,
+//! next to the real `rockoon-secrets` that generates the credentials: the sample compute deployment applies
 //! fully; an unchanged OSDPL costs no helm call and no write; one changed override upgrades
 //! exactly one release; a chart failure fails only its service and recovers once fixed; a
 //! disabled service is uninstalled; a controller killed mid-apply converges without repeating
@@ -25,6 +25,9 @@ use serde_json::{Value, json};
 use crate::cluster_or_return;
 
 const OSDPL: &str = "osh-dev";
+/// Releases of the compute sample on the upstream charts (its 20 services; `ingress` has none
+/// of its own, messaging has four RabbitMQ instances).
+const COMPUTE_RELEASES: usize = 26;
 /// A full apply of the sample on 2 cores, with other tests running, stays well under this.
 const APPLY_WAIT: Duration = Duration::from_secs(300);
 const WAIT: Duration = Duration::from_secs(120);
@@ -294,14 +297,14 @@ async fn the_sample_compute_deployment_converges_and_each_change_touches_only_wh
     let status = setup.applied("sample applied", APPLY_WAIT).await;
     assert_eq!(status["osdpl"]["lcm_progress"], "20/20", "{status}");
     let releases = setup.releases().await;
-    assert_eq!(releases.len(), 27, "{releases:?}");
+    assert_eq!(releases.len(), COMPUTE_RELEASES, "{releases:?}");
     assert!(
         releases
             .values()
             .all(|(rev, st)| *rev == 1 && st == "deployed"),
         "{releases:?}"
     );
-    assert_eq!(upgrades(&setup.osdpl).await, 27.0);
+    assert_eq!(upgrades(&setup.osdpl).await, COMPUTE_RELEASES as f64);
     let osdpl = setup.osdpls().get(OSDPL).await.unwrap();
     let conditions = osdpl.status.as_ref().unwrap().conditions.clone().unwrap();
     let ready = conditions.iter().find(|c| c.type_ == "Ready").unwrap();
@@ -344,7 +347,7 @@ async fn the_sample_compute_deployment_converges_and_each_change_touches_only_wh
     reconciled_after(&setup.osdpl, before).await;
     assert_eq!(
         upgrades(&setup.osdpl).await,
-        27.0,
+        COMPUTE_RELEASES as f64,
         "no helm upgrade for an unchanged OSDPL"
     );
     let after = setup.osdpls().get(OSDPL).await.unwrap();
@@ -438,7 +441,7 @@ async fn the_sample_compute_deployment_converges_and_each_change_touches_only_wh
     // 4. A chart that fails to render fails its service with helm's message; the others stay
     //    applied; fixing the values recovers it.
     setup
-        .merge_spec(json!({"services": {"image": {"glance": {"values": {"pod": {"replicas": {"bogus": "many"}}}}}}}))
+        .merge_spec(json!({"services": {"image": {"glance": {"values": {"pod": {"replicas": {"api": "many"}}}}}}}))
         .await;
     let status = setup
         .status_until("glance failed", WAIT, |s| {
@@ -446,10 +449,7 @@ async fn the_sample_compute_deployment_converges_and_each_change_touches_only_wh
         })
         .await;
     let cause = status["services"]["image"]["cause"].as_str().unwrap();
-    assert!(
-        cause.contains("pod.replicas.bogus must be an integer"),
-        "{cause}"
-    );
+    assert!(cause.contains("replicas"), "{cause}");
     assert_eq!(status["services"]["compute"]["state"], "APPLIED");
     assert_eq!(status["osdpl"]["state"], "FAILED");
     let osdpl = setup.osdpls().get(OSDPL).await.unwrap();
@@ -559,15 +559,15 @@ async fn a_controller_killed_mid_apply_converges_after_restart_without_repeating
     setup.osdpl = start(&cluster, "osdpl", &setup.ns.name, &setup.controller_ns.name).await;
     setup.applied("converged after restart", APPLY_WAIT).await;
     let after = setup.releases().await;
-    assert_eq!(after.len(), 27);
+    assert_eq!(after.len(), COMPUTE_RELEASES);
     for (name, state) in &finished_before {
         assert_eq!(after.get(name), Some(state), "{name} was upgraded again");
     }
     let repeated = upgrades(&setup.osdpl).await;
     assert!(
-        repeated <= (27 - finished_before.len()) as f64 + 1.0,
+        repeated <= (COMPUTE_RELEASES - finished_before.len()) as f64 + 1.0,
         "the restarted controller ran {repeated} upgrades for {} unfinished releases",
-        27 - finished_before.len()
+        COMPUTE_RELEASES - finished_before.len()
     );
     setup.finish().await;
 }

@@ -8,8 +8,10 @@
 #![allow(clippy::unwrap_used)]
 
 mod binaries;
+mod conformance;
 mod crds;
 mod deploy;
+mod gateway_routes;
 mod health;
 mod lifecycle;
 mod render_diff;

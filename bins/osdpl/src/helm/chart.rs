@@ -10,6 +10,16 @@ use std::str::FromStr;
 
 use sha2::{Digest, Sha256};
 
+/// The upstream Helm repository of the OpenStack-Helm charts (one repository for every chart
+/// since upstream merged its repositories).
+pub const UPSTREAM_REPOSITORY: &str = "https://tarballs.opendev.org/openstack/openstack-helm";
+
+/// Chart versions taken from [`UPSTREAM_REPOSITORY`] when the spec pins none: the 2026.1
+/// series, which the templates were checked against (the snapshot in `../shared/openstack-helm`
+/// has Chart.yaml version 2026.1.0; the repository publishes each commit as
+/// `2026.1.<n>+<commit>`). A spec's `common.charts.releases.version` wins.
+pub const UPSTREAM_CHART_VERSIONS: &str = ">=2026.1.0 <2026.2.0";
+
 /// A chart group's source.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ChartSource {
@@ -61,7 +71,7 @@ impl ChartSource {
                 vec![chart.into(), "--repo".into(), url.into()]
             }
         };
-        if let Some(version) = version.filter(|_| matches!(self, ChartSource::Repository(_))) {
+        if let Some(version) = self.version(version) {
             args.push("--version".into());
             args.push(version.into());
         }
@@ -82,7 +92,18 @@ impl ChartSource {
                 )
             }
             ChartSource::Repository(url) => {
-                format!("repo:{url}|{chart}|{}", version.unwrap_or(""))
+                format!("repo:{url}|{chart}|{}", self.version(version).unwrap_or(""))
+            }
+        }
+    }
+
+    /// The version asked of a repository: the spec's, else the pinned upstream series when
+    /// this is the upstream repository. Directories have no versions.
+    fn version<'a>(&self, version: Option<&'a str>) -> Option<&'a str> {
+        match self {
+            ChartSource::Directory(_) => None,
+            ChartSource::Repository(url) => {
+                version.or((url == UPSTREAM_REPOSITORY).then_some(UPSTREAM_CHART_VERSIONS))
             }
         }
     }
@@ -125,8 +146,8 @@ mod tests {
             ))
         );
         assert_eq!(
-            "deploy/dev-charts/openstack".parse::<ChartSource>(),
-            Ok(ChartSource::Directory("deploy/dev-charts/openstack".into()))
+            "/var/cache/charts".parse::<ChartSource>(),
+            Ok(ChartSource::Directory("/var/cache/charts".into()))
         );
         assert!("  ".parse::<ChartSource>().is_err());
     }
@@ -154,6 +175,24 @@ mod tests {
         assert_eq!(
             dir.helm_args("nova", Some("1")),
             [OsString::from("/charts/nova")]
+        );
+    }
+
+    #[test]
+    fn the_upstream_repository_gets_the_pinned_series_unless_the_spec_names_a_version() {
+        let upstream = UPSTREAM_REPOSITORY.parse::<ChartSource>().unwrap();
+        let args = upstream.helm_args("nova", None);
+        assert_eq!(
+            args[args.len() - 2..],
+            ["--version", UPSTREAM_CHART_VERSIONS].map(OsString::from)
+        );
+        let args = upstream.helm_args("nova", Some("2026.1.3"));
+        assert_eq!(args.last(), Some(&OsString::from("2026.1.3")));
+        let other = ChartSource::Repository("https://charts.example".into());
+        assert_eq!(
+            other.helm_args("nova", None).len(),
+            3,
+            "no pin for other repositories"
         );
     }
 

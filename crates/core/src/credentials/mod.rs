@@ -124,7 +124,8 @@ mod tests {
     fn admin_accounts_are_always_needed_and_shared_secrets_have_their_own_owner() {
         let needs = needed([service("compute"), service("networking")]);
         assert_eq!(needs["admin"], ADMIN_NEEDS);
-        assert_eq!(needs["shared"].len(), 1, "one metadata secret for both");
+        // One metadata-proxy secret and one notifications password, for both services.
+        assert_eq!(needs["shared"].len(), 2, "{:?}", needs["shared"]);
         assert!(needs["compute"].iter().any(|n| n.key == "database"));
     }
 

@@ -88,13 +88,45 @@ pub const SERVICES: &[ServiceDef] = &[
             Secret("exporter_password"),
         ],
     ),
-    service("messaging", 0, &[Secret("erlang_cookie")]),
+    service(
+        "messaging",
+        0,
+        &[
+            Secret("erlang_cookie"),
+            // The chart's built-in `guest` administrator: never its well-known default.
+            Secret("guest_password"),
+            // The one user of the notifications instance that every service publishes as.
+            Shared("notifications_password"),
+        ],
+    ),
     service("memcached", 0, &[]),
     service("coordination", 0, &[]),
+    // Public exposure: no release of its own; an HTTPRoute per public API (see `routes`).
     service("ingress", 0, &[]),
-    service("identity", 1, &[Database, Messaging, MemcacheKey]),
+    service(
+        "identity",
+        1,
+        &[
+            Database,
+            Messaging,
+            MemcacheKey,
+            Secret("test_password"),
+            Shared("notifications_password"),
+        ],
+    ),
     service("placement", 2, &[Database, Identity, MemcacheKey]),
-    service("image", 2, &[Database, Messaging, Identity, MemcacheKey]),
+    service(
+        "image",
+        2,
+        &[
+            Database,
+            Messaging,
+            Identity,
+            MemcacheKey,
+            Secret("test_password"),
+            Shared("notifications_password"),
+        ],
+    ),
     service(
         "compute",
         2,
@@ -104,6 +136,8 @@ pub const SERVICES: &[ServiceDef] = &[
             Identity,
             MemcacheKey,
             Shared("metadata_proxy_secret"),
+            Secret("test_password"),
+            Shared("notifications_password"),
         ],
     ),
     service(
@@ -115,12 +149,21 @@ pub const SERVICES: &[ServiceDef] = &[
             Identity,
             MemcacheKey,
             Shared("metadata_proxy_secret"),
+            Secret("test_password"),
+            Shared("notifications_password"),
         ],
     ),
     service(
         "block-storage",
         2,
-        &[Database, Messaging, Identity, MemcacheKey],
+        &[
+            Database,
+            Messaging,
+            Identity,
+            MemcacheKey,
+            Secret("test_password"),
+            Shared("notifications_password"),
+        ],
     ),
     service(
         "dashboard",
@@ -130,7 +173,14 @@ pub const SERVICES: &[ServiceDef] = &[
     service(
         "orchestration",
         2,
-        &[Database, Messaging, Identity, MemcacheKey],
+        &[
+            Database,
+            Messaging,
+            Identity,
+            MemcacheKey,
+            Secret("test_password"),
+            Shared("notifications_password"),
+        ],
     ),
     service(
         "dns",
@@ -141,6 +191,7 @@ pub const SERVICES: &[ServiceDef] = &[
             Identity,
             MemcacheKey,
             Secret("powerdns_api_key"),
+            Secret("test_password"),
         ],
     ),
     service(
@@ -153,6 +204,8 @@ pub const SERVICES: &[ServiceDef] = &[
             MemcacheKey,
             Secret("heartbeat_key"),
             Secret("ca_passphrase"),
+            Secret("test_password"),
+            Shared("notifications_password"),
         ],
     ),
     service(
@@ -164,7 +217,13 @@ pub const SERVICES: &[ServiceDef] = &[
     service(
         "instance-ha",
         2,
-        &[Database, Messaging, Identity, MemcacheKey],
+        &[
+            Database,
+            Messaging,
+            Identity,
+            MemcacheKey,
+            Secret("test_password"),
+        ],
     ),
     service(
         "shared-file-system",
@@ -175,10 +234,24 @@ pub const SERVICES: &[ServiceDef] = &[
             Identity,
             MemcacheKey,
             Secret("service_instance_password"),
+            Secret("test_password"),
+            Shared("notifications_password"),
         ],
     ),
     service("tempest", 2, &[Identity]),
 ];
+
+/// Other names of a service in `features.services`: `(alias, service)`. Rockoon's newer name
+/// of the public exposure service is `app-gateway`; both enable the same service.
+pub const ALIASES: &[(&str, &str)] = &[("app-gateway", "ingress")];
+
+/// The service a `features.services` name stands for (itself, or the aliased service).
+pub fn canonical_name(name: &str) -> &str {
+    ALIASES
+        .iter()
+        .find(|(alias, _)| *alias == name)
+        .map_or(name, |(_, service)| service)
+}
 
 const fn service(name: &'static str, stage: u8, credentials: &'static [Credential]) -> ServiceDef {
     ServiceDef {
@@ -191,8 +264,8 @@ const fn service(name: &'static str, stage: u8, credentials: &'static [Credentia
 /// Group of each chart the service templates may name.
 pub fn chart_group(chart: &str) -> ChartGroup {
     match chart {
-        "mariadb" | "rabbitmq" | "memcached" | "etcd" | "ingress" | "libvirt" | "openvswitch"
-        | "ovn" | "powerdns" | "ceph-rgw" => ChartGroup::Infra,
+        "mariadb" | "rabbitmq" | "memcached" | "etcd" | "libvirt" | "openvswitch" | "ovn"
+        | "powerdns" | "ceph-rgw" => ChartGroup::Infra,
         _ => ChartGroup::Openstack,
     }
 }
@@ -231,7 +304,7 @@ pub fn check_entry(path: &str, item: &Value) -> Result<Option<&'static ServiceDe
         });
     };
     let name = entry.strip_prefix('~').unwrap_or(entry);
-    let def = SERVICES.iter().find(|s| s.name == name);
+    let def = SERVICES.iter().find(|s| s.name == canonical_name(name));
     if def.is_none() && !(entry.starts_with('~') && crate::catalog::is_known_service_entry(entry)) {
         let hint = if crate::catalog::is_known_service_entry(name) {
             " (a Rockoon service this version does not render)".to_owned()
@@ -283,6 +356,25 @@ mod tests {
                 .to_string()
                 .contains("does not render")
         );
+    }
+
+    #[test]
+    fn app_gateway_and_ingress_enable_the_one_exposure_service() {
+        for services in [
+            json!(["app-gateway"]),
+            json!(["ingress"]),
+            json!(["ingress", "app-gateway"]),
+        ] {
+            let spec = json!({"features": {"services": services}});
+            let names: Vec<_> = enabled_services(&spec)
+                .unwrap()
+                .iter()
+                .map(|s| s.name)
+                .collect();
+            assert_eq!(names, vec!["ingress"], "{spec}");
+        }
+        let spec = json!({"features": {"services": ["identity", "~app-gateway"]}});
+        assert_eq!(enabled_services(&spec).unwrap().len(), 1);
     }
 
     #[test]

@@ -33,6 +33,9 @@ pub struct RenderContext {
     pub ceph: Option<Value>,
     /// Image overrides for the OpenStack version (the `<osdpl>-artifacts` ConfigMap).
     pub artifacts_override: Option<Value>,
+    /// The Gateway public routes attach to (`OSCTL_GATEWAY_PARENT`), and whether the suite
+    /// renders it (`OSCTL_GATEWAY_CLASS`); see [`super::routes`].
+    pub gateway: super::GatewaySettings,
 }
 
 impl RenderContext {
@@ -104,7 +107,8 @@ pub fn images(
         return Err(RenderError::InvalidSpec {
             path: "spec.openstack_version".into(),
             message: format!(
-                "no image list for OpenStack {version:?} (this version ships caracal and epoxy)"
+                "OpenStack {version:?} is not supported: no image list for it (supported: {})",
+                supported_versions(templates).join(", ")
             ),
         });
     }
@@ -126,6 +130,18 @@ pub fn images(
     Ok(images)
 }
 
+/// The OpenStack versions with an image list (`artifacts/<version>/`), in release order
+/// (the names are alphabetical, as OpenStack's release names are).
+pub fn supported_versions(templates: &Templates) -> Vec<&str> {
+    let mut versions: Vec<&str> = templates
+        .names_under("artifacts/")
+        .filter_map(|name| name["artifacts/".len()..].split_once('/'))
+        .map(|(version, _)| version)
+        .collect();
+    versions.dedup();
+    versions
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -136,6 +152,37 @@ mod tests {
         let a = context.credential("block-storage", "database").unwrap();
         assert_eq!(a, context.credential("block-storage", "database").unwrap());
         assert_eq!(a["password"], "dry-run-block_storage-database");
+    }
+
+    #[test]
+    fn every_shipped_release_has_an_image_list() {
+        assert_eq!(
+            supported_versions(&Templates::embedded()),
+            ["caracal", "epoxy", "flamingo", "gazpacho"]
+        );
+    }
+
+    #[test]
+    fn a_version_without_an_image_list_is_an_invalid_spec_naming_the_supported_ones() {
+        let templates = Templates::embedded();
+        for version in ["antelope", "yoga", "master"] {
+            let merged = json!({"openstack_version": version});
+            let error = images(&merged, &RenderContext::dry_run(), &templates).unwrap_err();
+            let RenderError::InvalidSpec { path, message } = &error else {
+                panic!("{version}: {error:?} is not an invalid spec");
+            };
+            assert_eq!(path, "spec.openstack_version");
+            assert!(message.contains(&format!("{version:?}")), "{message}");
+            assert!(
+                message.contains("caracal, epoxy, flamingo, gazpacho"),
+                "{message}"
+            );
+            assert_eq!(
+                crate::error::ErrorKind::kind(&error),
+                "invalid_spec",
+                "the controller reports it as FAILED/InvalidSpec"
+            );
+        }
     }
 
     #[test]

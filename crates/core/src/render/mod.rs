@@ -13,12 +13,16 @@
 //! 4. [`overrides`]: per release, `common.charts.releases`, `common.<group>`,
 //!    `services.<service>.<chart>.values`, then `nodes` overrides.
 //! 5. Each release's values get a fingerprint, used to skip unchanged Helm upgrades.
-//! 6. [`precache`]: one image pre-caching DaemonSet per node role.
+//! 6. [`routes`]: with the `ingress` service, an `HTTPRoute` per public API in its release's
+//!    `extraObjects` (and the Gateway, when the suite owns it); fingerprints refreshed.
+//! 7. [`precache`]: one image pre-caching DaemonSet per node role.
 
 pub mod catalog;
 pub mod context;
+pub mod node_overrides;
 pub mod overrides;
 pub mod precache;
+pub mod routes;
 pub mod secret_refs;
 pub mod service;
 pub mod spec;
@@ -29,6 +33,7 @@ use serde_json::Value;
 
 pub use catalog::ChartGroup;
 pub use context::RenderContext;
+pub use routes::{GatewaySettings, ParentRef};
 pub use templates::Templates;
 
 use crate::values::{MergeError, fingerprint};
@@ -141,6 +146,10 @@ pub struct Rendered {
     pub services: Vec<(String, ServiceOutcome)>,
     /// Image pre-caching DaemonSets, one per node role (plain Kubernetes objects).
     pub precache: Vec<Value>,
+    /// Spec settings no chart can take, as `path: why` (reported in the OSDPL status, never
+    /// dropped in silence).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub unsupported: Vec<String>,
 }
 
 impl Rendered {
@@ -189,10 +198,13 @@ pub fn render_only(
     let images = context::images(&merged, context, templates)?;
     let shared = service::shared_context(&merged, &images, context);
     let mut services = Vec::new();
+    // `ingress` decides whether public routes are exposed (see `routes::expose`), so it renders
+    // with whichever service is asked for, and leaves again after.
+    let asked = |name: &str| only.is_none_or(|o| o == name);
     let wanted = catalog::enabled_services(&merged)?;
     for service in wanted
         .into_iter()
-        .filter(|s| only.is_none_or(|o| o == s.name))
+        .filter(|s| asked(s.name) || s.name == "ingress")
     {
         let missing = missing_refs.iter().find(|e| {
             matches!(e, RenderError::SecretRef { path, .. } if secret_refs::affects(path, service.name))
@@ -206,10 +218,13 @@ pub fn render_only(
         };
         services.push((service.name.to_owned(), outcome));
     }
+    routes::expose(&mut services, &merged, &context.gateway)?;
+    services.retain(|(name, _)| asked(name));
     let mut rendered = Rendered {
         fingerprint,
         services,
         precache: Vec::new(),
+        unsupported: node_overrides::unsupported(&merged),
     };
     rendered.precache = precache::daemonsets(rendered.releases(), &context.namespace);
     Ok(rendered)

@@ -2,15 +2,8 @@
 //! `common.charts.releases` → `common.<group>.releases` and `.values` →
 //! `services.<service>.<chart>.values` → `nodes` overrides.
 //!
-//! Node overrides use the upstream charts' per-node mechanisms. For
-//! `nodes["<label-key>::<label-value>"].services.<service>.<chart>.<daemonset>.values`:
-//! - newer charts (helm-toolkit `daemonset_overrides_root`) read
-//!   `values.overrides.<daemonset>.labels["<label-key>::<label-value>"].values`: any values;
-//! - classic charts (helm-toolkit `daemonset_overrides`) read
-//!   `values.conf.overrides.<daemonset>.labels[]` entries `{label: {key, values: [value]}, conf}`,
-//!   so the `conf` part of the override is also written there.
-//!
-//! A DaemonSet uses one mechanism or the other, so writing both never applies twice.
+//! Node overrides are the last layer; [`super::node_overrides`] knows which DaemonSet of which
+//! upstream chart takes what.
 
 use serde_json::{Map, Value, json};
 
@@ -52,7 +45,7 @@ pub fn apply(
             &format!("spec.services.{service}.{chart}.values"),
         )?;
     }
-    apply_node_overrides(merged, service, &chart, values)
+    super::node_overrides::apply(merged, service, &chart, values)
 }
 
 /// The `values` map of a release entry, created when missing.
@@ -69,73 +62,9 @@ pub(crate) fn release_values<'a>(
         })
 }
 
-fn apply_node_overrides(
-    merged: &Value,
-    service: &str,
-    chart: &str,
-    values: &mut Value,
-) -> Result<(), RenderError> {
-    let Some(nodes) = merged.get("nodes").and_then(Value::as_object) else {
-        return Ok(());
-    };
-    for (group, node) in nodes {
-        let path = format!("spec.nodes[{group:?}].services.{service}.{chart}");
-        let Some(daemonsets) = node
-            .pointer(&format!("/services/{service}/{chart}"))
-            .and_then(Value::as_object)
-        else {
-            continue;
-        };
-        let (key, value) = group
-            .split_once("::")
-            .ok_or_else(|| RenderError::InvalidSpec {
-                path: format!("spec.nodes[{group:?}]"),
-                message: "node group keys must be <label-key>::<label-value>".into(),
-            })?;
-        for (daemonset, override_) in daemonsets {
-            let here = format!("{path}.{daemonset}");
-            let override_values = match override_.get("values") {
-                None | Some(Value::Null) => json!({}),
-                Some(v @ Value::Object(_)) => v.clone(),
-                Some(_) => {
-                    return Err(RenderError::InvalidSpec {
-                        path: format!("{here}.values"),
-                        message: "must be a map".into(),
-                    });
-                }
-            };
-            // Newer charts (helm-toolkit daemonset_overrides_root): any values, per label.
-            let root = child_map(values, &["overrides", daemonset, "labels"], &here)?;
-            let slot = root
-                .entry(group.clone())
-                .or_insert_with(|| json!({"values": {}}));
-            merge_into(
-                slot,
-                &json!({"values": override_values}),
-                &format!("{here}.values"),
-            )?;
-            // Classic charts (helm-toolkit daemonset_overrides): the `conf` part, per label.
-            if let Some(conf) = override_values.get("conf") {
-                let conf_overrides = child_map(values, &["conf", "overrides", daemonset], &here)?;
-                let labels = conf_overrides.entry("labels").or_insert_with(|| json!([]));
-                let labels = labels
-                    .as_array_mut()
-                    .ok_or_else(|| RenderError::InvalidSpec {
-                        path: here.clone(),
-                        message: format!(
-                            "values.conf.overrides.{daemonset}.labels of the release is not a list"
-                        ),
-                    })?;
-                labels.push(json!({"label": {"key": key, "values": [value]}, "conf": conf}));
-            }
-        }
-    }
-    Ok(())
-}
-
 /// The map at `keys` under `values`, created when missing; an error naming `path` when
 /// something that is not a map is in the way.
-fn child_map<'a>(
+pub(crate) fn child_map<'a>(
     values: &'a mut Value,
     keys: &[&str],
     path: &str,
@@ -189,50 +118,6 @@ mod tests {
         let mut release = entry();
         apply(&merged, "compute", ChartGroup::Openstack, &mut release).unwrap();
         assert!(release["values"].get("x").is_none());
-    }
-
-    #[test]
-    fn node_overrides_become_per_label_daemonset_overrides_in_both_chart_shapes() {
-        let merged = json!({"nodes": {"openstack-compute-node::enabled": {"services": {"compute": {"nova": {
-            "nova_compute": {"values": {"conf": {"nova": {"DEFAULT": {"cpu_allocation_ratio": 4}}}}}}}}}}});
-        let mut release = entry();
-        apply(&merged, "compute", ChartGroup::Openstack, &mut release).unwrap();
-        let conf = json!({"nova": {"DEFAULT": {"cpu_allocation_ratio": 4}}});
-        assert_eq!(
-            release["values"]["overrides"]["nova_compute"]["labels"]["openstack-compute-node::enabled"],
-            json!({"values": {"conf": conf}})
-        );
-        assert_eq!(
-            release["values"]["conf"]["overrides"]["nova_compute"]["labels"][0],
-            json!({"label": {"key": "openstack-compute-node", "values": ["enabled"]}, "conf": conf})
-        );
-    }
-
-    #[test]
-    fn a_node_override_of_any_value_is_kept_for_charts_that_support_it() {
-        let merged = json!({"nodes": {"a::b": {"services": {"compute": {"nova": {"nova_compute": {"values": {"pod": {"x": 1}}}}}}}}});
-        let mut release = entry();
-        apply(&merged, "compute", ChartGroup::Openstack, &mut release).unwrap();
-        assert_eq!(
-            release["values"]["overrides"]["nova_compute"]["labels"]["a::b"]["values"]["pod"]["x"],
-            1
-        );
-        assert!(
-            release["values"]["conf"].get("overrides").is_none(),
-            "no conf part, no classic entry"
-        );
-    }
-
-    #[test]
-    fn a_node_override_whose_values_are_not_a_map_names_its_path() {
-        let merged = json!({"nodes": {"a::b": {"services": {"compute": {"nova": {"nova_compute": {"values": "x"}}}}}}});
-        let error = apply(&merged, "compute", ChartGroup::Openstack, &mut entry()).unwrap_err();
-        assert!(
-            error
-                .to_string()
-                .contains("spec.nodes[\"a::b\"].services.compute.nova.nova_compute.values"),
-            "{error}"
-        );
     }
 
     #[test]
