@@ -25,6 +25,22 @@ pub struct ClusterInfo {
 }
 
 static CLUSTER: OnceLock<Result<ClusterInfo, String>> = OnceLock::new();
+
+/// One whole OpenStack deployment at a time on the shared cluster. The upstream nova and ovn
+/// charts create ClusterRoles with fixed names (`nova-bootstrap`, `nova-cell-setup`,
+/// `ovn-controller`), so a second deployment in another namespace cannot install those
+/// releases while the first holds them (helm: "exists and cannot be imported"); this is an
+/// upstream limit of one such deployment per cluster, not something a test should race on.
+static DEPLOYMENT_SLOT: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(1);
+
+/// Waits for the deployment slot; hold the permit until the test's releases are uninstalled
+/// (or its namespace is gone).
+pub async fn deployment_slot() -> tokio::sync::SemaphorePermit<'static> {
+    DEPLOYMENT_SLOT
+        .acquire()
+        .await
+        .expect("the deployment slot is never closed")
+}
 static SUPERVISOR: Mutex<Option<Child>> = Mutex::new(None);
 
 /// Whether the suite runs under CI, where a missing component is a failure, never a skip.

@@ -1,31 +1,501 @@
-//! Reconcile of one Secret in the Ceph shared namespace: today, log its identity.
+//! Reconcile of one OpenStackDeployment: bring `ceph-etc` and the keyring Secrets of the
+//! OpenStack namespace in line with `openstack-ceph-keys` ([`crate::plan`]), then record the
+//! hash of what was published in `status.watched.ceph.secret.hash` with the `CephKeys`
+//! condition. Every reconcile plans for the whole namespace (the union of its OSDPLs' needs);
+//! writes are server-side applies with the field manager `rockoon-ceph-exchange`, sent only
+//! when the cache differs, so a restart or a resync writes nothing. No key value is logged,
+//! put in an event, a condition or an error.
 
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
+use std::time::Duration;
 
-use k8s_openapi::api::core::v1::Secret;
-use kube::ResourceExt;
+use k8s_openapi::api::core::v1::{ConfigMap, Secret};
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::{Condition, Time};
+use k8s_openapi::jiff::Timestamp;
+use kube::api::{DeleteParams, Patch, PatchParams};
+use kube::core::DeserializeGuard;
 use kube::runtime::controller::Action;
+use kube::runtime::events::{Event, EventType, Recorder, Reporter};
+use kube::{Api, Client, Resource, ResourceExt};
+use rockoon_core::ceph;
+use rockoon_core::crd::OpenStackDeployment;
+use rockoon_core::render::{RenderContext, Templates, catalog, spec::merged_spec};
 use rockoon_runtime::controller::Reconciler;
-
 use rockoon_runtime::error::RuntimeError;
+use rockoon_runtime::mirror::Mirror;
+use serde_json::{Value, json};
 
-/// Secret in which Ceph publishes the keys and endpoints OpenStack needs.
-pub use rockoon_core::names::CEPH_KEYS_SECRET;
+use crate::metrics::Metrics;
+use crate::plan::{self, CONDITION, FIELD_MANAGER, Needs, Observed, Verdict};
+use crate::rgw;
 
-/// Logs each Secret it sees; never its data.
-pub struct CephSecretObserver;
+/// How long a reconcile waits to see its own writes in the caches.
+const SEE_WRITES: Duration = Duration::from_secs(5);
 
-impl Reconciler<Secret> for CephSecretObserver {
+/// The caches a reconcile reads.
+pub struct Mirrors {
+    /// `openstack-ceph-keys` in the Ceph shared namespace.
+    pub keys: Mirror<Secret>,
+    /// Secrets of the OpenStack namespace labelled as this container's.
+    pub secrets: Mirror<Secret>,
+    /// ConfigMaps of the OpenStack namespace labelled as this container's.
+    pub config_maps: Mirror<ConfigMap>,
+    /// Every OSDPL of the OpenStack namespace (their enabled services).
+    pub osdpls: Mirror<DeserializeGuard<OpenStackDeployment>>,
+    /// The generated credentials of `object-storage` (its service user).
+    pub credentials: Mirror<Secret>,
+    /// Secrets the OSDPLs reference (`osdpl_secret=true`), for the public certificate.
+    pub referenced: Mirror<Secret>,
+    /// Secrets of the Ceph shared namespace labelled as this container's (`openstack-rgw-creds`).
+    pub rgw: Mirror<Secret>,
+}
+
+/// What `openstack-rgw-creds` should be.
+#[derive(Debug, PartialEq)]
+enum RgwWanted {
+    /// Some OSDPL cannot be read and none enables object-storage: leave it as it is.
+    Unknown,
+    /// No OSDPL enables object-storage: delete it (when it is this container's).
+    Absent,
+    /// Enabled; the data, or `None` while the service user has no usable credential yet.
+    Wanted(Option<BTreeMap<String, String>>),
+}
+
+/// Where the reconcile reads and writes.
+pub struct Settings {
+    /// The OpenStack namespace.
+    pub namespace: String,
+    /// The Ceph shared namespace.
+    pub ceph_namespace: String,
+}
+
+/// The ceph-exchange reconciler.
+pub struct CephExchange {
+    client: Client,
+    settings: Settings,
+    mirrors: Mirrors,
+    templates: Templates,
+    metrics: Metrics,
+    recorder: Recorder,
+}
+
+impl CephExchange {
+    /// A reconciler over `mirrors`, publishing events as `rockoon-ceph-exchange`.
+    pub fn new(
+        client: Client,
+        settings: Settings,
+        mirrors: Mirrors,
+        templates: Templates,
+        metrics: Metrics,
+    ) -> Self {
+        let reporter = Reporter {
+            controller: FIELD_MANAGER.into(),
+            instance: std::env::var("HOSTNAME").ok(),
+        };
+        Self {
+            recorder: Recorder::new(client.clone(), reporter),
+            client,
+            settings,
+            mirrors,
+            templates,
+            metrics,
+        }
+    }
+}
+
+impl Reconciler<DeserializeGuard<OpenStackDeployment>> for CephExchange {
     type Error = RuntimeError;
 
-    async fn reconcile(&self, secret: Arc<Secret>) -> Result<Action, RuntimeError> {
-        let name = secret.name_any();
-        tracing::info!(
-            secret = %name,
-            ceph_keys = name == CEPH_KEYS_SECRET,
-            keys = secret.data.as_ref().map_or(0, |d| d.len()),
-            "Ceph shared Secret seen"
-        );
+    async fn reconcile(
+        &self,
+        object: Arc<DeserializeGuard<OpenStackDeployment>>,
+    ) -> Result<Action, RuntimeError> {
+        // osdpl reports an object it cannot read; its needs count as unknown (see `needs`).
+        let Ok(osdpl) = &object.0 else {
+            return Ok(Action::await_change());
+        };
+        self.mirrors.keys.synced().await;
+        self.mirrors.secrets.synced().await;
+        self.mirrors.config_maps.synced().await;
+        self.mirrors.osdpls.synced().await;
+        self.mirrors.credentials.synced().await;
+        self.mirrors.referenced.synced().await;
+        self.mirrors.rgw.synced().await;
+
+        let (needs, rgw) = self.inspect();
+        let keys = self.mirrors.keys.state();
+        let keys = keys
+            .iter()
+            .find(|s| s.metadata.name.as_deref() == Some(ceph::KEYS_SECRET));
+        let secrets = self.mirrors.secrets.state();
+        let config_maps = self.mirrors.config_maps.state();
+        let secret_refs: Vec<&Secret> = secrets.iter().map(AsRef::as_ref).collect();
+        let config_refs: Vec<&ConfigMap> = config_maps.iter().map(AsRef::as_ref).collect();
+        let plan = plan::plan(&Observed {
+            keys: keys.map(AsRef::as_ref),
+            ceph_namespace: &self.settings.ceph_namespace,
+            needs: &needs,
+            owned_secrets: &secret_refs,
+            owned_config_maps: &config_refs,
+        });
+        if let Some(count) = plan.published_users {
+            self.metrics.set_published_users(count);
+        }
+        self.write(&plan).await?;
+        self.report(osdpl, &plan).await?;
+        self.rgw(rgw).await?;
         Ok(Action::await_change())
+    }
+}
+
+impl CephExchange {
+    /// The union of every OSDPL's needs in the namespace, and what `openstack-rgw-creds`
+    /// should be (from the first OSDPL, by name, that enables object-storage).
+    fn inspect(&self) -> (Needs, RgwWanted) {
+        let mut needs = Needs::default();
+        let secrets = self
+            .mirrors
+            .referenced
+            .state()
+            .iter()
+            .map(|s| (s.name_any(), decoded(s)))
+            .collect();
+        let context = RenderContext {
+            namespace: self.settings.namespace.clone(),
+            secrets,
+            ..RenderContext::default()
+        };
+        let mut osdpls = self.mirrors.osdpls.state();
+        osdpls.sort_by_key(|o| o.0.as_ref().map(ResourceExt::name_any).unwrap_or_default());
+        let mut rgw = None;
+        for object in osdpls {
+            let osdpl = match &object.0 {
+                Ok(osdpl) => osdpl,
+                Err(error) => {
+                    needs.add("(unreadable)", Err(error.to_string()));
+                    continue;
+                }
+            };
+            let spec = serde_json::to_value(&osdpl.spec).unwrap_or(Value::Null);
+            let inspected =
+                merged_spec(&spec, &context, &self.templates).and_then(|(merged, _)| {
+                    let enabled = catalog::enabled_services(&merged)?;
+                    let names: Vec<&str> = enabled.iter().map(|d| d.name).collect();
+                    Ok((
+                        ceph::users_needed(&merged, &names),
+                        names.contains(&rgw::SERVICE),
+                        merged,
+                    ))
+                });
+            match inspected {
+                Ok((users, object_storage, merged)) => {
+                    needs.add(&osdpl.name_any(), Ok(users));
+                    if object_storage && rgw.is_none() {
+                        rgw = Some(merged);
+                    }
+                }
+                Err(error) => needs.add(&osdpl.name_any(), Err(error.to_string())),
+            }
+        }
+        let wanted = match rgw {
+            Some(merged) => {
+                let credentials = self.mirrors.credentials.state();
+                let (tree, _) =
+                    rockoon_core::credentials::tree(credentials.iter().map(AsRef::as_ref));
+                RgwWanted::Wanted(rgw::data(
+                    &merged,
+                    &self.settings.namespace,
+                    &tree[rgw::SERVICE],
+                ))
+            }
+            None if needs.unknown.is_empty() => RgwWanted::Absent,
+            None => RgwWanted::Unknown,
+        };
+        (needs, wanted)
+    }
+
+    /// Brings `openstack-rgw-creds` in the Ceph shared namespace in line with `wanted`.
+    async fn rgw(&self, wanted: RgwWanted) -> Result<(), RuntimeError> {
+        let cached = self.mirrors.rgw.state();
+        let current = cached
+            .iter()
+            .find(|s| s.metadata.name.as_deref() == Some(rgw::RGW_SECRET));
+        let api: Api<Secret> = Api::namespaced(self.client.clone(), &self.settings.ceph_namespace);
+        match wanted {
+            RgwWanted::Wanted(Some(data)) => {
+                if current.is_some_and(|s| rgw::up_to_date(s, &data)) {
+                    return Ok(());
+                }
+                let params = PatchParams::apply(FIELD_MANAGER).force();
+                let body = with_kind(&rgw::secret(&data), "Secret");
+                api.patch(rgw::RGW_SECRET, &params, &Patch::Apply(&body))
+                    .await?;
+                self.metrics.rgw_applied();
+                tracing::info!(secret = rgw::RGW_SECRET, namespace = %self.settings.ceph_namespace, "RGW credentials applied");
+                self.mirrors
+                    .rgw
+                    .wait_until(SEE_WRITES, |secrets| {
+                        secrets.iter().any(|s| rgw::up_to_date(s, &data))
+                    })
+                    .await;
+            }
+            RgwWanted::Absent if current.is_some() => {
+                match api.delete(rgw::RGW_SECRET, &DeleteParams::default()).await {
+                    Ok(_) => {}
+                    Err(kube::Error::Api(status)) if status.code == 404 => return Ok(()),
+                    Err(error) => return Err(error.into()),
+                }
+                self.metrics.rgw_deleted();
+                tracing::info!(
+                    secret = rgw::RGW_SECRET,
+                    "object-storage disabled: RGW credentials deleted"
+                );
+                self.mirrors
+                    .rgw
+                    .wait_until(SEE_WRITES, |secrets| {
+                        !secrets
+                            .iter()
+                            .any(|s| s.metadata.name.as_deref() == Some(rgw::RGW_SECRET))
+                    })
+                    .await;
+            }
+            RgwWanted::Wanted(None) | RgwWanted::Absent | RgwWanted::Unknown => {}
+        }
+        Ok(())
+    }
+
+    /// Sends the plan's applies and deletions, then waits (bounded) for the caches to show
+    /// them, so the next reconcile does not send them again.
+    async fn write(&self, plan: &plan::Plan) -> Result<(), RuntimeError> {
+        let params = PatchParams::apply(FIELD_MANAGER).force();
+        let namespace = &self.settings.namespace;
+        if let Some(config) = &plan.config {
+            let api: Api<ConfigMap> = Api::namespaced(self.client.clone(), namespace);
+            api.patch(
+                ceph::CONFIG_MAP,
+                &params,
+                &Patch::Apply(&with_kind(config, "ConfigMap")),
+            )
+            .await?;
+            self.metrics.config_applied();
+            tracing::info!(configmap = ceph::CONFIG_MAP, "ceph.conf applied");
+        }
+        let secrets: Api<Secret> = Api::namespaced(self.client.clone(), namespace);
+        for keyring in &plan.keyrings {
+            let name = keyring.name_any();
+            secrets
+                .patch(&name, &params, &Patch::Apply(&with_kind(keyring, "Secret")))
+                .await?;
+            self.metrics.keyring_applied();
+            tracing::info!(secret = %name, "keyring applied");
+        }
+        for name in &plan.delete {
+            match secrets.delete(name, &DeleteParams::default()).await {
+                Ok(_) => {}
+                Err(kube::Error::Api(status)) if status.code == 404 => continue,
+                Err(error) => return Err(error.into()),
+            }
+            self.metrics.keyring_deleted();
+            tracing::info!(secret = %name, "keyring of a user no enabled service needs deleted");
+        }
+        if plan.config.is_some() {
+            let conf = plan
+                .config
+                .as_ref()
+                .and_then(|c| c.data.as_ref())
+                .and_then(|d| d.get(ceph::CONFIG_KEY))
+                .cloned()
+                .unwrap_or_default();
+            self.mirrors
+                .config_maps
+                .wait_until(SEE_WRITES, |maps| {
+                    maps.iter().any(|c| plan::config_up_to_date(c, &conf))
+                })
+                .await;
+        }
+        if !plan.keyrings.is_empty() || !plan.delete.is_empty() {
+            let wanted: BTreeMap<String, Vec<u8>> = plan
+                .keyrings
+                .iter()
+                .map(|s| {
+                    let key = s.data.as_ref().and_then(|d| d.get(ceph::KEYRING_KEY));
+                    (s.name_any(), key.map(|k| k.0.clone()).unwrap_or_default())
+                })
+                .collect();
+            let gone: BTreeSet<&String> = plan.delete.iter().collect();
+            self.mirrors
+                .secrets
+                .wait_until(SEE_WRITES, |secrets| {
+                    let applied = wanted.iter().all(|(name, key)| {
+                        secrets.iter().any(|s| {
+                            s.metadata.name.as_ref() == Some(name)
+                                && s.data
+                                    .as_ref()
+                                    .and_then(|d| d.get(ceph::KEYRING_KEY))
+                                    .map(|k| &k.0)
+                                    == Some(key)
+                        })
+                    });
+                    let deleted = !secrets
+                        .iter()
+                        .any(|s| s.metadata.name.as_ref().is_some_and(|n| gone.contains(n)));
+                    applied && deleted
+                })
+                .await;
+        }
+        Ok(())
+    }
+
+    /// Applies the hash and the condition to the OSDPL status when they changed; a Warning
+    /// event when the condition turns False or its message changes.
+    async fn report(
+        &self,
+        osdpl: &OpenStackDeployment,
+        plan: &plan::Plan,
+    ) -> Result<(), RuntimeError> {
+        let Some(verdict) = &plan.verdict else {
+            return Ok(());
+        };
+        let status = osdpl.status.as_ref();
+        let current_hash = status
+            .and_then(|s| s.watched.as_ref())
+            .and_then(|w| w.pointer("/ceph/secret/hash"))
+            .and_then(Value::as_str)
+            .map(str::to_owned);
+        // Without a usable publication the recorded hash stays (an apply that omitted it would
+        // remove it).
+        let hash = plan.hash.clone().or(current_hash.clone());
+        let existing = status.and_then(|s| s.conditions.as_deref());
+        let was = existing
+            .into_iter()
+            .flatten()
+            .find(|c| c.type_ == CONDITION);
+        let now = Time(Timestamp::now());
+        let condition = condition(verdict, was, osdpl.metadata.generation, &now);
+        let same_verdict = was.is_some_and(|c| {
+            c.status == condition.status
+                && c.reason == condition.reason
+                && c.message == condition.message
+        });
+        let same_condition = same_verdict
+            && was.is_some_and(|c| c.observed_generation == condition.observed_generation);
+        // One event per new problem (not per spec generation, resync or restart).
+        if !verdict.ok && !same_verdict {
+            if plan.malformed {
+                self.metrics.parse_error();
+            }
+            let event = Event {
+                type_: EventType::Warning,
+                reason: verdict.reason.into(),
+                note: Some(verdict.message.clone()),
+                action: "CephExchange".into(),
+                secondary: None,
+            };
+            if let Err(error) = self.recorder.publish(&event, &osdpl.object_ref(&())).await {
+                tracing::warn!(%error, "cannot publish event");
+            }
+            tracing::warn!(reason = verdict.reason, message = %verdict.message, "Ceph keys not applied");
+        }
+        if same_condition && hash == current_hash {
+            return Ok(());
+        }
+        let mut body = json!({
+            "apiVersion": "lcm.mirantis.com/v1alpha1",
+            "kind": "OpenStackDeployment",
+            "status": {"conditions": [condition]},
+        });
+        if let Some(hash) = &hash {
+            body["status"]["watched"] = json!({"ceph": {"secret": {"hash": hash}}});
+        }
+        let api: Api<OpenStackDeployment> =
+            Api::namespaced(self.client.clone(), &self.settings.namespace);
+        let params = PatchParams::apply(FIELD_MANAGER).force();
+        api.patch_status(&osdpl.name_any(), &params, &Patch::Apply(&body))
+            .await?;
+        if hash != current_hash {
+            tracing::info!(osdpl = %osdpl.name_any(), "status.watched.ceph.secret.hash updated");
+        }
+        Ok(())
+    }
+}
+
+/// The condition for `verdict`, keeping the transition time of `was` when the status stays.
+fn condition(
+    verdict: &Verdict,
+    was: Option<&Condition>,
+    generation: Option<i64>,
+    now: &Time,
+) -> Condition {
+    let status = if verdict.ok { "True" } else { "False" };
+    let since = was
+        .filter(|c| c.status == status)
+        .map_or_else(|| now.clone(), |c| c.last_transition_time.clone());
+    Condition {
+        type_: CONDITION.to_owned(),
+        status: status.to_owned(),
+        reason: verdict.reason.to_owned(),
+        message: verdict.message.clone(),
+        observed_generation: generation,
+        last_transition_time: since,
+    }
+}
+
+/// A Secret's data as text (values that are not UTF-8 are left out: a reference to them does
+/// not resolve).
+fn decoded(secret: &Secret) -> BTreeMap<String, String> {
+    secret
+        .data
+        .iter()
+        .flatten()
+        .filter_map(|(k, v)| Some((k.clone(), String::from_utf8(v.0.clone()).ok()?)))
+        .collect()
+}
+
+/// `object` as an apply body: typed objects serialise without apiVersion and kind.
+fn with_kind<T: serde::Serialize>(object: &T, kind: &str) -> Value {
+    let mut body = serde_json::to_value(object).unwrap_or(Value::Null);
+    body["apiVersion"] = json!("v1");
+    body["kind"] = json!(kind);
+    body
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    #[test]
+    fn the_condition_keeps_its_transition_time_while_its_status_stays() {
+        let verdict = Verdict {
+            ok: false,
+            reason: "Malformed",
+            message: "m".into(),
+        };
+        let then = Time(Timestamp::from_second(10).unwrap());
+        let now = Time(Timestamp::from_second(20).unwrap());
+        let first = condition(&verdict, None, Some(1), &then);
+        assert_eq!(first.last_transition_time, then);
+        assert_eq!(
+            condition(&verdict, Some(&first), Some(1), &now).last_transition_time,
+            then
+        );
+        let fixed = Verdict {
+            ok: true,
+            reason: "Published",
+            message: "ok".into(),
+        };
+        assert_eq!(
+            condition(&fixed, Some(&first), Some(1), &now).last_transition_time,
+            now
+        );
+    }
+
+    #[test]
+    fn apply_bodies_name_their_kind() {
+        let body = with_kind(&plan::keyring("cinder", "AQ=="), "Secret");
+        assert_eq!(body["kind"], "Secret");
+        assert_eq!(body["apiVersion"], "v1");
+        assert_eq!(body["data"]["key"], "QVE9PQ==");
     }
 }

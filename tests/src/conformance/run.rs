@@ -245,9 +245,9 @@ pub async fn create_namespace(client: &Client, name: &str) -> Result<()> {
     Ok(())
 }
 
-/// An OSDPL applied in a namespace of its own, with a `rockoon-secrets` and a `rockoon-osdpl`
-/// watching only that namespace (Ceph's namespace is the same one; the controllers' own
-/// namespace is apart, as in production).
+/// An OSDPL applied in a namespace of its own, with a `rockoon-secrets`, a
+/// `rockoon-ceph-exchange` and a `rockoon-osdpl` watching only that namespace (Ceph's
+/// namespace is the same one; the controllers' own namespace is apart, as in production).
 pub struct Deployment {
     /// Namespace of the OSDPL and its releases.
     pub namespace: String,
@@ -255,12 +255,16 @@ pub struct Deployment {
     pub name: String,
     client: Client,
     secrets: RunningBinary,
+    ceph_exchange: RunningBinary,
     osdpl: RunningBinary,
+    /// One deployment of the upstream charts at a time on a cluster
+    /// ([`crate::harness::deployment_slot`]).
+    _slot: tokio::sync::SemaphorePermit<'static>,
 }
 
 impl Deployment {
     /// Seeds the inputs the sample OSDPLs reference (TLS, OIDC, Vault and Ceph Secrets),
-    /// starts the two controllers and applies `osdpl` (its namespace replaced).
+    /// starts the three controllers and applies `osdpl` (its namespace replaced).
     /// The namespaces must exist.
     pub async fn start(
         cluster: &ClusterInfo,
@@ -268,6 +272,7 @@ impl Deployment {
         controller_namespace: &str,
         mut osdpl: Value,
     ) -> Result<Self> {
+        let slot = crate::harness::deployment_slot().await;
         let client = cluster.client().await?;
         crate::sample::seed_external_inputs(&client, namespace, namespace)
             .await
@@ -283,6 +288,10 @@ impl Deployment {
         let mut secrets = RunningBinary::start(cluster, "secrets", &env)
             .context("step 'start rockoon-secrets'")?;
         secrets.wait_ready(Duration::from_secs(60)).await?;
+        // ceph-etc and the keyring Secrets the Ceph-backed charts mount.
+        let mut ceph_exchange = RunningBinary::start(cluster, "ceph-exchange", &env)
+            .context("step 'start rockoon-ceph-exchange'")?;
+        ceph_exchange.wait_ready(Duration::from_secs(60)).await?;
         let mut controller =
             RunningBinary::start(cluster, "osdpl", &env).context("step 'start rockoon-osdpl'")?;
         controller.wait_ready(Duration::from_secs(60)).await?;
@@ -305,7 +314,9 @@ impl Deployment {
             name,
             client,
             secrets,
+            ceph_exchange,
             osdpl: controller,
+            _slot: slot,
         })
     }
 
@@ -375,10 +386,13 @@ impl Deployment {
         Ok(())
     }
 
-    /// Stops both controllers (SIGTERM); the namespace and its releases stay.
+    /// Stops the controllers (SIGTERM); the namespace and its releases stay.
     pub async fn stop(mut self) -> Result<()> {
         self.osdpl.terminate(Duration::from_secs(20)).await?;
         self.secrets.terminate(Duration::from_secs(20)).await?;
+        self.ceph_exchange
+            .terminate(Duration::from_secs(20))
+            .await?;
         Ok(())
     }
 }

@@ -41,10 +41,13 @@ struct Setup {
     cluster: ClusterInfo,
     secrets: RunningBinary,
     osdpl: RunningBinary,
+    /// One deployment of the upstream charts at a time (`harness::deployment_slot`).
+    _slot: tokio::sync::SemaphorePermit<'static>,
 }
 
 impl Setup {
     async fn start(cluster: ClusterInfo, prefix: &str) -> Self {
+        let slot = rockoon_tests::harness::deployment_slot().await;
         ensure_crds(&cluster).await.unwrap();
         let client = cluster.client().await.unwrap();
         let ns = TestNamespace::create(&client, prefix).await.unwrap();
@@ -61,6 +64,7 @@ impl Setup {
             cluster,
             secrets,
             osdpl,
+            _slot: slot,
         }
     }
 
@@ -179,6 +183,11 @@ impl Setup {
     }
 
     async fn finish(mut self) {
+        // Uninstalled through the controller: the charts' cluster-scoped objects (nova's and
+        // ovn's ClusterRoles) would otherwise outlive the namespace and block the next test.
+        if self.osdpls().get_opt(OSDPL).await.unwrap().is_some() {
+            self.delete_osdpl().await;
+        }
         self.osdpl.terminate(Duration::from_secs(20)).await.unwrap();
         self.secrets
             .terminate(Duration::from_secs(20))

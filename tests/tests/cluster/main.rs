@@ -8,6 +8,7 @@
 #![allow(clippy::unwrap_used)]
 
 mod binaries;
+mod ceph_exchange;
 mod conformance;
 mod crds;
 mod deploy;
@@ -17,6 +18,7 @@ mod lifecycle;
 mod render_diff;
 mod secrets;
 mod ssa;
+mod upstream_objects;
 mod workloads;
 
 /// The shared cluster, or return from the test (outside CI) when there is none.

@@ -1,0 +1,535 @@
+//! What the OpenStack namespace should hold given what Ceph published, and what must change to
+//! get there. Pure: the reconcile gathers the inputs from its caches and sends the writes.
+//!
+//! - `ConfigMap/ceph-etc`, key `ceph.conf`: `[global]` fsid and `mon_host`.
+//! - `Secret/<user>-rbd-keyring`, key `key` (the bare cephx key), for each Ceph client user an
+//!   enabled service reads ([`rockoon_core::ceph::users_needed`]).
+//!
+//! Bad input changes nothing that was good: a malformed `openstack-ceph-keys` (or one that is
+//! gone) plans no write and no deletion; a user an enabled service needs but Ceph did not
+//! publish keeps whatever keyring it has. Keyrings are deleted only for users no OSDPL of the
+//! namespace needs, and only when every OSDPL's enabled services are known.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use k8s_openapi::ByteString;
+use k8s_openapi::api::core::v1::{ConfigMap, Secret};
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
+use rockoon_core::ceph::{self, CephDataError};
+use serde_json::Value;
+
+/// Field manager of every write of this container.
+pub const FIELD_MANAGER: &str = "rockoon-ceph-exchange";
+/// Label on every object this container owns, with value [`MANAGED_BY`].
+pub const MANAGED_BY_LABEL: &str = "app.kubernetes.io/managed-by";
+/// Value of [`MANAGED_BY_LABEL`] on this container's objects (its watch selector).
+pub const MANAGED_BY: &str = "rockoon-ceph-exchange";
+/// Label of a keyring Secret naming its Ceph client user.
+pub const CLIENT_LABEL: &str = "lcm.mirantis.com/ceph-client";
+
+/// Condition type on the OSDPL.
+pub const CONDITION: &str = "CephKeys";
+
+/// The Ceph client users the OSDPLs of the namespace need, each with the services reading it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Needs {
+    /// User → services.
+    pub users: BTreeMap<&'static str, BTreeSet<&'static str>>,
+    /// Why some OSDPL's enabled services are unknown (then nothing is deleted).
+    pub unknown: Vec<String>,
+}
+
+impl Needs {
+    /// Adds one OSDPL's needs (or why they are unknown).
+    pub fn add(
+        &mut self,
+        name: &str,
+        needs: Result<BTreeMap<&'static str, BTreeSet<&'static str>>, String>,
+    ) {
+        match needs {
+            Ok(users) => {
+                for (user, services) in users {
+                    self.users.entry(user).or_default().extend(services);
+                }
+            }
+            Err(why) => self.unknown.push(format!("OSDPL {name}: {why}")),
+        }
+    }
+}
+
+/// What the caches hold.
+pub struct Observed<'a> {
+    /// `openstack-ceph-keys`, when published.
+    pub keys: Option<&'a Secret>,
+    /// Namespace of `openstack-ceph-keys`, for messages.
+    pub ceph_namespace: &'a str,
+    /// Union of the OSDPLs' needs.
+    pub needs: &'a Needs,
+    /// Secrets of the OpenStack namespace labelled as this container's.
+    pub owned_secrets: &'a [&'a Secret],
+    /// ConfigMaps of the OpenStack namespace labelled as this container's.
+    pub owned_config_maps: &'a [&'a ConfigMap],
+}
+
+/// The state of the condition.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Verdict {
+    /// True or False.
+    pub ok: bool,
+    /// CamelCase reason.
+    pub reason: &'static str,
+    /// Names objects, keys and users; never a key's value.
+    pub message: String,
+}
+
+/// The writes and the report of one reconcile.
+#[derive(Debug, Default)]
+pub struct Plan {
+    /// `ceph-etc` to apply, when it differs from the cache.
+    pub config: Option<ConfigMap>,
+    /// Keyring Secrets to apply (missing or different).
+    pub keyrings: Vec<Secret>,
+    /// Keyring Secrets to delete (owned, for users nobody needs).
+    pub delete: Vec<String>,
+    /// Hash of the published data to record, when it could be used.
+    pub hash: Option<String>,
+    /// Users with a usable key in what Ceph published (`None`: nothing usable).
+    pub published_users: Option<usize>,
+    /// The published data could not be read (the condition says why).
+    pub malformed: bool,
+    /// The condition.
+    pub verdict: Option<Verdict>,
+}
+
+/// The plan for `observed`.
+pub fn plan(observed: &Observed<'_>) -> Plan {
+    let mut plan = Plan::default();
+    let Some(secret) = observed.keys else {
+        if observed.needs.users.is_empty() && observed.needs.unknown.is_empty() {
+            plan.verdict = Some(Verdict {
+                ok: true,
+                reason: "NotUsed",
+                message: format!(
+                    "no enabled service uses Ceph and Secret {}/{} does not exist",
+                    observed.ceph_namespace,
+                    ceph::KEYS_SECRET
+                ),
+            });
+            return plan;
+        }
+        plan.verdict = Some(Verdict {
+            ok: false,
+            reason: "NotPublished",
+            message: format!(
+                "Secret {}/{} does not exist; ceph-etc and the keyrings were left as they are",
+                observed.ceph_namespace,
+                ceph::KEYS_SECRET
+            ),
+        });
+        return plan;
+    };
+    let raw: Vec<(&str, &[u8])> = secret
+        .data
+        .iter()
+        .flatten()
+        .map(|(k, v)| (k.as_str(), v.0.as_slice()))
+        .collect();
+    let parsed = ceph::decode(raw.iter().copied()).and_then(|text| ceph::from_keys_secret(&text));
+    let ceph = match parsed {
+        Ok(ceph) => ceph,
+        Err(error) => {
+            plan.malformed = true;
+            plan.verdict = Some(malformed(observed.ceph_namespace, &error));
+            return plan;
+        }
+    };
+    plan.hash = Some(ceph::published_hash(raw.iter().copied()));
+    let keys = ceph["keys"].as_object().cloned().unwrap_or_default();
+    plan.published_users = Some(keys.len());
+
+    let conf = ceph::ceph_conf(&ceph);
+    let config = config_map(&conf);
+    if !observed
+        .owned_config_maps
+        .iter()
+        .any(|c| config_up_to_date(c, &conf))
+    {
+        plan.config = Some(config);
+    }
+
+    let mut missing = Vec::new();
+    for (user, services) in &observed.needs.users {
+        let Some(key) = keys.get(*user).and_then(Value::as_str) else {
+            let services: Vec<&str> = services.iter().copied().collect();
+            missing.push(format!("{user} (needed by {})", services.join(", ")));
+            continue;
+        };
+        let name = ceph::keyring_secret_name(user);
+        let current = observed
+            .owned_secrets
+            .iter()
+            .find(|s| s.metadata.name.as_deref() == Some(name.as_str()));
+        if !current.is_some_and(|s| keyring_up_to_date(s, user, key)) {
+            plan.keyrings.push(keyring(user, key));
+        }
+    }
+    if observed.needs.unknown.is_empty() {
+        for secret in observed.owned_secrets {
+            let user = secret
+                .metadata
+                .labels
+                .as_ref()
+                .and_then(|l| l.get(CLIENT_LABEL));
+            let Some(user) = user else { continue };
+            let named = secret.metadata.name.as_deref() == Some(&ceph::keyring_secret_name(user));
+            if named && !observed.needs.users.contains_key(user.as_str()) {
+                plan.delete.push(ceph::keyring_secret_name(user));
+            }
+        }
+    }
+
+    let users: Vec<&str> = observed.needs.users.keys().copied().collect();
+    plan.verdict = Some(if !missing.is_empty() {
+        Verdict {
+            ok: false,
+            reason: "MissingUser",
+            message: format!(
+                "Secret {}/{} has no usable key for {}; its keyring was left as it is",
+                observed.ceph_namespace,
+                ceph::KEYS_SECRET,
+                missing.join("; ")
+            ),
+        }
+    } else if !observed.needs.unknown.is_empty() {
+        Verdict {
+            ok: false,
+            reason: "ServicesUnknown",
+            message: format!(
+                "cannot tell the enabled services ({}); no keyring was deleted",
+                observed.needs.unknown.join("; ")
+            ),
+        }
+    } else {
+        Verdict {
+            ok: true,
+            reason: "Published",
+            message: format!(
+                "{} and {} keyring Secret(s) ({}) follow {}/{}",
+                ceph::CONFIG_MAP,
+                users.len(),
+                if users.is_empty() {
+                    "none needed".to_owned()
+                } else {
+                    users
+                        .iter()
+                        .map(|u| ceph::keyring_secret_name(u))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                },
+                observed.ceph_namespace,
+                ceph::KEYS_SECRET
+            ),
+        }
+    });
+    plan
+}
+
+fn malformed(ceph_namespace: &str, error: &CephDataError) -> Verdict {
+    Verdict {
+        ok: false,
+        reason: "Malformed",
+        message: format!(
+            "Secret {ceph_namespace}/{}: key {}: {}; ceph-etc and the keyrings were left as they are",
+            error.secret, error.key, error.reason
+        ),
+    }
+}
+
+fn labels(user: Option<&str>) -> BTreeMap<String, String> {
+    let mut labels = BTreeMap::from([(MANAGED_BY_LABEL.to_owned(), MANAGED_BY.to_owned())]);
+    if let Some(user) = user {
+        labels.insert(CLIENT_LABEL.to_owned(), user.to_owned());
+    }
+    labels
+}
+
+fn has_labels(meta: &ObjectMeta, user: Option<&str>) -> bool {
+    let have = meta.labels.clone().unwrap_or_default();
+    labels(user).iter().all(|(k, v)| have.get(k) == Some(v))
+}
+
+/// The `ceph-etc` ConfigMap holding `conf`.
+pub fn config_map(conf: &str) -> ConfigMap {
+    ConfigMap {
+        metadata: ObjectMeta {
+            name: Some(ceph::CONFIG_MAP.to_owned()),
+            labels: Some(labels(None)),
+            ..ObjectMeta::default()
+        },
+        data: Some(BTreeMap::from([(
+            ceph::CONFIG_KEY.to_owned(),
+            conf.to_owned(),
+        )])),
+        ..ConfigMap::default()
+    }
+}
+
+/// The keyring Secret of `user` holding `key`.
+pub fn keyring(user: &str, key: &str) -> Secret {
+    Secret {
+        metadata: ObjectMeta {
+            name: Some(ceph::keyring_secret_name(user)),
+            labels: Some(labels(Some(user))),
+            ..ObjectMeta::default()
+        },
+        type_: Some("Opaque".to_owned()),
+        data: Some(BTreeMap::from([(
+            ceph::KEYRING_KEY.to_owned(),
+            ByteString(key.as_bytes().to_vec()),
+        )])),
+        ..Secret::default()
+    }
+}
+
+/// Whether the cached `config` is `ceph-etc` holding `conf`, with this container's labels.
+pub fn config_up_to_date(config: &ConfigMap, conf: &str) -> bool {
+    config.metadata.name.as_deref() == Some(ceph::CONFIG_MAP)
+        && has_labels(&config.metadata, None)
+        && config
+            .data
+            .as_ref()
+            .and_then(|d| d.get(ceph::CONFIG_KEY))
+            .is_some_and(|c| c == conf)
+}
+
+/// Whether the cached `secret` holds `user`'s `key`, with this container's labels.
+pub fn keyring_up_to_date(secret: &Secret, user: &str, key: &str) -> bool {
+    has_labels(&secret.metadata, Some(user))
+        && secret
+            .data
+            .as_ref()
+            .and_then(|d| d.get(ceph::KEYRING_KEY))
+            .is_some_and(|k| k.0 == key.as_bytes())
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    const NS: &str = "openstack-ceph-shared";
+
+    fn keys_secret(pairs: &[(&str, &[u8])]) -> Secret {
+        Secret {
+            metadata: ObjectMeta {
+                name: Some(ceph::KEYS_SECRET.to_owned()),
+                ..ObjectMeta::default()
+            },
+            data: Some(
+                pairs
+                    .iter()
+                    .map(|(k, v)| ((*k).to_owned(), ByteString(v.to_vec())))
+                    .collect(),
+            ),
+            ..Secret::default()
+        }
+    }
+
+    fn published() -> Secret {
+        keys_secret(&[
+            ("fsid", b"f-1"),
+            ("mon_endpoints", b"10.0.0.1:6789,10.0.0.2:6789"),
+            (
+                "cinder",
+                b"client.cinder;AQcinder==;volumes:volumes:hdd;backup:backup:hdd",
+            ),
+            ("glance", b"client.glance;AQglance==;images:images:hdd"),
+            ("nova", b"client.nova;AQnova==;vms:ephemeral:hdd"),
+        ])
+    }
+
+    fn needs(users: &[(&'static str, &'static str)]) -> Needs {
+        let mut needs = Needs::default();
+        let mut map: BTreeMap<&'static str, BTreeSet<&'static str>> = BTreeMap::new();
+        for (user, service) in users {
+            map.entry(user).or_default().insert(service);
+        }
+        needs.add("osh", Ok(map));
+        needs
+    }
+
+    fn run(keys: Option<&Secret>, needs: &Needs, secrets: &[&Secret], maps: &[&ConfigMap]) -> Plan {
+        plan(&Observed {
+            keys,
+            ceph_namespace: NS,
+            needs,
+            owned_secrets: secrets,
+            owned_config_maps: maps,
+        })
+    }
+
+    #[test]
+    fn a_publication_gives_ceph_etc_and_one_keyring_per_needed_user() {
+        let keys = published();
+        let needs = needs(&[("cinder", "block-storage"), ("glance", "image")]);
+        let plan = run(Some(&keys), &needs, &[], &[]);
+        let config = plan.config.unwrap();
+        assert_eq!(
+            config.data.unwrap()["ceph.conf"],
+            "[global]\nfsid = f-1\nmon_host = 10.0.0.1:6789,10.0.0.2:6789\n"
+        );
+        let names: Vec<_> = plan
+            .keyrings
+            .iter()
+            .map(|s| s.metadata.name.clone().unwrap())
+            .collect();
+        assert_eq!(names, ["cinder-rbd-keyring", "glance-rbd-keyring"]);
+        assert_eq!(
+            plan.keyrings[0].data.as_ref().unwrap()["key"].0,
+            b"AQcinder=="
+        );
+        assert_eq!(
+            plan.keyrings[0].metadata.labels.as_ref().unwrap()[CLIENT_LABEL],
+            "cinder"
+        );
+        assert_eq!(plan.published_users, Some(3));
+        assert!(plan.hash.is_some());
+        let verdict = plan.verdict.unwrap();
+        assert!(verdict.ok, "{verdict:?}");
+        assert!(!verdict.message.contains("AQ"), "{verdict:?}");
+    }
+
+    #[test]
+    fn what_is_up_to_date_is_not_written_and_what_nobody_needs_goes() {
+        let keys = published();
+        let needs = needs(&[("cinder", "block-storage")]);
+        let conf = "[global]\nfsid = f-1\nmon_host = 10.0.0.1:6789,10.0.0.2:6789\n";
+        let config = config_map(conf);
+        let cinder = keyring("cinder", "AQcinder==");
+        let glance = keyring("glance", "AQglance==");
+        let plan = run(Some(&keys), &needs, &[&cinder, &glance], &[&config]);
+        assert!(plan.config.is_none());
+        assert!(plan.keyrings.is_empty());
+        assert_eq!(plan.delete, ["glance-rbd-keyring"]);
+    }
+
+    #[test]
+    fn a_rotated_key_rewrites_only_its_keyring() {
+        let keys = published();
+        let needs = needs(&[("cinder", "block-storage"), ("glance", "image")]);
+        let cinder = keyring("cinder", "AQold==");
+        let glance = keyring("glance", "AQglance==");
+        let plan = run(Some(&keys), &needs, &[&cinder, &glance], &[]);
+        let names: Vec<_> = plan
+            .keyrings
+            .iter()
+            .map(|s| s.metadata.name.clone().unwrap())
+            .collect();
+        assert_eq!(names, ["cinder-rbd-keyring"]);
+    }
+
+    #[test]
+    fn the_hash_follows_the_publication() {
+        let needs = needs(&[]);
+        let a = run(Some(&published()), &needs, &[], &[]).hash.unwrap();
+        let mut rotated = published();
+        rotated.data.as_mut().unwrap().insert(
+            "glance".into(),
+            ByteString(b"client.glance;AQnew==;images:images:hdd".to_vec()),
+        );
+        let b = run(Some(&rotated), &needs, &[], &[]).hash.unwrap();
+        assert_ne!(a, b);
+        assert_eq!(a, run(Some(&published()), &needs, &[], &[]).hash.unwrap());
+    }
+
+    #[test]
+    fn malformed_or_absent_keys_change_nothing() {
+        let needs = needs(&[("cinder", "block-storage")]);
+        let stale = keyring("cinder", "AQold==");
+        let orphan = keyring("glance", "AQglance==");
+        for (bad, key) in [
+            (
+                keys_secret(&[
+                    ("mon_endpoints", b"m:1"),
+                    ("cinder", b"client.cinder;;v:volumes:hdd"),
+                ]),
+                "cinder",
+            ),
+            (
+                keys_secret(&[
+                    ("mon_endpoints", b"m:1"),
+                    ("cinder", b"client.cinder;AQx;v:sideways:hdd"),
+                ]),
+                "cinder",
+            ),
+            (
+                keys_secret(&[("mon_endpoints", b"m:1"), ("cinder", &[0xff, 0x00])]),
+                "cinder",
+            ),
+            (
+                keys_secret(&[("cinder", b"client.cinder;AQx;v:volumes:hdd")]),
+                "mon_endpoints",
+            ),
+        ] {
+            let plan = run(Some(&bad), &needs, &[&stale, &orphan], &[]);
+            assert!(plan.malformed);
+            assert!(plan.config.is_none() && plan.keyrings.is_empty() && plan.delete.is_empty());
+            assert!(plan.hash.is_none());
+            let verdict = plan.verdict.unwrap();
+            assert_eq!(verdict.reason, "Malformed");
+            assert!(
+                verdict.message.contains(&format!("key {key}:")),
+                "{verdict:?}"
+            );
+            assert!(!verdict.message.contains("AQx"), "{verdict:?}");
+        }
+        let plan = run(None, &needs, &[&stale, &orphan], &[]);
+        assert!(plan.config.is_none() && plan.keyrings.is_empty() && plan.delete.is_empty());
+        assert_eq!(plan.verdict.unwrap().reason, "NotPublished");
+        // Without Ceph users, no publication is no problem (and still deletes nothing).
+        let plan = run(None, &Needs::default(), &[&orphan], &[]);
+        assert!(plan.delete.is_empty());
+        let verdict = plan.verdict.unwrap();
+        assert!(verdict.ok && verdict.reason == "NotUsed", "{verdict:?}");
+    }
+
+    #[test]
+    fn a_needed_user_ceph_did_not_publish_keeps_its_keyring() {
+        let keys = keys_secret(&[
+            ("mon_endpoints", b"m:1"),
+            ("cinder", b"client.cinder;AQcinder==;volumes:volumes:hdd"),
+        ]);
+        let needs = needs(&[("cinder", "block-storage"), ("glance", "image")]);
+        let glance = keyring("glance", "AQglance==");
+        let plan = run(Some(&keys), &needs, &[&glance], &[]);
+        assert!(plan.delete.is_empty());
+        assert_eq!(plan.keyrings.len(), 1);
+        let verdict = plan.verdict.unwrap();
+        assert_eq!(verdict.reason, "MissingUser");
+        assert!(
+            verdict.message.contains("glance (needed by image)"),
+            "{verdict:?}"
+        );
+    }
+
+    #[test]
+    fn unknown_services_delete_nothing() {
+        let keys = published();
+        let mut needs = needs(&[("cinder", "block-storage")]);
+        needs.add("other", Err("spec.preset: no preset".into()));
+        let glance = keyring("glance", "AQglance==");
+        let plan = run(Some(&keys), &needs, &[&glance], &[]);
+        assert!(plan.delete.is_empty());
+        assert_eq!(plan.verdict.unwrap().reason, "ServicesUnknown");
+    }
+
+    #[test]
+    fn only_labelled_keyrings_of_the_expected_name_are_deleted() {
+        let keys = published();
+        let needs = needs(&[]);
+        let mut renamed = keyring("glance", "AQglance==");
+        renamed.metadata.name = Some("something-else".into());
+        let plan = run(Some(&keys), &needs, &[&renamed], &[]);
+        assert!(plan.delete.is_empty());
+    }
+}
