@@ -32,6 +32,7 @@ use kube::Api;
 use kube::core::DeserializeGuard;
 use kube::runtime::watcher;
 use rockoon_core::crd::OpenStackDeployment;
+use rockoon_core::names::OSDPL_CRD;
 use rockoon_core::render::Templates;
 use rockoon_runtime::controller::{self, Scheduling, Watch};
 use rockoon_runtime::mirror;
@@ -42,8 +43,6 @@ use rockoon_runtime::settings::{BinaryArgs, CommonArgs};
 pub const NAME: &str = "ceph-exchange";
 /// Label of the Secrets an OSDPL's `value_from` references (the public certificate).
 const OSDPL_SECRET_LABEL: &str = "openstack.lcm.mirantis.com/osdpl_secret";
-/// Name of the OSDPL CRD this controller waits for.
-pub const OSDPL_CRD: &str = "openstackdeployments.lcm.mirantis.com";
 
 /// Command line of `rockoon-ceph-exchange`.
 #[derive(clap::Parser, Debug, Clone)]

@@ -19,7 +19,7 @@ use rockoon_core::ceph::{self, CephDataError};
 use serde_json::Value;
 
 /// Field manager of every write of this container.
-pub const FIELD_MANAGER: &str = "rockoon-ceph-exchange";
+pub use rockoon_core::names::CEPH_EXCHANGE_MANAGER as FIELD_MANAGER;
 /// Label on every object this container owns, with value [`MANAGED_BY`].
 pub const MANAGED_BY_LABEL: &str = "app.kubernetes.io/managed-by";
 /// Value of [`MANAGED_BY_LABEL`] on this container's objects (its watch selector).

@@ -13,17 +13,18 @@ use std::time::Duration;
 use k8s_openapi::api::core::v1::{ConfigMap, Secret};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{Condition, Time};
 use k8s_openapi::jiff::Timestamp;
-use kube::api::{DeleteParams, Patch, PatchParams};
+use kube::api::{DeleteParams, Patch};
 use kube::core::DeserializeGuard;
 use kube::runtime::controller::Action;
-use kube::runtime::events::{Event, EventType, Recorder, Reporter};
 use kube::{Api, Client, Resource, ResourceExt};
 use rockoon_core::ceph;
 use rockoon_core::crd::OpenStackDeployment;
 use rockoon_core::render::{RenderContext, Templates, catalog, spec::merged_spec};
 use rockoon_runtime::controller::Reconciler;
 use rockoon_runtime::error::RuntimeError;
+use rockoon_runtime::events::Events;
 use rockoon_runtime::mirror::Mirror;
+use rockoon_runtime::ssa;
 use serde_json::{Value, json};
 
 use crate::metrics::Metrics;
@@ -77,7 +78,7 @@ pub struct CephExchange {
     mirrors: Mirrors,
     templates: Templates,
     metrics: Metrics,
-    recorder: Recorder,
+    events: Events,
 }
 
 impl CephExchange {
@@ -89,12 +90,8 @@ impl CephExchange {
         templates: Templates,
         metrics: Metrics,
     ) -> Self {
-        let reporter = Reporter {
-            controller: FIELD_MANAGER.into(),
-            instance: std::env::var("HOSTNAME").ok(),
-        };
         Self {
-            recorder: Recorder::new(client.clone(), reporter),
+            events: Events::new(client.clone(), FIELD_MANAGER, "CephExchange"),
             client,
             settings,
             mirrors,
@@ -227,7 +224,7 @@ impl CephExchange {
                 if current.is_some_and(|s| rgw::up_to_date(s, &data)) {
                     return Ok(());
                 }
-                let params = PatchParams::apply(FIELD_MANAGER).force();
+                let params = ssa::params(FIELD_MANAGER);
                 let body = with_kind(&rgw::secret(&data), "Secret");
                 api.patch(rgw::RGW_SECRET, &params, &Patch::Apply(&body))
                     .await?;
@@ -268,7 +265,7 @@ impl CephExchange {
     /// Sends the plan's applies and deletions, then waits (bounded) for the caches to show
     /// them, so the next reconcile does not send them again.
     async fn write(&self, plan: &plan::Plan) -> Result<(), RuntimeError> {
-        let params = PatchParams::apply(FIELD_MANAGER).force();
+        let params = ssa::params(FIELD_MANAGER);
         let namespace = &self.settings.namespace;
         if let Some(config) = &plan.config {
             let api: Api<ConfigMap> = Api::namespaced(self.client.clone(), namespace);
@@ -385,16 +382,9 @@ impl CephExchange {
             if plan.malformed {
                 self.metrics.parse_error();
             }
-            let event = Event {
-                type_: EventType::Warning,
-                reason: verdict.reason.into(),
-                note: Some(verdict.message.clone()),
-                action: "CephExchange".into(),
-                secondary: None,
-            };
-            if let Err(error) = self.recorder.publish(&event, &osdpl.object_ref(&())).await {
-                tracing::warn!(%error, "cannot publish event");
-            }
+            self.events
+                .warning(&osdpl.object_ref(&()), verdict.reason, &verdict.message)
+                .await;
             tracing::warn!(reason = verdict.reason, message = %verdict.message, "Ceph keys not applied");
         }
         if same_condition && hash == current_hash {
@@ -410,9 +400,7 @@ impl CephExchange {
         }
         let api: Api<OpenStackDeployment> =
             Api::namespaced(self.client.clone(), &self.settings.namespace);
-        let params = PatchParams::apply(FIELD_MANAGER).force();
-        api.patch_status(&osdpl.name_any(), &params, &Patch::Apply(&body))
-            .await?;
+        ssa::apply_status(&api, FIELD_MANAGER, &osdpl.name_any(), &body["status"]).await?;
         if hash != current_hash {
             tracing::info!(osdpl = %osdpl.name_any(), "status.watched.ceph.secret.hash updated");
         }

@@ -20,6 +20,8 @@ pub const OSDPL_MANAGER: &str = "rockoon-osdpl";
 pub const SECRETS_MANAGER: &str = "rockoon-secrets";
 /// Field manager (and event reporter) of the health container.
 pub const HEALTH_MANAGER: &str = "rockoon-health";
+/// Field manager (and event reporter) of the ceph-exchange container.
+pub const CEPH_EXCHANGE_MANAGER: &str = "rockoon-ceph-exchange";
 
 /// The seed's node placement labels (`<label>=enabled`) and the role each gives a node; the
 /// image pre-caching DaemonSets are named by role.
