@@ -103,31 +103,10 @@ pub struct Plan {
 
 /// The plan for `observed`.
 pub fn plan(observed: &Observed<'_>) -> Plan {
-    let mut plan = Plan::default();
     let Some(secret) = observed.keys else {
-        if observed.needs.users.is_empty() && observed.needs.unknown.is_empty() {
-            plan.verdict = Some(Verdict {
-                ok: true,
-                reason: "NotUsed",
-                message: format!(
-                    "no enabled service uses Ceph and Secret {}/{} does not exist",
-                    observed.ceph_namespace,
-                    ceph::KEYS_SECRET
-                ),
-            });
-            return plan;
-        }
-        plan.verdict = Some(Verdict {
-            ok: false,
-            reason: "NotPublished",
-            message: format!(
-                "Secret {}/{} does not exist; ceph-etc and the keyrings were left as they are",
-                observed.ceph_namespace,
-                ceph::KEYS_SECRET
-            ),
-        });
-        return plan;
+        return unpublished(observed);
     };
+    let mut plan = Plan::default();
     let raw: Vec<(&str, &[u8])> = secret
         .data
         .iter()
@@ -156,7 +135,50 @@ pub fn plan(observed: &Observed<'_>) -> Plan {
     {
         plan.config = Some(config);
     }
+    let missing = keyrings(observed, &keys, &mut plan);
+    if observed.needs.unknown.is_empty() {
+        plan.delete = unneeded(observed);
+    }
+    plan.verdict = Some(verdict(observed, &missing));
+    plan
+}
 
+/// No `openstack-ceph-keys`: nothing to write, and whether that matters.
+fn unpublished(observed: &Observed<'_>) -> Plan {
+    let verdict = if observed.needs.users.is_empty() && observed.needs.unknown.is_empty() {
+        Verdict {
+            ok: true,
+            reason: "NotUsed",
+            message: format!(
+                "no enabled service uses Ceph and Secret {}/{} does not exist",
+                observed.ceph_namespace,
+                ceph::KEYS_SECRET
+            ),
+        }
+    } else {
+        Verdict {
+            ok: false,
+            reason: "NotPublished",
+            message: format!(
+                "Secret {}/{} does not exist; ceph-etc and the keyrings were left as they are",
+                observed.ceph_namespace,
+                ceph::KEYS_SECRET
+            ),
+        }
+    };
+    Plan {
+        verdict: Some(verdict),
+        ..Plan::default()
+    }
+}
+
+/// Adds to `plan` the keyring of each needed user whose Secret is not up to date; returns the
+/// needed users with no usable key (and who needs them).
+fn keyrings(
+    observed: &Observed<'_>,
+    keys: &serde_json::Map<String, Value>,
+    plan: &mut Plan,
+) -> Vec<String> {
     let mut missing = Vec::new();
     for (user, services) in &observed.needs.users {
         let Some(key) = keys.get(*user).and_then(Value::as_str) else {
@@ -173,23 +195,31 @@ pub fn plan(observed: &Observed<'_>) -> Plan {
             plan.keyrings.push(keyring(user, key));
         }
     }
-    if observed.needs.unknown.is_empty() {
-        for secret in observed.owned_secrets {
-            let user = secret
-                .metadata
-                .labels
-                .as_ref()
-                .and_then(|l| l.get(CLIENT_LABEL));
-            let Some(user) = user else { continue };
-            let named = secret.metadata.name.as_deref() == Some(&ceph::keyring_secret_name(user));
-            if named && !observed.needs.users.contains_key(user.as_str()) {
-                plan.delete.push(ceph::keyring_secret_name(user));
-            }
+    missing
+}
+
+/// Our keyring Secrets of users no enabled service needs (only when every OSDPL could tell).
+fn unneeded(observed: &Observed<'_>) -> Vec<String> {
+    let mut delete = Vec::new();
+    for secret in observed.owned_secrets {
+        let user = secret
+            .metadata
+            .labels
+            .as_ref()
+            .and_then(|l| l.get(CLIENT_LABEL));
+        let Some(user) = user else { continue };
+        let named = secret.metadata.name.as_deref() == Some(&ceph::keyring_secret_name(user));
+        if named && !observed.needs.users.contains_key(user.as_str()) {
+            delete.push(ceph::keyring_secret_name(user));
         }
     }
+    delete
+}
 
+/// The `CephKeys` condition once the keys could be read.
+fn verdict(observed: &Observed<'_>, missing: &[String]) -> Verdict {
     let users: Vec<&str> = observed.needs.users.keys().copied().collect();
-    plan.verdict = Some(if !missing.is_empty() {
+    if !missing.is_empty() {
         Verdict {
             ok: false,
             reason: "MissingUser",
@@ -210,28 +240,24 @@ pub fn plan(observed: &Observed<'_>) -> Plan {
             ),
         }
     } else {
+        let names: Vec<String> = users.iter().map(|u| ceph::keyring_secret_name(u)).collect();
+        let listed = if names.is_empty() {
+            "none needed".to_owned()
+        } else {
+            names.join(", ")
+        };
         Verdict {
             ok: true,
             reason: "Published",
             message: format!(
-                "{} and {} keyring Secret(s) ({}) follow {}/{}",
+                "{} and {} keyring Secret(s) ({listed}) follow {}/{}",
                 ceph::CONFIG_MAP,
                 users.len(),
-                if users.is_empty() {
-                    "none needed".to_owned()
-                } else {
-                    users
-                        .iter()
-                        .map(|u| ceph::keyring_secret_name(u))
-                        .collect::<Vec<_>>()
-                        .join(", ")
-                },
                 observed.ceph_namespace,
                 ceph::KEYS_SECRET
             ),
         }
-    });
-    plan
+    }
 }
 
 fn malformed(ceph_namespace: &str, error: &CephDataError) -> Verdict {

@@ -23,7 +23,8 @@ use rockoon_core::render::{RenderContext, Templates, catalog, spec::merged_spec}
 use rockoon_runtime::controller::Reconciler;
 use rockoon_runtime::error::RuntimeError;
 use rockoon_runtime::events::Events;
-use rockoon_runtime::mirror::Mirror;
+
+pub use crate::watch::Mirrors;
 use rockoon_runtime::ssa;
 use serde_json::{Value, json};
 
@@ -33,24 +34,6 @@ use crate::rgw;
 
 /// How long a reconcile waits to see its own writes in the caches.
 const SEE_WRITES: Duration = Duration::from_secs(5);
-
-/// The caches a reconcile reads.
-pub struct Mirrors {
-    /// `openstack-ceph-keys` in the Ceph shared namespace.
-    pub keys: Mirror<Secret>,
-    /// Secrets of the OpenStack namespace labelled as this container's.
-    pub secrets: Mirror<Secret>,
-    /// ConfigMaps of the OpenStack namespace labelled as this container's.
-    pub config_maps: Mirror<ConfigMap>,
-    /// Every OSDPL of the OpenStack namespace (their enabled services).
-    pub osdpls: Mirror<DeserializeGuard<OpenStackDeployment>>,
-    /// The generated credentials of `object-storage` (its service user).
-    pub credentials: Mirror<Secret>,
-    /// Secrets the OSDPLs reference (`osdpl_secret=true`), for the public certificate.
-    pub referenced: Mirror<Secret>,
-    /// Secrets of the Ceph shared namespace labelled as this container's (`openstack-rgw-creds`).
-    pub rgw: Mirror<Secret>,
-}
 
 /// What `openstack-rgw-creds` should be.
 #[derive(Debug, PartialEq)]
