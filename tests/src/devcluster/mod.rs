@@ -205,33 +205,26 @@ pub fn workspace_root() -> PathBuf {
 
 /// Builds (or finds in the cache) the pinned components; returns their folder.
 pub fn build_components() -> Result<PathBuf> {
-    if let Some(dir) = std::env::var_os("ROCKOON_DEVCLUSTER_BIN") {
-        return Ok(PathBuf::from(dir));
+    match std::env::var_os("ROCKOON_DEVCLUSTER_BIN") {
+        Some(dir) => Ok(PathBuf::from(dir)),
+        None => cached_folder("tests/cluster/build.sh", "build dev cluster components"),
     }
-    let script = workspace_root().join("tests/cluster/build.sh");
-    let output = std::process::Command::new("bash")
-        .arg(&script)
-        .stderr(std::process::Stdio::inherit())
-        .output()
-        .with_context(|| format!("running {}", script.display()))?;
-    if !output.status.success() {
-        bail!(
-            "{} failed ({}); see its output above",
-            script.display(),
-            output.status
-        );
-    }
-    Ok(PathBuf::from(String::from_utf8(output.stdout)?.trim()))
 }
 
 /// The upstream OpenStack-Helm charts, prepared for installation (dependencies built) by
 /// `tests/cluster/charts.sh` into a cache outside the repository; returns their directory.
 /// `ROCKOON_CHARTS_DIR` points at an already prepared directory instead.
 pub fn upstream_charts() -> Result<PathBuf> {
-    if let Some(dir) = std::env::var_os("ROCKOON_CHARTS_DIR") {
-        return Ok(PathBuf::from(dir));
+    match std::env::var_os("ROCKOON_CHARTS_DIR") {
+        Some(dir) => Ok(PathBuf::from(dir)),
+        None => cached_folder("tests/cluster/charts.sh", "prepare the upstream charts"),
     }
-    let script = workspace_root().join("tests/cluster/charts.sh");
+}
+
+/// Runs one of the project's cache scripts (it fills a cache outside the repository when
+/// needed, then prints the folder); its progress goes to our stderr.
+fn cached_folder(script: &str, step: &str) -> Result<PathBuf> {
+    let script = workspace_root().join(script);
     let output = std::process::Command::new("bash")
         .arg(&script)
         .stderr(std::process::Stdio::inherit())
@@ -239,7 +232,7 @@ pub fn upstream_charts() -> Result<PathBuf> {
         .with_context(|| format!("running {}", script.display()))?;
     if !output.status.success() {
         bail!(
-            "step 'prepare the upstream charts': {} failed ({}); see its output above",
+            "step '{step}': {} failed ({}); see its output above",
             script.display(),
             output.status
         );

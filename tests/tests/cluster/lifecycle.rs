@@ -385,7 +385,7 @@ async fn the_sample_compute_deployment_converges_and_each_change_touches_only_wh
     setup.applied("override applied", WAIT).await;
     assert_eq!(
         upgrades(&setup.osdpl).await,
-        28.0,
+        COMPUTE_RELEASES as f64 + 1.0,
         "exactly one more upgrade"
     );
     let releases_after = setup.releases().await;
@@ -450,7 +450,7 @@ async fn the_sample_compute_deployment_converges_and_each_change_touches_only_wh
     // 4. A chart that fails to render fails its service with helm's message; the others stay
     //    applied; fixing the values recovers it.
     setup
-        .merge_spec(json!({"services": {"image": {"glance": {"values": {"pod": {"replicas": {"api": "many"}}}}}}}))
+        .merge_spec(json!({"services": {"image": {"glance": {"values": {"pod": {"lifecycle": {"upgrades": {"deployments": {"revision_history": "many"}}}}}}}}}))
         .await;
     let status = setup
         .status_until("glance failed", WAIT, |s| {
@@ -458,7 +458,8 @@ async fn the_sample_compute_deployment_converges_and_each_change_touches_only_wh
         })
         .await;
     let cause = status["services"]["image"]["cause"].as_str().unwrap();
-    assert!(cause.contains("replicas"), "{cause}");
+    // The chart writes it into glance-api's Deployment; the API server refuses the type.
+    assert!(cause.contains("revisionHistoryLimit"), "{cause}");
     assert_eq!(status["services"]["compute"]["state"], "APPLIED");
     assert_eq!(status["osdpl"]["state"], "FAILED");
     let osdpl = setup.osdpls().get(OSDPL).await.unwrap();

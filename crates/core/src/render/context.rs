@@ -72,6 +72,7 @@ fn dry_run_ceph() -> Value {
         "fsid": "00000000-0000-0000-0000-000000000000",
         "monitors": ["192.0.2.11:6789", "192.0.2.12:6789", "192.0.2.13:6789"],
         "keys": {"nova": key("nova"), "cinder": key("cinder"), "glance": key("glance"), "manila": key("manila")},
+        "key_hashes": {"nova": "dry-run-nova", "cinder": "dry-run-cinder", "glance": "dry-run-glance", "manila": "dry-run-manila"},
         "pools": {"images": "images", "volumes": "volumes", "vms": "vms", "backup": "backup"},
         "rgw": {"internal_url": "http://rook-ceph-rgw.rook-ceph.svc:80"},
     })
