@@ -19,6 +19,7 @@ use kube::{Api, Client, Resource, ResourceExt};
 use rockoon_core::ceph;
 use rockoon_core::crd::OpenStackDeployment;
 use rockoon_core::render::{RenderContext, Templates, catalog, spec::merged_spec};
+use rockoon_core::secret_text::decoded;
 use rockoon_runtime::controller::Reconciler;
 use rockoon_runtime::error::RuntimeError;
 use rockoon_runtime::events::Events;
@@ -281,17 +282,6 @@ fn condition(
         observed_generation: generation,
         last_transition_time: since,
     }
-}
-
-/// A Secret's data as text (values that are not UTF-8 are left out: a reference to them does
-/// not resolve).
-fn decoded(secret: &Secret) -> BTreeMap<String, String> {
-    secret
-        .data
-        .iter()
-        .flatten()
-        .filter_map(|(k, v)| Some((k.clone(), String::from_utf8(v.0.clone()).ok()?)))
-        .collect()
 }
 
 /// `object` as an apply body: typed objects serialise without apiVersion and kind.

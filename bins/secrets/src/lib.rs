@@ -84,14 +84,8 @@ pub async fn run(args: Args) -> ExitCode {
 }
 
 fn tasks(runtime: &Runtime, clouds_secret: String, debounce: Duration) -> Vec<Task> {
-    let metrics = match metrics::Metrics::register(&runtime.registry) {
-        Ok(metrics) => metrics,
-        Err(error) => {
-            // Only a name clash can fail this, which the unit tests rule out.
-            tracing::error!(%error, "metrics registration failed");
-            runtime.shutdown.trigger();
-            return Vec::new();
-        }
+    let Some(metrics) = runtime.register(metrics::Metrics::register) else {
+        return Vec::new();
     };
     let client = runtime.client.clone();
     let namespace = runtime.args.namespace.clone();

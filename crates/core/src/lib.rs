@@ -9,6 +9,7 @@
 //! - [`names`]: well-known names (CRD, Secrets, labels, field managers, placement labels).
 //! - [`enabled`]: the services an OSDPL enables, from its preset and spec, without templates.
 //! - [`credentials`]: generated credential Secrets: names, layout, what each service needs.
+//! - [`secret_text`]: a Secret's data as text (non-UTF-8 values left out).
 //! - [`render`]: the pure render engine (OSDPL + context → Helm releases with values).
 //! - [`values`]: pure merge and fingerprint of values layers (render engine foundation).
 
@@ -20,6 +21,7 @@ pub mod enabled;
 pub mod error;
 pub mod names;
 pub mod render;
+pub mod secret_text;
 pub mod values;
 
 /// Version of the suite, reported in status and `--version`.

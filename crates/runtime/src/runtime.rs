@@ -45,6 +45,23 @@ pub struct Runtime {
 }
 
 impl Runtime {
+    /// Registers a binary's own metrics in its registry. Only a name clash can fail this,
+    /// which each binary's unit tests rule out; should it happen anyway, it is logged and the
+    /// process stops (`None`: start no task).
+    pub fn register<M>(
+        &self,
+        register: impl FnOnce(&Registry) -> prometheus::Result<M>,
+    ) -> Option<M> {
+        match register(&self.registry) {
+            Ok(metrics) => Some(metrics),
+            Err(error) => {
+                tracing::error!(%error, "metrics registration failed");
+                self.shutdown.trigger();
+                None
+            }
+        }
+    }
+
     /// Starts the admin server and signal handling, then connects to Kubernetes.
     ///
     /// The admin server comes first so `/livez` answers while the rest starts.
