@@ -4,7 +4,7 @@
 // In tests a failed unwrap is a failed test with its message; that is what we want.
 #![allow(clippy::unwrap_used)]
 
-use rockoon_core::settings::BinaryArgs;
+use rockoon_runtime::settings::BinaryArgs;
 
 fn commands() -> Vec<(&'static str, clap::Command, u16)> {
     vec![
@@ -149,7 +149,7 @@ fn each_binary_has_its_own_default_admin_port() {
 #[test]
 fn ceph_exchange_watches_the_ceph_shared_namespace_by_default() {
     let args: rockoon_ceph_exchange::Args =
-        rockoon_core::settings::parse_from(1, ["rockoon-ceph-exchange"]);
+        rockoon_runtime::settings::parse_from(1, ["rockoon-ceph-exchange"]);
     assert_eq!(args.ceph_shared_namespace, "openstack-ceph-shared");
 }
 

@@ -22,28 +22,26 @@ mod metrics;
 pub mod plan;
 mod reconcile;
 pub mod rgw;
+mod watch;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
 
-use k8s_openapi::api::core::v1::{ConfigMap, Secret};
 use kube::Api;
 use kube::core::DeserializeGuard;
 use kube::runtime::watcher;
-use rockoon_core::controller::{self, Scheduling, Watch};
 use rockoon_core::crd::OpenStackDeployment;
-use rockoon_core::mirror;
+use rockoon_core::names::OSDPL_CRD;
 use rockoon_core::render::Templates;
-use rockoon_core::runtime::{Runtime, Task};
-use rockoon_core::settings::{BinaryArgs, CommonArgs};
+use rockoon_runtime::controller::{self, Scheduling, Watch};
+use rockoon_runtime::runtime::{Runtime, Task};
+use rockoon_runtime::settings::{BinaryArgs, CommonArgs};
+
+use crate::watch::Mirrors;
 
 /// Name of this container; the `controller` label of its metrics.
 pub const NAME: &str = "ceph-exchange";
-/// Label of the Secrets an OSDPL's `value_from` references (the public certificate).
-const OSDPL_SECRET_LABEL: &str = "openstack.lcm.mirantis.com/osdpl_secret";
-/// Name of the OSDPL CRD this controller waits for.
-pub const OSDPL_CRD: &str = "openstackdeployments.lcm.mirantis.com";
 
 /// Command line of `rockoon-ceph-exchange`.
 #[derive(clap::Parser, Debug, Clone)]
@@ -98,7 +96,7 @@ pub async fn run(args: Args) -> ExitCode {
         templates: _,
         debounce_ms,
     } = args;
-    rockoon_core::runtime::serve(NAME, common, move |runtime| {
+    rockoon_runtime::runtime::serve(NAME, common, move |runtime| {
         tasks(
             runtime,
             ceph_shared_namespace,
@@ -115,81 +113,12 @@ fn tasks(
     templates: Templates,
     debounce: Duration,
 ) -> Vec<Task> {
-    let metrics = match metrics::Metrics::register(&runtime.registry) {
-        Ok(metrics) => metrics,
-        Err(error) => {
-            // Only a name clash can fail this, which the unit tests rule out.
-            tracing::error!(%error, "metrics registration failed");
-            runtime.shutdown.trigger();
-            return Vec::new();
-        }
+    let Some(metrics) = runtime.register(metrics::Metrics::register) else {
+        return Vec::new();
     };
     let client = runtime.client.clone();
     let namespace = runtime.args.namespace.clone();
-    let owned = format!("{}={}", plan::MANAGED_BY_LABEL, plan::MANAGED_BY);
-    // Gate and metric label `Secret`: the Secret of the Ceph shared namespace it always watched.
-    let (keys, t1) = mirror::counted_objects(
-        "Secret",
-        Api::<Secret>::namespaced(client.clone(), &ceph_namespace),
-        watcher::Config::default().fields(&format!(
-            "metadata.name={}",
-            rockoon_core::ceph::KEYS_SECRET
-        )),
-        &runtime.readiness,
-        &runtime.metrics,
-    );
-    let (secrets, t2) = mirror::counted_objects(
-        "KeyringSecret",
-        Api::<Secret>::namespaced(client.clone(), &namespace),
-        watcher::Config::default().labels(&owned),
-        &runtime.readiness,
-        &runtime.metrics,
-    );
-    let (config_maps, t3) = mirror::counted_objects(
-        "ConfigMap",
-        Api::<ConfigMap>::namespaced(client.clone(), &namespace),
-        watcher::Config::default().labels(&owned),
-        &runtime.readiness,
-        &runtime.metrics,
-    );
-    let (osdpls, t4) = mirror::objects(
-        "osdpls",
-        Api::<DeserializeGuard<OpenStackDeployment>>::namespaced(client.clone(), &namespace),
-        watcher::Config::default(),
-        &runtime.readiness,
-    );
-    let (credentials, t5) = mirror::objects(
-        "CredentialSecret",
-        Api::<Secret>::namespaced(client.clone(), &namespace),
-        watcher::Config::default().labels(&format!(
-            "{}={}",
-            rockoon_core::credentials::OWNER_LABEL,
-            rgw::SERVICE
-        )),
-        &runtime.readiness,
-    );
-    let (referenced, t6) = mirror::objects(
-        "ReferencedSecret",
-        Api::<Secret>::namespaced(client.clone(), &namespace),
-        watcher::Config::default().labels(&format!("{OSDPL_SECRET_LABEL}=true")),
-        &runtime.readiness,
-    );
-    let (rgw, t7) = mirror::counted_objects(
-        "RgwSecret",
-        Api::<Secret>::namespaced(client.clone(), &ceph_namespace),
-        watcher::Config::default().labels(&owned),
-        &runtime.readiness,
-        &runtime.metrics,
-    );
-    let mirrors = reconcile::Mirrors {
-        keys,
-        secrets,
-        config_maps,
-        osdpls,
-        credentials,
-        referenced,
-        rgw,
-    };
+    let (mirrors, triggers) = Mirrors::start(runtime, &ceph_namespace);
     let settings = reconcile::Settings {
         namespace: namespace.clone(),
         ceph_namespace,
@@ -202,13 +131,7 @@ fn tasks(
         config: watcher::Config::default(),
         crd: Some(OSDPL_CRD),
     };
-    // A change of any OSDPL already reconciles it through the primary watch, which plans for
-    // the whole namespace: the OSDPL mirror needs no trigger of its own.
-    drop(t4);
-    let scheduling = Scheduling {
-        triggers: vec![t1, t2, t3, t5, t6, t7],
-        debounce,
-    };
+    let scheduling = Scheduling { triggers, debounce };
     vec![controller::task_with(
         runtime, watch, reconciler, scheduling,
     )]

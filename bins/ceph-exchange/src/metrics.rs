@@ -95,7 +95,7 @@ mod tests {
 
     #[test]
     fn the_metrics_are_prefixed_and_carry_only_fixed_labels() {
-        let registry = rockoon_core::metrics::registry("ceph-exchange");
+        let registry = rockoon_runtime::metrics::registry("ceph-exchange");
         let metrics = Metrics::register(&registry).unwrap();
         metrics.set_published_users(3);
         metrics.keyring_applied();
@@ -104,7 +104,7 @@ mod tests {
         metrics.parse_error();
         metrics.rgw_applied();
         metrics.rgw_deleted();
-        let text = rockoon_core::metrics::render(&registry);
+        let text = rockoon_runtime::metrics::render(&registry);
         for name in [
             "rockoon_ceph_published_users{",
             "rockoon_ceph_keyring_writes_total{action=\"apply\"",

@@ -6,50 +6,38 @@
 //! when the cache differs, so a restart or a resync writes nothing. No key value is logged,
 //! put in an event, a condition or an error.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 
 use k8s_openapi::api::core::v1::{ConfigMap, Secret};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{Condition, Time};
 use k8s_openapi::jiff::Timestamp;
-use kube::api::{DeleteParams, Patch, PatchParams};
 use kube::core::DeserializeGuard;
 use kube::runtime::controller::Action;
-use kube::runtime::events::{Event, EventType, Recorder, Reporter};
 use kube::{Api, Client, Resource, ResourceExt};
 use rockoon_core::ceph;
-use rockoon_core::controller::Reconciler;
 use rockoon_core::crd::OpenStackDeployment;
-use rockoon_core::error::CoreError;
-use rockoon_core::mirror::Mirror;
 use rockoon_core::render::{RenderContext, Templates, catalog, spec::merged_spec};
+use rockoon_core::secret_text::decoded;
+use rockoon_runtime::controller::Reconciler;
+use rockoon_runtime::error::RuntimeError;
+use rockoon_runtime::events::Events;
+
+use rockoon_runtime::ssa;
 use serde_json::{Value, json};
+
+pub use crate::watch::Mirrors;
 
 use crate::metrics::Metrics;
 use crate::plan::{self, CONDITION, FIELD_MANAGER, Needs, Observed, Verdict};
 use crate::rgw;
 
+#[path = "writes.rs"]
+mod writes;
+
 /// How long a reconcile waits to see its own writes in the caches.
 const SEE_WRITES: Duration = Duration::from_secs(5);
-
-/// The caches a reconcile reads.
-pub struct Mirrors {
-    /// `openstack-ceph-keys` in the Ceph shared namespace.
-    pub keys: Mirror<Secret>,
-    /// Secrets of the OpenStack namespace labelled as this container's.
-    pub secrets: Mirror<Secret>,
-    /// ConfigMaps of the OpenStack namespace labelled as this container's.
-    pub config_maps: Mirror<ConfigMap>,
-    /// Every OSDPL of the OpenStack namespace (their enabled services).
-    pub osdpls: Mirror<DeserializeGuard<OpenStackDeployment>>,
-    /// The generated credentials of `object-storage` (its service user).
-    pub credentials: Mirror<Secret>,
-    /// Secrets the OSDPLs reference (`osdpl_secret=true`), for the public certificate.
-    pub referenced: Mirror<Secret>,
-    /// Secrets of the Ceph shared namespace labelled as this container's (`openstack-rgw-creds`).
-    pub rgw: Mirror<Secret>,
-}
 
 /// What `openstack-rgw-creds` should be.
 #[derive(Debug, PartialEq)]
@@ -77,7 +65,7 @@ pub struct CephExchange {
     mirrors: Mirrors,
     templates: Templates,
     metrics: Metrics,
-    recorder: Recorder,
+    events: Events,
 }
 
 impl CephExchange {
@@ -89,12 +77,8 @@ impl CephExchange {
         templates: Templates,
         metrics: Metrics,
     ) -> Self {
-        let reporter = Reporter {
-            controller: FIELD_MANAGER.into(),
-            instance: std::env::var("HOSTNAME").ok(),
-        };
         Self {
-            recorder: Recorder::new(client.clone(), reporter),
+            events: Events::new(client.clone(), FIELD_MANAGER, "CephExchange"),
             client,
             settings,
             mirrors,
@@ -105,12 +89,12 @@ impl CephExchange {
 }
 
 impl Reconciler<DeserializeGuard<OpenStackDeployment>> for CephExchange {
-    type Error = CoreError;
+    type Error = RuntimeError;
 
     async fn reconcile(
         &self,
         object: Arc<DeserializeGuard<OpenStackDeployment>>,
-    ) -> Result<Action, CoreError> {
+    ) -> Result<Action, RuntimeError> {
         // osdpl reports an object it cannot read; its needs count as unknown (see `needs`).
         let Ok(osdpl) = &object.0 else {
             return Ok(Action::await_change());
@@ -215,145 +199,13 @@ impl CephExchange {
         (needs, wanted)
     }
 
-    /// Brings `openstack-rgw-creds` in the Ceph shared namespace in line with `wanted`.
-    async fn rgw(&self, wanted: RgwWanted) -> Result<(), CoreError> {
-        let cached = self.mirrors.rgw.state();
-        let current = cached
-            .iter()
-            .find(|s| s.metadata.name.as_deref() == Some(rgw::RGW_SECRET));
-        let api: Api<Secret> = Api::namespaced(self.client.clone(), &self.settings.ceph_namespace);
-        match wanted {
-            RgwWanted::Wanted(Some(data)) => {
-                if current.is_some_and(|s| rgw::up_to_date(s, &data)) {
-                    return Ok(());
-                }
-                let params = PatchParams::apply(FIELD_MANAGER).force();
-                let body = with_kind(&rgw::secret(&data), "Secret");
-                api.patch(rgw::RGW_SECRET, &params, &Patch::Apply(&body))
-                    .await?;
-                self.metrics.rgw_applied();
-                tracing::info!(secret = rgw::RGW_SECRET, namespace = %self.settings.ceph_namespace, "RGW credentials applied");
-                self.mirrors
-                    .rgw
-                    .wait_until(SEE_WRITES, |secrets| {
-                        secrets.iter().any(|s| rgw::up_to_date(s, &data))
-                    })
-                    .await;
-            }
-            RgwWanted::Absent if current.is_some() => {
-                match api.delete(rgw::RGW_SECRET, &DeleteParams::default()).await {
-                    Ok(_) => {}
-                    Err(kube::Error::Api(status)) if status.code == 404 => return Ok(()),
-                    Err(error) => return Err(error.into()),
-                }
-                self.metrics.rgw_deleted();
-                tracing::info!(
-                    secret = rgw::RGW_SECRET,
-                    "object-storage disabled: RGW credentials deleted"
-                );
-                self.mirrors
-                    .rgw
-                    .wait_until(SEE_WRITES, |secrets| {
-                        !secrets
-                            .iter()
-                            .any(|s| s.metadata.name.as_deref() == Some(rgw::RGW_SECRET))
-                    })
-                    .await;
-            }
-            RgwWanted::Wanted(None) | RgwWanted::Absent | RgwWanted::Unknown => {}
-        }
-        Ok(())
-    }
-
-    /// Sends the plan's applies and deletions, then waits (bounded) for the caches to show
-    /// them, so the next reconcile does not send them again.
-    async fn write(&self, plan: &plan::Plan) -> Result<(), CoreError> {
-        let params = PatchParams::apply(FIELD_MANAGER).force();
-        let namespace = &self.settings.namespace;
-        if let Some(config) = &plan.config {
-            let api: Api<ConfigMap> = Api::namespaced(self.client.clone(), namespace);
-            api.patch(
-                ceph::CONFIG_MAP,
-                &params,
-                &Patch::Apply(&with_kind(config, "ConfigMap")),
-            )
-            .await?;
-            self.metrics.config_applied();
-            tracing::info!(configmap = ceph::CONFIG_MAP, "ceph.conf applied");
-        }
-        let secrets: Api<Secret> = Api::namespaced(self.client.clone(), namespace);
-        for keyring in &plan.keyrings {
-            let name = keyring.name_any();
-            secrets
-                .patch(&name, &params, &Patch::Apply(&with_kind(keyring, "Secret")))
-                .await?;
-            self.metrics.keyring_applied();
-            tracing::info!(secret = %name, "keyring applied");
-        }
-        for name in &plan.delete {
-            match secrets.delete(name, &DeleteParams::default()).await {
-                Ok(_) => {}
-                Err(kube::Error::Api(status)) if status.code == 404 => continue,
-                Err(error) => return Err(error.into()),
-            }
-            self.metrics.keyring_deleted();
-            tracing::info!(secret = %name, "keyring of a user no enabled service needs deleted");
-        }
-        if plan.config.is_some() {
-            let conf = plan
-                .config
-                .as_ref()
-                .and_then(|c| c.data.as_ref())
-                .and_then(|d| d.get(ceph::CONFIG_KEY))
-                .cloned()
-                .unwrap_or_default();
-            self.mirrors
-                .config_maps
-                .wait_until(SEE_WRITES, |maps| {
-                    maps.iter().any(|c| plan::config_up_to_date(c, &conf))
-                })
-                .await;
-        }
-        if !plan.keyrings.is_empty() || !plan.delete.is_empty() {
-            let wanted: BTreeMap<String, Vec<u8>> = plan
-                .keyrings
-                .iter()
-                .map(|s| {
-                    let key = s.data.as_ref().and_then(|d| d.get(ceph::KEYRING_KEY));
-                    (s.name_any(), key.map(|k| k.0.clone()).unwrap_or_default())
-                })
-                .collect();
-            let gone: BTreeSet<&String> = plan.delete.iter().collect();
-            self.mirrors
-                .secrets
-                .wait_until(SEE_WRITES, |secrets| {
-                    let applied = wanted.iter().all(|(name, key)| {
-                        secrets.iter().any(|s| {
-                            s.metadata.name.as_ref() == Some(name)
-                                && s.data
-                                    .as_ref()
-                                    .and_then(|d| d.get(ceph::KEYRING_KEY))
-                                    .map(|k| &k.0)
-                                    == Some(key)
-                        })
-                    });
-                    let deleted = !secrets
-                        .iter()
-                        .any(|s| s.metadata.name.as_ref().is_some_and(|n| gone.contains(n)));
-                    applied && deleted
-                })
-                .await;
-        }
-        Ok(())
-    }
-
     /// Applies the hash and the condition to the OSDPL status when they changed; a Warning
     /// event when the condition turns False or its message changes.
     async fn report(
         &self,
         osdpl: &OpenStackDeployment,
         plan: &plan::Plan,
-    ) -> Result<(), CoreError> {
+    ) -> Result<(), RuntimeError> {
         let Some(verdict) = &plan.verdict else {
             return Ok(());
         };
@@ -385,16 +237,9 @@ impl CephExchange {
             if plan.malformed {
                 self.metrics.parse_error();
             }
-            let event = Event {
-                type_: EventType::Warning,
-                reason: verdict.reason.into(),
-                note: Some(verdict.message.clone()),
-                action: "CephExchange".into(),
-                secondary: None,
-            };
-            if let Err(error) = self.recorder.publish(&event, &osdpl.object_ref(&())).await {
-                tracing::warn!(%error, "cannot publish event");
-            }
+            self.events
+                .warning(&osdpl.object_ref(&()), verdict.reason, &verdict.message)
+                .await;
             tracing::warn!(reason = verdict.reason, message = %verdict.message, "Ceph keys not applied");
         }
         if same_condition && hash == current_hash {
@@ -410,9 +255,7 @@ impl CephExchange {
         }
         let api: Api<OpenStackDeployment> =
             Api::namespaced(self.client.clone(), &self.settings.namespace);
-        let params = PatchParams::apply(FIELD_MANAGER).force();
-        api.patch_status(&osdpl.name_any(), &params, &Patch::Apply(&body))
-            .await?;
+        ssa::apply_status(&api, FIELD_MANAGER, &osdpl.name_any(), &body["status"]).await?;
         if hash != current_hash {
             tracing::info!(osdpl = %osdpl.name_any(), "status.watched.ceph.secret.hash updated");
         }
@@ -439,17 +282,6 @@ fn condition(
         observed_generation: generation,
         last_transition_time: since,
     }
-}
-
-/// A Secret's data as text (values that are not UTF-8 are left out: a reference to them does
-/// not resolve).
-fn decoded(secret: &Secret) -> BTreeMap<String, String> {
-    secret
-        .data
-        .iter()
-        .flatten()
-        .filter_map(|(k, v)| Some((k.clone(), String::from_utf8(v.0.clone()).ok()?)))
-        .collect()
 }
 
 /// `object` as an apply body: typed objects serialise without apiVersion and kind.

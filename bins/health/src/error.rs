@@ -1,6 +1,7 @@
 //! Errors of health's two reconcilers, with stable kinds for logs and metrics.
 
-use rockoon_core::error::{ErrorKind, kube_error_kind};
+use rockoon_core::error::ErrorKind;
+use rockoon_runtime::error::kube_error_kind;
 
 /// Why a reconcile failed; every variant is worth a retry (the API was unavailable or
 /// refused, nothing about the watched object needs to change).

@@ -21,8 +21,8 @@ use k8s_openapi::api::core::v1::{Pod, Service};
 use kube::api::{Patch, PatchParams};
 use kube::runtime::controller::Action;
 use kube::{Api, Client, ResourceExt};
-use rockoon_core::controller::Reconciler;
-use rockoon_core::mirror::Mirror;
+use rockoon_runtime::controller::Reconciler;
+use rockoon_runtime::mirror::Mirror;
 use serde_json::json;
 
 use crate::error::Error;

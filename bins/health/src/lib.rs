@@ -27,11 +27,11 @@ use k8s_openapi::api::apps::v1::StatefulSet;
 use k8s_openapi::api::core::v1::{Pod, Service};
 use kube::Api;
 use kube::runtime::watcher;
-use rockoon_core::controller::{self, Scheduling, Watch};
 use rockoon_core::crd::OpenStackDeploymentStatus;
-use rockoon_core::mirror;
-use rockoon_core::runtime::Runtime;
-use rockoon_core::settings::{BinaryArgs, CommonArgs};
+use rockoon_runtime::controller::{self, Scheduling, Watch};
+use rockoon_runtime::mirror;
+use rockoon_runtime::runtime::Runtime;
+use rockoon_runtime::settings::{BinaryArgs, CommonArgs};
 
 pub use error::Error;
 
@@ -91,7 +91,7 @@ impl BinaryArgs for Args {
 /// Runs the container until SIGTERM.
 pub async fn run(args: Args) -> ExitCode {
     let settings = args.health;
-    rockoon_core::runtime::serve(NAME, args.common, move |runtime| {
+    rockoon_runtime::runtime::serve(NAME, args.common, move |runtime| {
         let metrics = match HealthMetrics::register(&runtime.registry) {
             Ok(metrics) => metrics,
             Err(error) => {
@@ -119,7 +119,7 @@ fn status_task(
     runtime: &Runtime,
     settings: &HealthArgs,
     metrics: HealthMetrics,
-) -> rockoon_core::runtime::Task {
+) -> rockoon_runtime::runtime::Task {
     let (readiness, counts) = (&runtime.readiness, &runtime.metrics);
     let all = watcher::Config::default;
     let (deployments, t1) =
@@ -162,7 +162,7 @@ fn labels_task(
     runtime: &Runtime,
     settings: &HealthArgs,
     metrics: HealthMetrics,
-) -> rockoon_core::runtime::Task {
+) -> rockoon_runtime::runtime::Task {
     let readiness = &runtime.readiness;
     let mariadb = || watcher::Config::default().labels(MARIADB_SERVER);
     let (pods, t1) = mirror::objects(

@@ -2,7 +2,7 @@
 
 use std::process::ExitCode;
 
-use rockoon_core::settings::BinaryArgs;
+use rockoon_runtime::settings::BinaryArgs;
 
 #[tokio::main]
 async fn main() -> ExitCode {

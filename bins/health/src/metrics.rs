@@ -134,7 +134,7 @@ mod tests {
 
     #[test]
     fn transitions_and_workload_counts_appear_in_the_registry() {
-        let registry = rockoon_core::metrics::registry("health");
+        let registry = rockoon_runtime::metrics::registry("health");
         let metrics = HealthMetrics::register(&registry).unwrap();
         let ready = Observation {
             desired: 1,
@@ -154,7 +154,7 @@ mod tests {
         metrics.observe(&after, Some(&before));
         metrics.status_write("osdplst", Outcome::Written);
         metrics.label_write(Role::Primary, Outcome::Written);
-        let text = rockoon_core::metrics::render(&registry);
+        let text = rockoon_runtime::metrics::render(&registry);
         let has = |name: &str, labels: &[&str]| {
             text.lines().any(|l| {
                 l.starts_with(&format!("{name}{{"))

@@ -17,9 +17,10 @@ use k8s_openapi::api::apps::v1::{DaemonSet, Deployment, StatefulSet};
 use kube::api::{Patch, PatchParams};
 use kube::runtime::controller::Action;
 use kube::{Api, Client, Resource, ResourceExt};
-use rockoon_core::controller::Reconciler;
 use rockoon_core::crd::{OpenStackDeployment, OpenStackDeploymentStatus};
-use rockoon_core::mirror::Mirror;
+use rockoon_runtime::controller::Reconciler;
+use rockoon_runtime::mirror::Mirror;
+use rockoon_runtime::ssa;
 use serde_json::{Value, json};
 use tokio::time::Instant;
 
@@ -29,7 +30,7 @@ use crate::report::Report;
 use crate::workload::Workload;
 
 /// Field manager of everything health writes.
-pub const FIELD_MANAGER: &str = "rockoon-health";
+pub use rockoon_core::names::HEALTH_MANAGER as FIELD_MANAGER;
 
 /// How long a reconcile waits for its own write to reach the cache before giving up waiting
 /// (the next reconcile then compares against an older object and at worst writes again).
@@ -156,14 +157,8 @@ impl StatusWriter {
             self.client.clone(),
             &current.namespace().unwrap_or_default(),
         );
-        let body = json!({
-            "apiVersion": OpenStackDeploymentStatus::api_version(&()),
-            "kind": OpenStackDeploymentStatus::kind(&()),
-            "metadata": {"name": name},
-            "status": {"health": report.status(), "osdpl": {"health": summary}},
-        });
-        let params = PatchParams::apply(FIELD_MANAGER).force();
-        let written = match api.patch_status(&name, &params, &Patch::Apply(&body)).await {
+        let status = json!({"health": report.status(), "osdpl": {"health": summary}});
+        let written = match ssa::apply_status(&api, FIELD_MANAGER, &name, &status).await {
             Ok(written) => written,
             // Deleted while this reconcile waited: nothing to report to.
             Err(kube::Error::Api(status)) if status.code == 404 => return Ok(()),
@@ -242,14 +237,8 @@ impl StatusWriter {
             self.client.clone(),
             &osdplst.namespace().unwrap_or_default(),
         );
-        let body = json!({
-            "apiVersion": OpenStackDeployment::api_version(&()),
-            "kind": OpenStackDeployment::kind(&()),
-            "metadata": {"name": name},
-            "status": {"health_summary": summary},
-        });
-        let params = PatchParams::apply(FIELD_MANAGER).force();
-        match api.patch_status(&name, &params, &Patch::Apply(&body)).await {
+        let status = json!({"health_summary": summary});
+        match ssa::apply_status(&api, FIELD_MANAGER, &name, &status).await {
             Ok(_) => {
                 self.metrics.status_write("osdpl", Outcome::Written);
                 self.memory().summaries.insert(key, summary.to_owned());

@@ -11,8 +11,8 @@ use std::process::ExitCode;
 use k8s_openapi::api::core::v1::Node;
 use kube::Api;
 use kube::runtime::watcher;
-use rockoon_core::controller::{self, Watch};
-use rockoon_core::settings::{BinaryArgs, CommonArgs};
+use rockoon_runtime::controller::{self, Watch};
+use rockoon_runtime::settings::{BinaryArgs, CommonArgs};
 
 pub use reconcile::openstack_roles;
 
@@ -35,7 +35,7 @@ impl BinaryArgs for Args {
 
 /// Runs the container until SIGTERM.
 pub async fn run(args: Args) -> ExitCode {
-    rockoon_core::runtime::serve(NAME, args.common, |runtime| {
+    rockoon_runtime::runtime::serve(NAME, args.common, |runtime| {
         let api: Api<Node> = Api::all(runtime.client.clone());
         let watch = Watch {
             resource: "Node",

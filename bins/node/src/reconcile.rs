@@ -6,22 +6,15 @@ use std::sync::Arc;
 use k8s_openapi::api::core::v1::Node;
 use kube::ResourceExt;
 use kube::runtime::controller::Action;
-use rockoon_core::controller::Reconciler;
-use rockoon_core::error::CoreError;
+use rockoon_core::names::openstack_role_labels;
+use rockoon_runtime::controller::Reconciler;
+use rockoon_runtime::error::RuntimeError;
 
-/// Placement labels of the seed, and the role each one gives a node.
-pub const ROLE_LABELS: &[(&str, &str)] = &[
-    ("openstack-control-plane", "controller"),
-    ("openstack-compute-node", "compute"),
-    ("openstack-gateway", "gateway"),
-];
-
-/// OpenStack roles a node's labels give it (`<label>=enabled`).
+/// OpenStack roles a node's labels give it (`<label>=enabled`, the seed's placement labels).
 pub fn openstack_roles(labels: &BTreeMap<String, String>) -> Vec<&'static str> {
-    ROLE_LABELS
-        .iter()
+    openstack_role_labels()
         .filter(|(label, _)| labels.get(*label).is_some_and(|v| v == "enabled"))
-        .map(|(_, role)| *role)
+        .map(|(_, role)| role)
         .collect()
 }
 
@@ -29,9 +22,9 @@ pub fn openstack_roles(labels: &BTreeMap<String, String>) -> Vec<&'static str> {
 pub struct NodeObserver;
 
 impl Reconciler<Node> for NodeObserver {
-    type Error = CoreError;
+    type Error = RuntimeError;
 
-    async fn reconcile(&self, node: Arc<Node>) -> Result<Action, CoreError> {
+    async fn reconcile(&self, node: Arc<Node>) -> Result<Action, RuntimeError> {
         let ready = node
             .status
             .as_ref()

@@ -19,12 +19,14 @@ use kube::api::DeleteParams;
 use kube::core::PartialObjectMeta;
 use kube::{Api, Client};
 use rockoon_core::render::{ChartGroup, Release};
+use rockoon_runtime::backoff;
 use tokio::sync::Semaphore;
 
 use crate::helm::installed::{HASH_LABEL, OSDPL_LABEL, SERVICE_LABEL, installed};
 use crate::helm::{ChartSource, Helm, HelmError, Upgrade};
-use crate::mirror::Mirror;
 use crate::plan::{Action, Desired, Recovery};
+use crate::rollout::Releases;
+use rockoon_runtime::mirror::Mirror;
 
 /// How long to wait for the release cache to show a finished helm command.
 const SETTLE: Duration = Duration::from_secs(15);
@@ -282,9 +284,7 @@ impl Applier {
             .map_or(0, |f| f.count)
             + 1;
         let (base, max) = self.backoff;
-        let delay = base
-            .saturating_mul(2u32.saturating_pow(count.saturating_sub(1).min(16)))
-            .min(max);
+        let delay = backoff::delay(base, max, count);
         failures.insert(
             name.to_owned(),
             Failure {
@@ -308,5 +308,20 @@ impl Applier {
         self.failures
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+}
+
+/// The rollout's helm work is this applier's.
+impl Releases for Applier {
+    async fn apply(&self, osdpl: &str, service: &str, desired: &Desired) -> Result<(), HelmError> {
+        Applier::apply(self, osdpl, service, desired).await
+    }
+
+    async fn uninstall(&self, name: &str, namespace: &str) -> Result<(), HelmError> {
+        Applier::uninstall(self, name, namespace).await
+    }
+
+    fn backing_off(&self, name: &str, hash: &str) -> Option<HelmError> {
+        Applier::backing_off(self, name, hash)
     }
 }

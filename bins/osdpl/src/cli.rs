@@ -10,7 +10,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use rockoon_core::crd::OpenStackDeployment;
-use rockoon_core::render::{RenderContext, Rendered, ServiceOutcome, Templates};
+use rockoon_core::render::{RenderContext, RenderError, Rendered, ServiceOutcome, Templates};
 
 /// Offline subcommands.
 #[derive(clap::Subcommand, Debug, Clone)]
@@ -196,11 +196,7 @@ fn rendered(args: &RenderArgs) -> Result<Rendered, String> {
     let text = read(&args.file)?;
     let osdpl: OpenStackDeployment = serde_norway::from_str(&text)
         .map_err(|e| format!("{}: not an OpenStackDeployment: {e}", args.file.display()))?;
-    let spec = serde_json::to_value(&osdpl.spec).map_err(|e| e.to_string())?;
-    let templates = match &args.templates {
-        Some(dir) => Templates::with_overrides(dir).map_err(|e| e.to_string())?,
-        None => Templates::embedded(),
-    };
+    let templates = templates(args.templates.as_deref()).map_err(|e| e.to_string())?;
     let mut context = RenderContext::dry_run();
     context.namespace = osdpl
         .metadata
@@ -228,18 +224,25 @@ fn rendered(args: &RenderArgs) -> Result<Rendered, String> {
             serde_norway::from_str(&read(path)?).map_err(|e| format!("{}: {e}", path.display()))?,
         );
     }
-    let mut rendered =
-        rockoon_core::render::render(&spec, &context, &templates).map_err(|e| e.to_string())?;
-    if let Some(service) = &args.service {
-        rendered.services.retain(|(name, _)| name == service);
-        if rendered.services.is_empty() {
-            return Err(format!(
-                "--service {service}: not enabled in {}",
-                args.file.display()
-            ));
-        }
+    let only = args.service.as_deref();
+    let rendered = rockoon_core::render::render_spec(&osdpl.spec, &context, &templates, only)
+        .map_err(|e| e.to_string())?;
+    if let Some(service) = only.filter(|_| rendered.services.is_empty()) {
+        return Err(format!(
+            "--service {service}: not enabled in {}",
+            args.file.display()
+        ));
     }
     Ok(rendered)
+}
+
+/// The templates the controller and the offline commands render with: the embedded set, with
+/// the files of `overrides` replacing those of the same relative name.
+pub fn templates(overrides: Option<&std::path::Path>) -> Result<Templates, RenderError> {
+    match overrides {
+        Some(dir) => Templates::with_overrides(dir),
+        None => Ok(Templates::embedded()),
+    }
 }
 
 fn read(path: &PathBuf) -> Result<String, String> {
@@ -277,5 +280,53 @@ fn format(rendered: &Rendered, format: Format) -> Result<String, String> {
             }
             Ok(out)
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    fn args(service: Option<&str>) -> RenderArgs {
+        let sample = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../../tests/fixtures/osdpl/compute.yaml"
+        );
+        RenderArgs {
+            file: sample.into(),
+            service: service.map(Into::into),
+            output: Format::Yaml,
+            templates: None,
+            credentials: None,
+            secrets: None,
+            ceph: None,
+            images_base_url: String::new(),
+            gateway_parent: rockoon_core::render::routes::DEFAULT_GATEWAY
+                .parse()
+                .unwrap(),
+            gateway_class: None,
+        }
+    }
+
+    #[test]
+    fn render_service_renders_that_service_only_with_the_whole_specs_fingerprint() {
+        let all = rendered(&args(None)).unwrap();
+        let one = rendered(&args(Some("identity"))).unwrap();
+        let names: Vec<&str> = one.services.iter().map(|(s, _)| s.as_str()).collect();
+        assert_eq!(names, ["identity"]);
+        assert_eq!(one.fingerprint, all.fingerprint);
+        let identity = all.services.iter().find(|(s, _)| s == "identity").unwrap();
+        assert_eq!(&one.services[0], identity);
+    }
+
+    #[test]
+    fn render_service_of_a_service_not_enabled_names_the_file() {
+        let error = rendered(&args(Some("tempest-of-doom"))).unwrap_err();
+        assert!(
+            error.contains("--service tempest-of-doom: not enabled in"),
+            "{error}"
+        );
+        assert!(error.contains("compute.yaml"), "{error}");
     }
 }

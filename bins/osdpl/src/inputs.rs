@@ -7,6 +7,7 @@ use std::sync::Arc;
 
 use k8s_openapi::api::core::v1::Secret;
 use rockoon_core::render::RenderContext;
+use rockoon_core::secret_text::decoded;
 
 /// Everything a render needs that is not in the OSDPL.
 pub struct Inputs {
@@ -81,24 +82,6 @@ pub fn gather(
         secret_values,
         notes,
     }
-}
-
-/// A Secret's data as text; values that are not UTF-8 are left out (a reference to one then
-/// reports it as missing).
-fn decoded(secret: &Secret) -> BTreeMap<String, String> {
-    secret
-        .data
-        .iter()
-        .flatten()
-        .filter_map(|(k, v)| Some((k.clone(), String::from_utf8(v.0.clone()).ok()?)))
-        .chain(
-            secret
-                .string_data
-                .iter()
-                .flatten()
-                .map(|(k, v)| (k.clone(), v.clone())),
-        )
-        .collect()
 }
 
 fn collect_strings(value: &serde_json::Value, out: &mut Vec<String>) {

@@ -1,18 +1,23 @@
 //! `osdpl`: turns an `OpenStackDeployment` into Helm releases and reports progress.
 //!
-//! Wiring only: flags, the caches a reconcile reads ([`mirror`]), the helm runner ([`helm`])
-//! and the reconciler ([`reconcile`]: read → render → [`plan`] → [`apply`] → [`status`]).
-//! `render` and `diff` ([`cli`]) work offline.
+//! Wiring only: flags, the caches a reconcile reads ([`fetch`]), the helm runner ([`helm`],
+//! driven by [`apply`]) and the reconciler ([`reconcile`]: read → [`fetch`] → render →
+//! [`plan`] → [`rollout`] → [`report`], with the [`finalizer`] on deletion). `render` and
+//! `diff` ([`cli`]) work offline.
 
 pub mod apply;
 pub mod cli;
 mod error;
+pub mod fetch;
+mod finalizer;
 pub mod helm;
 pub mod inputs;
 pub mod metrics;
-pub use rockoon_core::mirror;
 pub mod plan;
 mod reconcile;
+pub mod report;
+pub mod rollout;
+pub mod state;
 pub mod status;
 
 use std::path::PathBuf;
@@ -20,31 +25,30 @@ use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::Duration;
 
-use k8s_openapi::api::core::v1::Secret;
 use kube::Api;
-use kube::core::{DeserializeGuard, PartialObjectMeta};
+use kube::core::DeserializeGuard;
 use kube::runtime::watcher;
-use rockoon_core::controller::{self, Scheduling, Watch};
-use rockoon_core::crd::{OpenStackDeployment, OpenStackDeploymentStatus};
+use rockoon_core::crd::OpenStackDeployment;
+use rockoon_core::names::OSDPL_CRD;
 use rockoon_core::render::Templates;
-use rockoon_core::settings::{BinaryArgs, CommonArgs};
+use rockoon_runtime::controller::{self, Scheduling, Watch};
+use rockoon_runtime::runtime::{Runtime, Task};
+use rockoon_runtime::settings::{BinaryArgs, CommonArgs};
 
 pub use error::Error;
 
 use crate::apply::{Applier, ApplierConfig};
+use crate::fetch::{Mirrors, RenderSettings};
 use crate::helm::{ChartSource, Helm, HelmConfig, HelmMetrics};
-use crate::reconcile::{Mirrors, Osdpl, RenderSettings};
+use crate::reconcile::Osdpl;
+use crate::report::Report;
 
 /// Name of this container; the `controller` label of its metrics.
 pub const NAME: &str = "osdpl";
 /// Default admin port (Rockoon's osdpl liveness port).
 pub const DEFAULT_ADMIN_PORT: u16 = 32768;
-/// Name of the OSDPL CRD this controller waits for.
-pub const OSDPL_CRD: &str = "openstackdeployments.lcm.mirantis.com";
 /// Upstream OpenStack-Helm chart repository (both groups since the 2025 merge).
 pub const UPSTREAM_CHARTS: &str = helm::chart::UPSTREAM_REPOSITORY;
-/// Label of the Secrets `value_from.secret_key_ref` may read (Rockoon's).
-pub const OSDPL_SECRET_LABEL: &str = "openstack.lcm.mirantis.com/osdpl_secret=true";
 
 /// Command line of `rockoon-osdpl`.
 #[derive(clap::Parser, Debug, Clone)]
@@ -131,134 +135,96 @@ pub async fn run(args: Args) -> ExitCode {
         return cli::run(command);
     }
     let settings = args.controller;
-    let templates = match &settings.templates_dir {
-        None => Templates::embedded(),
-        Some(dir) => match Templates::with_overrides(dir) {
-            Ok(templates) => templates,
-            Err(error) => {
-                eprintln!("rockoon-osdpl: templates: {error}");
-                return ExitCode::FAILURE;
-            }
-        },
+    let templates = match cli::templates(settings.templates_dir.as_deref()) {
+        Ok(templates) => templates,
+        Err(error) => {
+            eprintln!("rockoon-osdpl: templates: {error}");
+            return ExitCode::FAILURE;
+        }
     };
-    rockoon_core::runtime::serve(NAME, args.common, move |runtime| {
-        let client = runtime.client.clone();
-        let namespace = &runtime.args.namespace;
-        let readiness = &runtime.readiness;
-        let secrets: Api<Secret> = Api::namespaced(client.clone(), namespace);
-        let (credentials, t1) = mirror::objects(
-            "credential-secrets",
-            secrets.clone(),
-            watcher::Config::default().labels(rockoon_core::credentials::OWNER_LABEL),
-            readiness,
-        );
-        let (referenced, t2) = mirror::objects(
-            "referenced-secrets",
-            secrets,
-            watcher::Config::default().labels(OSDPL_SECRET_LABEL),
-            readiness,
-        );
-        let (ceph, t3) = mirror::objects(
-            "ceph-keys",
-            Api::namespaced(client.clone(), &settings.ceph_shared_namespace),
-            watcher::Config::default().fields(&format!(
-                "metadata.name={}",
-                rockoon_core::ceph::KEYS_SECRET
-            )),
-            readiness,
-        );
-        let (releases, t4) = mirror::objects(
-            "helm-releases",
-            Api::<PartialObjectMeta<Secret>>::namespaced(client.clone(), namespace),
-            watcher::Config::default().labels(helm::installed::HELM_OWNER_SELECTOR),
-            readiness,
-        );
-        // Read only to remember what was reported before a restart: not a trigger, since our
-        // own status writes would then schedule reconciles.
-        let (statuses, _) = mirror::objects(
-            "osdplst",
-            Api::<OpenStackDeploymentStatus>::namespaced(client.clone(), namespace),
-            watcher::Config::default(),
-            readiness,
-        );
-        let helm_metrics = match HelmMetrics::register(&runtime.registry) {
-            Ok(metrics) => metrics,
-            Err(error) => {
-                tracing::error!(%error, "helm metrics registration failed");
-                return vec![];
-            }
-        };
-        let helm = Helm::new(
-            HelmConfig {
-                binary: settings.helm_binary.clone(),
-                kubeconfig: runtime.args.kubeconfig_paths().into_iter().next(),
-                kube_context: runtime.args.kube_context.clone(),
-                timeout: Duration::from_secs(settings.helm_timeout_seconds.max(1)),
-                history_max: settings.helm_history_max.max(2),
-                home: settings
-                    .helm_home
-                    .clone()
-                    .unwrap_or_else(|| std::env::temp_dir().join("rockoon-helm")),
-            },
-            helm_metrics,
-        );
-        let applier = Applier::new(
-            helm,
-            ApplierConfig {
-                openstack: settings.openstack_charts.clone(),
-                infra: settings.infra_charts.clone(),
-                concurrency: settings.helm_concurrency,
-                backoff: (
-                    Duration::from_secs(runtime.args.error_backoff_base_seconds.max(1)),
-                    Duration::from_secs(runtime.args.error_backoff_max_seconds.max(1)),
-                ),
-            },
-            client.clone(),
-            releases.clone(),
-        );
-        let mirrors = Mirrors {
-            credentials,
-            referenced,
-            ceph,
-            releases,
-            statuses,
-        };
-        let render = RenderSettings {
-            templates,
-            images_base_url: settings.images_base_url.clone(),
-            binary_base_url: settings.binary_base_url.clone(),
-            gateway: rockoon_core::render::GatewaySettings {
-                parent: settings.gateway_parent.clone(),
-                class: settings.gateway_class.clone(),
-            },
-        };
-        let state_metrics = match metrics::StateMetrics::register(&runtime.registry) {
-            Ok(metrics) => metrics,
-            Err(error) => {
-                tracing::error!(%error, "state metrics registration failed");
-                return vec![];
-            }
-        };
-        let reconciler = Osdpl::new(
-            client.clone(),
-            Arc::new(applier),
-            mirrors,
-            render,
-            state_metrics,
-        );
-        let watch = Watch {
-            resource: "OpenStackDeployment",
-            api: Api::<DeserializeGuard<OpenStackDeployment>>::namespaced(client, namespace),
-            config: watcher::Config::default(),
-            crd: Some(OSDPL_CRD),
-        };
-        let scheduling = Scheduling {
-            triggers: vec![t1, t2, t3, t4],
-            debounce: Duration::from_millis(settings.debounce_ms),
-        };
-        vec![controller::task_with(
-            runtime, watch, reconciler, scheduling,
-        )]
+    rockoon_runtime::runtime::serve(NAME, args.common, move |runtime| {
+        tasks(runtime, &settings, templates)
     })
     .await
+}
+
+/// The controller over the OSDPLs, with its caches and helm runner.
+fn tasks(runtime: &Runtime, settings: &ControllerArgs, templates: Templates) -> Vec<Task> {
+    let client = runtime.client.clone();
+    let (mirrors, triggers) = Mirrors::start(runtime, &settings.ceph_shared_namespace);
+    let registered = HelmMetrics::register(&runtime.registry)
+        .and_then(|helm| Ok((helm, metrics::StateMetrics::register(&runtime.registry)?)));
+    let (helm_metrics, state_metrics) = match registered {
+        Ok(metrics) => metrics,
+        Err(error) => {
+            tracing::error!(%error, "metrics registration failed");
+            return vec![];
+        }
+    };
+    let applier = applier(runtime, settings, helm_metrics, &mirrors);
+    let render = RenderSettings {
+        templates,
+        images_base_url: settings.images_base_url.clone(),
+        binary_base_url: settings.binary_base_url.clone(),
+        gateway: rockoon_core::render::GatewaySettings {
+            parent: settings.gateway_parent.clone(),
+            class: settings.gateway_class.clone(),
+        },
+    };
+    let report = Report::new(client.clone(), state_metrics);
+    let reconciler = Osdpl::new(client.clone(), Arc::new(applier), mirrors, render, report);
+    let watch = Watch {
+        resource: "OpenStackDeployment",
+        api: Api::<DeserializeGuard<OpenStackDeployment>>::namespaced(
+            client,
+            &runtime.args.namespace,
+        ),
+        config: watcher::Config::default(),
+        crd: Some(OSDPL_CRD),
+    };
+    let scheduling = Scheduling {
+        triggers,
+        debounce: Duration::from_millis(settings.debounce_ms),
+    };
+    vec![controller::task_with(
+        runtime, watch, reconciler, scheduling,
+    )]
+}
+
+/// The helm runner with the chart sources and limits of the flags.
+fn applier(
+    runtime: &Runtime,
+    settings: &ControllerArgs,
+    metrics: HelmMetrics,
+    mirrors: &Mirrors,
+) -> Applier {
+    let helm = Helm::new(
+        HelmConfig {
+            binary: settings.helm_binary.clone(),
+            kubeconfig: runtime.args.kubeconfig_paths().into_iter().next(),
+            kube_context: runtime.args.kube_context.clone(),
+            timeout: Duration::from_secs(settings.helm_timeout_seconds.max(1)),
+            history_max: settings.helm_history_max.max(2),
+            home: settings
+                .helm_home
+                .clone()
+                .unwrap_or_else(|| std::env::temp_dir().join("rockoon-helm")),
+        },
+        metrics,
+    );
+    let config = ApplierConfig {
+        openstack: settings.openstack_charts.clone(),
+        infra: settings.infra_charts.clone(),
+        concurrency: settings.helm_concurrency,
+        backoff: (
+            Duration::from_secs(runtime.args.error_backoff_base_seconds.max(1)),
+            Duration::from_secs(runtime.args.error_backoff_max_seconds.max(1)),
+        ),
+    };
+    Applier::new(
+        helm,
+        config,
+        runtime.client.clone(),
+        mirrors.releases.clone(),
+    )
 }

@@ -3,7 +3,8 @@
 //! No variant carries a secret value: Kubernetes errors name objects, the others name the
 //! Secret they concern.
 
-use rockoon_core::error::{ErrorKind, kube_error_kind};
+use rockoon_core::error::ErrorKind;
+use rockoon_runtime::error::kube_error_kind;
 
 /// Why a reconcile of an OpenStackDeployment's credentials and secret data failed.
 #[derive(Debug, thiserror::Error)]

@@ -10,38 +10,36 @@
 
 mod clouds;
 mod error;
+mod generate;
 mod metrics;
 mod reconcile;
+mod report;
 mod rotation;
 mod status;
 mod value_from;
+mod verdicts;
 mod watch;
 mod write;
 
-use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
 
-use futures::StreamExt;
-use k8s_openapi::api::core::v1::Secret;
 use kube::Api;
 use kube::core::DeserializeGuard;
 use kube::runtime::watcher;
-use rockoon_core::controller::{self, Scheduling, Watch};
 use rockoon_core::crd::OpenStackDeployment;
-use rockoon_core::credentials::OWNER_LABEL;
-use rockoon_core::render::Templates;
-use rockoon_core::runtime::{Runtime, Task};
-use rockoon_core::settings::{BinaryArgs, CommonArgs};
+use rockoon_core::names::OSDPL_CRD;
+use rockoon_runtime::controller::{self, Scheduling, Watch};
+use rockoon_runtime::runtime::{Runtime, Task};
+use rockoon_runtime::settings::{BinaryArgs, CommonArgs};
+
+use crate::watch::Stores;
 
 pub use error::Error;
 pub use value_from::OSDPL_SECRET_LABEL;
 
 /// Name of this container; the `controller` label of its metrics.
 pub const NAME: &str = "secrets";
-/// Name of the OSDPL CRD this controller waits for.
-pub const OSDPL_CRD: &str = "openstackdeployments.lcm.mirantis.com";
-
 /// Command line of `rockoon-secrets`.
 #[derive(clap::Parser, Debug, Clone)]
 #[command(
@@ -62,11 +60,6 @@ pub struct Args {
     )]
     pub clouds_secret: String,
 
-    /// Directory whose files replace the embedded templates of the same name; must be the
-    /// same as osdpl's, since presets decide which services (and so credentials) are enabled.
-    #[arg(long, env = "OSCTL_TEMPLATES_DIR")]
-    pub templates: Option<PathBuf>,
-
     /// Milliseconds of quiet before a reconcile starts, so a burst of Secret changes makes one.
     #[arg(long, env = "OSCTL_SECRETS_DEBOUNCE_MS", default_value_t = 200)]
     pub debounce_ms: u64,
@@ -79,91 +72,38 @@ impl BinaryArgs for Args {
 
 /// Runs the container until SIGTERM.
 pub async fn run(args: Args) -> ExitCode {
-    let templates = match &args.templates {
-        None => Templates::embedded(),
-        Some(dir) => match Templates::with_overrides(dir) {
-            Ok(templates) => templates,
-            Err(error) => {
-                eprintln!("rockoon-{NAME}: --templates {}: {error}", dir.display());
-                return ExitCode::FAILURE;
-            }
-        },
-    };
     let Args {
         common,
         clouds_secret,
-        templates: _,
         debounce_ms,
     } = args;
-    rockoon_core::runtime::serve(NAME, common, move |runtime| {
-        tasks(
-            runtime,
-            clouds_secret,
-            templates,
-            Duration::from_millis(debounce_ms),
-        )
+    rockoon_runtime::runtime::serve(NAME, common, move |runtime| {
+        tasks(runtime, clouds_secret, Duration::from_millis(debounce_ms))
     })
     .await
 }
 
-fn tasks(
-    runtime: &Runtime,
-    clouds_secret: String,
-    templates: Templates,
-    debounce: Duration,
-) -> Vec<Task> {
-    let metrics = match metrics::Metrics::register(&runtime.registry) {
-        Ok(metrics) => metrics,
-        Err(error) => {
-            // Only a name clash can fail this, which the unit tests rule out.
-            tracing::error!(%error, "metrics registration failed");
-            runtime.shutdown.trigger();
-            return Vec::new();
-        }
+fn tasks(runtime: &Runtime, clouds_secret: String, debounce: Duration) -> Vec<Task> {
+    let Some(metrics) = runtime.register(metrics::Metrics::register) else {
+        return Vec::new();
     };
     let client = runtime.client.clone();
     let namespace = runtime.args.namespace.clone();
-    let controller_namespace = runtime.args.controller_namespace.clone();
-    let secrets = |ns: &str| Api::<Secret>::namespaced(client.clone(), ns);
-    let (stores, mut tasks, ticks) = watch::start(
-        runtime,
-        [
-            watch::SecretWatch {
-                resource: "Secret",
-                api: secrets(&namespace),
-                config: watcher::Config::default().labels(OWNER_LABEL),
-            },
-            watch::SecretWatch {
-                resource: "ReferencedSecret",
-                api: secrets(&namespace),
-                config: watcher::Config::default().labels(&format!("{OSDPL_SECRET_LABEL}=true")),
-            },
-            watch::SecretWatch {
-                resource: "CloudsSecret",
-                api: secrets(&controller_namespace),
-                config: watcher::Config::default()
-                    .fields(&format!("metadata.name={clouds_secret}")),
-            },
-        ],
-    );
+    let (stores, triggers) = Stores::start(runtime, &clouds_secret);
     let settings = reconcile::Settings {
         namespace: namespace.clone(),
-        controller_namespace,
+        controller_namespace: runtime.args.controller_namespace.clone(),
         clouds_secret,
     };
-    let reconciler = reconcile::Secrets::new(client.clone(), settings, stores, templates, metrics);
+    let reconciler = reconcile::Secrets::new(client.clone(), settings, stores, metrics);
     let watch = Watch {
         resource: "OpenStackDeployment",
         api: Api::<DeserializeGuard<OpenStackDeployment>>::namespaced(client, &namespace),
         config: watcher::Config::default(),
         crd: Some(OSDPL_CRD),
     };
-    let scheduling = Scheduling {
-        triggers: vec![ticks.boxed()],
-        debounce,
-    };
-    tasks.push(controller::task_with(
+    let scheduling = Scheduling { triggers, debounce };
+    vec![controller::task_with(
         runtime, watch, reconciler, scheduling,
-    ));
-    tasks
+    )]
 }

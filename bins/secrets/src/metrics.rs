@@ -104,7 +104,7 @@ mod tests {
 
     #[test]
     fn the_metrics_are_prefixed_and_carry_only_fixed_labels() {
-        let registry = rockoon_core::metrics::registry("secrets");
+        let registry = rockoon_runtime::metrics::registry("secrets");
         let metrics = Metrics::register(&registry).unwrap();
         metrics.set_managed("admin", 3);
         metrics.created("service", 2);
@@ -112,7 +112,7 @@ mod tests {
         metrics.set_unusable("admin", 0);
         metrics.set_references(1, 2);
         metrics.conflict("service");
-        let text = rockoon_core::metrics::render(&registry);
+        let text = rockoon_runtime::metrics::render(&registry);
         // Label order in the text format is not fixed: match name, labels and value apart.
         let sample = |name: &str, label: &str, value: &str| {
             text.lines().any(|l| {

@@ -13,7 +13,7 @@ use rockoon_core::values::fingerprint;
 use serde_json::Value;
 
 /// Label marking Secrets an OSDPL may reference with `value_from.secret_key_ref`.
-pub const OSDPL_SECRET_LABEL: &str = "openstack.lcm.mirantis.com/osdpl_secret";
+pub use rockoon_core::names::OSDPL_SECRET_LABEL;
 
 pub use rockoon_core::render::secret_refs::{Reference, references};
 

@@ -11,6 +11,7 @@
 //! re-creating it must find the same credentials, or every database password would change).
 
 use std::collections::BTreeMap;
+use std::future::Future;
 
 use k8s_openapi::ByteString;
 use k8s_openapi::api::core::v1::Secret;
@@ -25,15 +26,62 @@ use crate::metrics::Metrics;
 use crate::rotation;
 
 /// Field manager of every write of this container.
-pub const FIELD_MANAGER: &str = "rockoon-secrets";
+pub use rockoon_core::names::SECRETS_MANAGER as FIELD_MANAGER;
 
 /// Attempts before a contended Secret is left to the next reconcile.
 const ATTEMPTS: usize = 5;
 
+/// The three calls the write protocol makes, so it can run against the API or, in unit
+/// tests, against an in-memory namespace that plays the API's conflicts.
+pub trait SecretCalls: Sync {
+    /// The Secret `name` as the API has it now.
+    fn get(&self, name: &str) -> impl Future<Output = Result<Option<Secret>, kube::Error>> + Send;
+    /// Creates `secret`; `false` when it already exists (someone else was first).
+    fn create(&self, secret: &Secret) -> impl Future<Output = Result<bool, kube::Error>> + Send;
+    /// JSON merge patch guarded by the `resourceVersion` inside it; `false` when the Secret
+    /// changed or went since it was read.
+    fn merge(
+        &self,
+        name: &str,
+        patch: &Value,
+    ) -> impl Future<Output = Result<bool, kube::Error>> + Send;
+}
+
+impl SecretCalls for Api<Secret> {
+    async fn get(&self, name: &str) -> Result<Option<Secret>, kube::Error> {
+        self.get_opt(name).await
+    }
+
+    async fn create(&self, secret: &Secret) -> Result<bool, kube::Error> {
+        let params = PostParams {
+            field_manager: Some(FIELD_MANAGER.to_owned()),
+            ..PostParams::default()
+        };
+        match Api::create(self, &params, secret).await {
+            Ok(_) => Ok(true),
+            Err(kube::Error::Api(status)) if status.code == 409 => Ok(false),
+            Err(error) => Err(error),
+        }
+    }
+
+    async fn merge(&self, name: &str, patch: &Value) -> Result<bool, kube::Error> {
+        let params = PatchParams {
+            field_manager: Some(FIELD_MANAGER.to_owned()),
+            ..PatchParams::default()
+        };
+        match self.patch(name, &params, &Patch::Merge(patch)).await {
+            Ok(_) => Ok(true),
+            // 409: changed since read; 404: deleted since read (the next attempt creates it).
+            Err(kube::Error::Api(status)) if status.code == 409 || status.code == 404 => Ok(false),
+            Err(error) => Err(error),
+        }
+    }
+}
+
 /// Credential Secret writes in one namespace.
-pub struct Writer<'a> {
+pub struct Writer<'a, A: SecretCalls> {
     /// Secrets of the OpenStack namespace.
-    pub api: &'a Api<Secret>,
+    pub api: &'a A,
     /// Where conflicts are counted.
     pub metrics: &'a Metrics,
 }
@@ -61,11 +109,11 @@ impl Generations {
     }
 }
 
-impl Writer<'_> {
+impl<A: SecretCalls> Writer<'_, A> {
     async fn generations(&self, owner: &str) -> Result<Generations, Error> {
         let mut found = Vec::new();
         for name in credentials::generation_names(owner) {
-            if let Some(secret) = self.api.get_opt(&name).await? {
+            if let Some(secret) = self.api.get(&name).await? {
                 found.push(secret);
             }
         }
@@ -186,31 +234,12 @@ impl Writer<'_> {
         Err(Error::Contended(credentials::secret_name(owner)))
     }
 
-    /// Creates `secret`; `false` when it already exists (someone else was first).
     async fn create(&self, secret: &Secret) -> Result<bool, Error> {
-        let params = PostParams {
-            field_manager: Some(FIELD_MANAGER.to_owned()),
-            ..PostParams::default()
-        };
-        match self.api.create(&params, secret).await {
-            Ok(_) => Ok(true),
-            Err(kube::Error::Api(status)) if status.code == 409 => Ok(false),
-            Err(error) => Err(error.into()),
-        }
+        Ok(self.api.create(secret).await?)
     }
 
-    /// JSON merge patch guarded by the `resourceVersion` inside it; `false` on a conflict.
     async fn merge(&self, name: &str, patch: &Value) -> Result<bool, Error> {
-        let params = PatchParams {
-            field_manager: Some(FIELD_MANAGER.to_owned()),
-            ..PatchParams::default()
-        };
-        match self.api.patch(name, &params, &Patch::Merge(patch)).await {
-            Ok(_) => Ok(true),
-            // 409: changed since read; 404: deleted since read (the next attempt creates it).
-            Err(kube::Error::Api(status)) if status.code == 409 || status.code == 404 => Ok(false),
-            Err(error) => Err(error.into()),
-        }
+        Ok(self.api.merge(name, patch).await?)
     }
 }
 
@@ -310,3 +339,7 @@ mod tests {
         assert_eq!(count(&added), 2);
     }
 }
+
+#[cfg(test)]
+#[path = "write_tests.rs"]
+mod protocol_tests;

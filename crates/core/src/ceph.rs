@@ -19,7 +19,7 @@ use base64::Engine as _;
 use serde_json::{Map, Value, json};
 
 /// Name of the Secret the Ceph side publishes.
-pub const KEYS_SECRET: &str = "openstack-ceph-keys";
+pub const KEYS_SECRET: &str = crate::names::CEPH_KEYS_SECRET;
 
 /// Clients whose keys OpenStack services use.
 const CLIENTS: &[&str] = &["nova", "cinder", "glance", "manila"];

@@ -1,40 +1,27 @@
-//! Shared core of the Rockoon controller suite.
-//!
-//! Every binary (`osdpl`, `secrets`, `health`, `node`, `ceph-exchange`) is a thin `main` over
-//! this crate. Module map:
+//! The domain of the Rockoon controller suite: what an OpenStackDeployment means, with no
+//! Kubernetes plumbing (no watches, servers or metrics; those are in `rockoon-runtime`, which
+//! depends on this crate, never the reverse). Module map:
 //!
 //! - [`crd`]: the custom resource types; the source of `deploy/crds/`.
 //! - [`ceph`]: Ceph's published data (`openstack-ceph-keys`) as the templates' `ceph` value.
 //! - [`catalog`]: service names accepted in `features.services`.
-//! - [`settings`]: command-line and environment settings shared by all binaries.
-//! - [`telemetry`]: structured logs (plain or JSON).
-//! - [`metrics`]: Prometheus registry per binary and the reconcile metrics.
-//! - [`admin`]: the admin HTTP server (`/metrics`, `/livez`, `/readyz`).
-//! - [`error`]: stable error kinds and the per-object backoff policy.
-//! - [`client`]: the Kubernetes client and waiting for CRDs.
+//! - [`error`]: the stable error-kind trait every error of the suite implements.
+//! - [`names`]: well-known names (CRD, Secrets, labels, field managers, placement labels).
+//! - [`enabled`]: the services an OSDPL enables, from its preset and spec, without templates.
 //! - [`credentials`]: generated credential Secrets: names, layout, what each service needs.
-//! - [`controller`]: running watch-driven controllers with metrics, readiness and shutdown.
-//! - [`mirror`]: read-only caches of objects a reconcile reads, whose changes trigger it.
-//! - [`runtime`]: what every binary starts with (admin server, client, signals).
-//! - [`shutdown`]: SIGTERM/SIGINT handling.
+//! - [`secret_text`]: a Secret's data as text (non-UTF-8 values left out).
 //! - [`render`]: the pure render engine (OSDPL + context → Helm releases with values).
 //! - [`values`]: pure merge and fingerprint of values layers (render engine foundation).
 
-pub mod admin;
 pub mod catalog;
 pub mod ceph;
-pub mod client;
-pub mod controller;
 pub mod crd;
 pub mod credentials;
+pub mod enabled;
 pub mod error;
-pub mod metrics;
-pub mod mirror;
+pub mod names;
 pub mod render;
-pub mod runtime;
-pub mod settings;
-pub mod shutdown;
-pub mod telemetry;
+pub mod secret_text;
 pub mod values;
 
 /// Version of the suite, reported in status and `--version`.

@@ -5,8 +5,10 @@
 //! Field names follow the objects users already run under Rockoon (snake_case in the OSDPL spec,
 //! camelCase in the LCM maintenance kinds), so existing objects are read unchanged.
 
+mod features;
 pub mod node_workload_lock;
 pub mod osdpl;
+mod osdpl_state;
 pub mod osdpl_status;
 mod schema;
 

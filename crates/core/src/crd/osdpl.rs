@@ -8,13 +8,15 @@
 
 use std::collections::BTreeMap;
 
-use k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition;
 use kube::{CustomResource, KubeSchema};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use super::schema::free_form_object;
+
+pub use super::features::*;
+pub use super::osdpl_state::*;
 
 /// Keys a spec may carry that this version of the suite does not read; kept as they are.
 pub type Extra = BTreeMap<String, Value>;
@@ -200,137 +202,6 @@ pub struct Artifacts {
     pub extra: Extra,
 }
 
-/// `spec.features`.
-#[derive(Serialize, Deserialize, JsonSchema, Clone, Debug, PartialEq, Default)]
-pub struct Features {
-    /// Services to enable on top of the preset's list; `~name` removes one the preset enables.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schemars(schema_with = "super::schema::service_list")]
-    pub services: Option<Vec<String>>,
-    /// TLS of the public endpoints.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub ssl: Option<Ssl>,
-    /// Networking backend and its settings.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub neutron: Option<Neutron>,
-    /// Compute settings.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub nova: Option<Nova>,
-    /// Messaging: dedicated RabbitMQ instances and notifications.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub messaging: Option<Messaging>,
-    /// Whether NetworkPolicies are rendered.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub network_policies: Option<Toggle>,
-    /// Other feature sections (glance, cinder, database, keystone, ...), preserved.
-    #[serde(flatten)]
-    pub extra: Extra,
-}
-
-/// `features.ssl`.
-#[derive(Serialize, Deserialize, JsonSchema, Clone, Debug, PartialEq, Default)]
-pub struct Ssl {
-    /// CA, certificate and key of the public endpoints; each may be a `value_from.secret_key_ref`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schemars(schema_with = "free_form_object")]
-    pub public_endpoints: Option<Value>,
-    /// Other keys, preserved.
-    #[serde(flatten)]
-    pub extra: Extra,
-}
-
-/// `features.neutron`.
-#[derive(Serialize, Deserialize, JsonSchema, Clone, Debug, PartialEq, Default)]
-pub struct Neutron {
-    /// ML2 plugin: Open vSwitch agents, OVN, or Tungsten Fabric.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub backend: Option<NeutronBackend>,
-    /// Interface carrying tenant tunnels on compute and gateway nodes.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub tunnel_interface: Option<String>,
-    /// Distributed virtual routing.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub dvr: Option<Toggle>,
-    /// Other keys (external_networks, floating_network, extensions, ...), preserved.
-    #[serde(flatten)]
-    pub extra: Extra,
-}
-
-/// `features.neutron.backend`.
-#[derive(Serialize, Deserialize, JsonSchema, Clone, Copy, Debug, PartialEq, Eq)]
-#[allow(missing_docs)]
-pub enum NeutronBackend {
-    #[serde(rename = "ml2")]
-    Ml2,
-    #[serde(rename = "ml2/ovn")]
-    Ml2Ovn,
-    #[serde(rename = "tungstenfabric")]
-    TungstenFabric,
-}
-
-/// `features.nova`.
-#[derive(Serialize, Deserialize, JsonSchema, Clone, Debug, PartialEq, Default)]
-pub struct Nova {
-    /// Interface used for live migration traffic.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub live_migration_interface: Option<String>,
-    /// Ephemeral disk settings.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub images: Option<NovaImages>,
-    /// Other keys (allocation_ratios, libvirt, console, ...), preserved.
-    #[serde(flatten)]
-    pub extra: Extra,
-}
-
-/// `features.nova.images`.
-#[derive(Serialize, Deserialize, JsonSchema, Clone, Debug, PartialEq, Default)]
-pub struct NovaImages {
-    /// Storage backend of instance disks.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub backend: Option<NovaImagesBackend>,
-    /// Other keys, preserved.
-    #[serde(flatten)]
-    pub extra: Extra,
-}
-
-/// `features.nova.images.backend`.
-#[derive(Serialize, Deserialize, JsonSchema, Clone, Copy, Debug, PartialEq, Eq)]
-#[serde(rename_all = "lowercase")]
-#[allow(missing_docs)]
-pub enum NovaImagesBackend {
-    Local,
-    Qcow2,
-    Ceph,
-    Lvm,
-    Raw,
-}
-
-/// `features.messaging`.
-#[derive(Serialize, Deserialize, JsonSchema, Clone, Debug, PartialEq, Default)]
-pub struct Messaging {
-    /// Services that get a RabbitMQ instance of their own instead of the shared one.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub components_with_dedicated_messaging: Option<Vec<String>>,
-    /// Notification settings (`notifications.external.{enabled,topics}`).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schemars(schema_with = "free_form_object")]
-    pub notifications: Option<Value>,
-    /// Other keys, preserved.
-    #[serde(flatten)]
-    pub extra: Extra,
-}
-
-/// A section whose main switch is `enabled`.
-#[derive(Serialize, Deserialize, JsonSchema, Clone, Debug, PartialEq, Default)]
-pub struct Toggle {
-    /// Whether the feature is on.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub enabled: Option<bool>,
-    /// Other keys, preserved.
-    #[serde(flatten)]
-    pub extra: Extra,
-}
-
 /// `spec.common`.
 #[derive(Serialize, Deserialize, JsonSchema, Clone, Debug, PartialEq, Default)]
 pub struct Common {
@@ -417,85 +288,6 @@ pub struct ReadinessTimeout {
     /// Other keys, preserved.
     #[serde(flatten)]
     pub extra: Extra,
-}
-
-/// Status of an `OpenStackDeployment`. Each field has one writer (see docs/architecture.md).
-#[derive(Serialize, Deserialize, JsonSchema, Clone, Debug, PartialEq, Default)]
-pub struct OsdplStatus {
-    /// Controller version that last handled the spec (osdpl).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub version: Option<String>,
-    /// Hash of the merged spec last handled (osdpl).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub fingerprint: Option<String>,
-    /// `metadata.generation` last handled (osdpl).
-    #[serde(
-        rename = "observedGeneration",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
-    pub observed_generation: Option<i64>,
-    /// Standard conditions: Ready, Progressing, Degraded (osdpl).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schemars(schema_with = "conditions_schema")]
-    pub conditions: Option<Vec<Condition>>,
-    /// Overall state shown in the STATE column: APPLYING, APPLIED, FAILED (osdpl).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub state: Option<String>,
-    /// Ready workloads out of all, `X/Y`, shown in the HEALTH column (health).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub health_summary: Option<String>,
-    /// Hashes of external objects whose change re-renders the deployment (secrets, ceph-exchange).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schemars(schema_with = "free_form_object")]
-    pub watched: Option<Value>,
-    /// Rotation triggers written by the user.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub credentials: Option<CredentialRotations>,
-    /// Certificate rotation triggers written by the user.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schemars(schema_with = "free_form_object")]
-    pub certificates: Option<Value>,
-    /// Other keys (Rockoon's legacy fields), preserved.
-    #[serde(flatten)]
-    pub extra: Extra,
-}
-
-/// `status.credentials`.
-#[derive(Serialize, Deserialize, JsonSchema, Clone, Debug, PartialEq, Default)]
-pub struct CredentialRotations {
-    /// Admin credentials (database root, RabbitMQ admin, Keystone admin).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub admin: Option<Rotation>,
-    /// Service credentials.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub service: Option<Rotation>,
-    /// Other keys, preserved.
-    #[serde(flatten)]
-    pub extra: Extra,
-}
-
-/// One rotation trigger.
-#[derive(Serialize, Deserialize, JsonSchema, Clone, Debug, PartialEq, Default)]
-pub struct Rotation {
-    /// Raise by one to rotate; starts at 1.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schemars(range(min = 1))]
-    pub rotation_id: Option<i64>,
-    /// Other keys, preserved.
-    #[serde(flatten)]
-    pub extra: Extra,
-}
-
-/// Conditions as a list-map keyed by `type`, so each writer can own its own condition.
-pub(crate) fn conditions_schema(g: &mut schemars::SchemaGenerator) -> schemars::Schema {
-    let mut schema = g.subschema_for::<Vec<Condition>>();
-    schema.insert("x-kubernetes-list-type".into(), "map".into());
-    schema.insert(
-        "x-kubernetes-list-map-keys".into(),
-        serde_json::json!(["type"]),
-    );
-    schema
 }
 
 #[cfg(test)]

@@ -168,12 +168,44 @@ pub fn render(
     context: &RenderContext,
     templates: &Templates,
 ) -> Result<Rendered, RenderError> {
+    render_only(spec, context, templates, None)
+}
+
+/// [`render_only`] of the typed spec: its one conversion to the JSON the layers merge in.
+pub fn render_spec(
+    spec: &crate::crd::OpenStackDeploymentSpec,
+    context: &RenderContext,
+    templates: &Templates,
+    only: Option<&str>,
+) -> Result<Rendered, RenderError> {
+    let spec = serde_json::to_value(spec).map_err(|e| RenderError::InvalidSpec {
+        path: "spec".into(),
+        message: e.to_string(),
+    })?;
+    render_only(&spec, context, templates, only)
+}
+
+/// [`render`], limited to the enabled service `only` when given: no other service's template
+/// is rendered (the fingerprint is still the whole merged spec's).
+pub fn render_only(
+    spec: &Value,
+    context: &RenderContext,
+    templates: &Templates,
+    only: Option<&str>,
+) -> Result<Rendered, RenderError> {
     let (merged, missing_refs) = spec::merged_spec(spec, context, templates)?;
     let fingerprint = fingerprint(&merged);
     let images = context::images(&merged, context, templates)?;
     let shared = service::shared_context(&merged, &images, context);
     let mut services = Vec::new();
-    for service in catalog::enabled_services(&merged)? {
+    // `ingress` decides whether public routes are exposed (see `routes::expose`), so it renders
+    // with whichever service is asked for, and leaves again after.
+    let asked = |name: &str| only.is_none_or(|o| o == name);
+    let wanted = catalog::enabled_services(&merged)?;
+    for service in wanted
+        .into_iter()
+        .filter(|s| asked(s.name) || s.name == "ingress")
+    {
         let missing = missing_refs.iter().find(|e| {
             matches!(e, RenderError::SecretRef { path, .. } if secret_refs::affects(path, service.name))
         });
@@ -187,6 +219,7 @@ pub fn render(
         services.push((service.name.to_owned(), outcome));
     }
     routes::expose(&mut services, &merged, &context.gateway)?;
+    services.retain(|(name, _)| asked(name));
     let mut rendered = Rendered {
         fingerprint,
         services,

@@ -12,13 +12,8 @@ use serde_json::{Value, json};
 
 use super::Release;
 
-/// The seed's placement labels and the role name each gives a DaemonSet.
-const ROLES: &[(&str, &str)] = &[
-    ("openstack-control-plane", "controller"),
-    ("openstack-compute-node", "compute"),
-    ("openvswitch", "openvswitch"),
-    ("openstack-gateway", "gateway"),
-];
+// The seed's placement labels and the role name each gives a DaemonSet (the suite's one table).
+use crate::names::PLACEMENT_LABELS as ROLES;
 
 /// The pre-caching DaemonSets for `releases`, one per role that has images, sorted by role.
 pub fn daemonsets<'a>(releases: impl Iterator<Item = &'a Release>, namespace: &str) -> Vec<Value> {

@@ -14,12 +14,13 @@ use std::time::Duration;
 use futures::StreamExt;
 use futures::stream::BoxStream;
 use kube::runtime::controller::{Action, Config, Controller};
-use kube::runtime::reflector::{self, ObjectRef, Store};
+use kube::runtime::reflector::{ObjectRef, Store};
 use kube::runtime::{WatchStreamExt, watcher};
 use kube::{Api, Resource};
 use serde::de::DeserializeOwned;
 
-use crate::error::{Backoff, ErrorKind};
+use crate::backoff::Backoff;
+use crate::error::ErrorKind;
 use crate::metrics::ReconcileMetrics;
 use crate::runtime::Runtime;
 
@@ -123,63 +124,14 @@ pub async fn run_with<K, R>(
             return;
         }
     }
-    runtime.readiness.pending(&gate, "initial list in progress");
-
-    // Our own reflector, so the first completed list can be seen as it happens: the store's
-    // `wait_until_ready` wakes only one waiter, and the controller is already that waiter.
-    let (store, writer) = reflector::store();
-    let readiness = runtime.readiness.clone();
-    let metrics = runtime.metrics.clone();
-    let resource = watch.resource;
-    let reader = store.clone();
-    let mut listed = false;
     let queued: Arc<Mutex<HashSet<String>>> = Arc::default();
-    let queued_by_watch = queued.clone();
-    let queue_metrics = runtime.metrics.clone();
-    let events = watcher(watch.api, watch.config)
-        .default_backoff()
-        .reflect(writer)
-        .inspect(move |event| {
-            if !listed && matches!(event, Ok(watcher::Event::InitDone)) {
-                listed = true;
-                let count = reader.state().len();
-                metrics.set_watched(resource, count);
-                readiness.ready(&gate);
-                tracing::info!(resource, objects = count, "initial list complete");
-            }
-        })
-        .touched_objects()
-        .inspect(move |object| {
-            if let Ok(object) = object {
-                let mut queued = lock(&queued_by_watch);
-                queued.insert(ObjectRef::from_obj(object).to_string());
-                queue_metrics.set_queue_depth(resource, queued.len());
-            }
-        });
-    let shutdown = runtime.shutdown.clone();
-    let mut controller = Controller::for_stream(events, store.clone())
-        .with_config(Config::default().debounce(scheduling.debounce))
-        .graceful_shutdown_on(async move { shutdown.wait().await });
-    for trigger in scheduling.triggers {
-        let (store, queued, metrics) = (store.clone(), queued.clone(), runtime.metrics.clone());
-        let trigger = trigger.inspect(move |()| {
-            let mut queued = lock(&queued);
-            queued.extend(
-                store
-                    .state()
-                    .iter()
-                    .map(|o| ObjectRef::from_obj(o.as_ref()).to_string()),
-            );
-            metrics.set_queue_depth(resource, queued.len());
-        });
-        controller = controller.reconcile_all_on(trigger);
-    }
-
+    let resource = watch.resource;
+    let (store, controller) = controller(&runtime, watch, scheduling, &queued);
     let context = Arc::new(Context {
         reconciler,
         metrics: runtime.metrics.clone(),
         backoff: runtime.backoff(),
-        resource: watch.resource,
+        resource,
         store: store.clone(),
         queued,
     });
@@ -202,7 +154,60 @@ pub async fn run_with<K, R>(
             futures::future::ready(())
         })
         .await;
-    tracing::info!(resource = watch.resource, "controller stopped");
+    tracing::info!(resource, "controller stopped");
+}
+
+/// The kube-runtime `Controller` over our own watch of `watch`, also reconciling everything
+/// on each trigger; `queued` follows the objects waiting for their turn (the queue depth).
+fn controller<K>(
+    runtime: &Runtime,
+    watch: Watch<K>,
+    scheduling: Scheduling,
+    queued: &Arc<Mutex<HashSet<String>>>,
+) -> (Store<K>, Controller<K>)
+where
+    K: Resource<DynamicType = ()> + Clone + DeserializeOwned + Debug + Send + Sync + 'static,
+{
+    // Our own watch (not the controller's), so the first completed list can be seen as it
+    // happens: the store's `wait_until_ready` wakes only one waiter, and the controller is
+    // already that waiter.
+    let resource = watch.resource;
+    let (store, events) = crate::watch::observe(
+        resource,
+        watch.api,
+        watch.config,
+        &runtime.readiness,
+        Some(runtime.metrics.clone()),
+    );
+    let queued_by_watch = queued.clone();
+    let queue_metrics = runtime.metrics.clone();
+    let events = events.touched_objects().inspect(move |object| {
+        if let Ok(object) = object {
+            let mut queued = lock(&queued_by_watch);
+            queued.insert(ObjectRef::from_obj(object).to_string());
+            queue_metrics.set_queue_depth(resource, queued.len());
+        }
+    });
+    let shutdown = runtime.shutdown.clone();
+    let mut controller = Controller::for_stream(events, store.clone())
+        .with_config(Config::default().debounce(scheduling.debounce))
+        .graceful_shutdown_on(async move { shutdown.wait().await });
+    for trigger in scheduling.triggers {
+        let (store, queued, metrics) = (store.clone(), queued.clone(), runtime.metrics.clone());
+        let trigger = trigger.inspect(move |()| {
+            let mut queued = lock(&queued);
+            queued.extend(
+                store
+                    .state()
+                    .iter()
+                    .map(|o| ObjectRef::from_obj(o.as_ref()).to_string()),
+            );
+            metrics.set_queue_depth(resource, queued.len());
+        });
+        controller = controller.reconcile_all_on(trigger);
+    }
+
+    (store, controller)
 }
 
 async fn reconcile_measured<K, R>(

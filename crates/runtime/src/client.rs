@@ -6,13 +6,13 @@ use kube::runtime::wait::{Condition, await_condition, conditions};
 use kube::{Api, Client, Config};
 
 use crate::admin::Readiness;
-use crate::error::CoreError;
+use crate::error::RuntimeError;
 use crate::settings::CommonArgs;
 use crate::shutdown::Shutdown;
 
 /// Builds a client from `--kubeconfig`/`KUBECONFIG`, else the in-cluster config, else
 /// `~/.kube/config`.
-pub async fn connect(args: &CommonArgs) -> Result<Client, CoreError> {
+pub async fn connect(args: &CommonArgs) -> Result<Client, RuntimeError> {
     let options = KubeConfigOptions {
         context: args.kube_context.clone(),
         ..KubeConfigOptions::default()
@@ -22,30 +22,30 @@ pub async fn connect(args: &CommonArgs) -> Result<Client, CoreError> {
         if args.kube_context.is_some() {
             Config::from_kubeconfig(&options)
                 .await
-                .map_err(|e| CoreError::KubeConfig(e.to_string()))?
+                .map_err(|e| RuntimeError::KubeConfig(e.to_string()))?
         } else {
             Config::infer()
                 .await
-                .map_err(|e| CoreError::KubeConfig(e.to_string()))?
+                .map_err(|e| RuntimeError::KubeConfig(e.to_string()))?
         }
     } else {
         let mut merged: Option<Kubeconfig> = None;
         for path in &paths {
             let file = Kubeconfig::read_from(path)
-                .map_err(|e| CoreError::KubeConfig(format!("{}: {e}", path.display())))?;
+                .map_err(|e| RuntimeError::KubeConfig(format!("{}: {e}", path.display())))?;
             merged = Some(match merged {
                 None => file,
                 Some(base) => base
                     .merge(file)
-                    .map_err(|e| CoreError::KubeConfig(e.to_string()))?,
+                    .map_err(|e| RuntimeError::KubeConfig(e.to_string()))?,
             });
         }
         let kubeconfig = merged.unwrap_or_default();
         Config::from_custom_kubeconfig(kubeconfig, &options)
             .await
-            .map_err(|e| CoreError::KubeConfig(e.to_string()))?
+            .map_err(|e| RuntimeError::KubeConfig(e.to_string()))?
     };
-    Client::try_from(config).map_err(CoreError::Kube)
+    Client::try_from(config).map_err(RuntimeError::Kube)
 }
 
 /// Waits (by watching, not polling) until the CRD `name` is established.
@@ -84,7 +84,7 @@ async fn wait_once(
     name: &str,
     readiness: &Readiness,
     gate: &str,
-) -> Result<(), CoreError> {
+) -> Result<(), RuntimeError> {
     let crds: Api<CustomResourceDefinition> = Api::all(client.clone());
     let established =
         |crd: &CustomResourceDefinition| conditions::is_crd_established().matches_object(Some(crd));
@@ -107,7 +107,7 @@ async fn wait_once(
     }
     await_condition(crds, name, conditions::is_crd_established())
         .await
-        .map_err(|e| CoreError::CrdWait(name.to_owned(), e.to_string()))?;
+        .map_err(|e| RuntimeError::CrdWait(name.to_owned(), e.to_string()))?;
     tracing::info!(crd = name, "CRD established");
     Ok(())
 }

@@ -5,9 +5,11 @@ use tracing_subscriber::{EnvFilter, fmt, prelude::*};
 use crate::settings::LogFormat;
 
 /// Installs the global subscriber. Fails when the filter does not parse.
-pub fn init(log_level: &str, format: LogFormat) -> Result<(), crate::error::CoreError> {
+pub fn init(log_level: &str, format: LogFormat) -> Result<(), crate::error::RuntimeError> {
     let filter = EnvFilter::try_new(log_level).map_err(|e| {
-        crate::error::CoreError::Settings(format!("--log-level {log_level:?} does not parse: {e}"))
+        crate::error::RuntimeError::Settings(format!(
+            "--log-level {log_level:?} does not parse: {e}"
+        ))
     })?;
     let registry = tracing_subscriber::registry().with(filter);
     let result = match format {

@@ -13,7 +13,8 @@ use kube::Client;
 use prometheus::Registry;
 
 use crate::admin::{self, AdminState, Heartbeat, Readiness};
-use crate::error::{Backoff, CoreError};
+use crate::backoff::Backoff;
+use crate::error::RuntimeError;
 use crate::metrics::ReconcileMetrics;
 use crate::settings::CommonArgs;
 use crate::shutdown::Shutdown;
@@ -44,13 +45,30 @@ pub struct Runtime {
 }
 
 impl Runtime {
+    /// Registers a binary's own metrics in its registry. Only a name clash can fail this,
+    /// which each binary's unit tests rule out; should it happen anyway, it is logged and the
+    /// process stops (`None`: start no task).
+    pub fn register<M>(
+        &self,
+        register: impl FnOnce(&Registry) -> prometheus::Result<M>,
+    ) -> Option<M> {
+        match register(&self.registry) {
+            Ok(metrics) => Some(metrics),
+            Err(error) => {
+                tracing::error!(%error, "metrics registration failed");
+                self.shutdown.trigger();
+                None
+            }
+        }
+    }
+
     /// Starts the admin server and signal handling, then connects to Kubernetes.
     ///
     /// The admin server comes first so `/livez` answers while the rest starts.
-    pub async fn start(name: &'static str, args: CommonArgs) -> Result<Self, CoreError> {
+    pub async fn start(name: &'static str, args: CommonArgs) -> Result<Self, RuntimeError> {
         let registry = crate::metrics::registry(name);
         let metrics = ReconcileMetrics::register(&registry)
-            .map_err(|e| CoreError::Settings(format!("metrics registration: {e}")))?;
+            .map_err(|e| RuntimeError::Settings(format!("metrics registration: {e}")))?;
         let readiness = Readiness::default();
         readiness.pending("kube-client", "connecting to the Kubernetes API");
         let heartbeat = Heartbeat::default();
@@ -65,7 +83,7 @@ impl Runtime {
         admin::serve(args.admin_addr, state, shutdown.clone()).await?;
         let client = crate::client::connect(&args).await?;
         readiness.ready("kube-client");
-        tracing::info!(controller = name, version = crate::VERSION, namespace = %args.namespace, "started");
+        tracing::info!(controller = name, version = rockoon_core::VERSION, namespace = %args.namespace, "started");
         Ok(Self {
             name,
             args,

@@ -2,29 +2,28 @@
 //! Secrets, Ceph's keys, Helm's release storage; health: the workloads and MariaDB pods).
 //! Each is a reflector whose changes also trigger a reconcile, so no reconcile polls the API,
 //! and a reconcile waits for every cache's first list before acting on what it holds (an
-//! empty cache would look like "nothing installed").
+//! empty cache would look like "nothing installed"). The watch itself is [`crate::watch`]'s.
 
 use std::fmt::Debug;
 use std::sync::Arc;
 use std::time::Duration;
 
 use futures::StreamExt;
-use kube::Api;
-use kube::runtime::reflector::{self, Store};
-use kube::runtime::{WatchStreamExt, watcher};
-use kube::{Resource, ResourceExt};
+use kube::runtime::reflector::Store;
+use kube::runtime::watcher;
+use kube::{Api, Resource};
 use serde::de::DeserializeOwned;
-use tokio::sync::watch;
 
 use crate::admin::Readiness;
 use crate::controller::Trigger;
 use crate::metrics::ReconcileMetrics;
+use crate::watch;
 
 /// A cache of one kind of object, with a change counter to wait on.
 #[derive(Clone)]
 pub struct Mirror<K: Resource<DynamicType = ()> + 'static> {
     store: Store<K>,
-    changes: watch::Receiver<u64>,
+    changes: tokio::sync::watch::Receiver<u64>,
 }
 
 /// How often a mirror's watch has delivered a change; 0 means the first list is not done.
@@ -77,13 +76,12 @@ pub fn objects<K>(
 where
     K: Resource<DynamicType = ()> + Clone + DeserializeOwned + Debug + Send + Sync + 'static,
 {
-    let (store, writer) = reflector::store();
-    let events = watcher(api, config).default_backoff().reflect(writer);
-    build(gate, store, events, readiness, None)
+    let (store, events) = watch::observe(gate, api, config, readiness, None);
+    build(store, events)
 }
 
 /// [`objects`] that also keeps `rockoon_watched_objects{resource=<gate>}` at the cache's size,
-/// for a mirror that is the binary's view of a kind (health's workloads).
+/// for a mirror that is the binary's view of a kind (health's workloads, secrets' Secrets).
 pub fn counted_objects<K>(
     gate: &'static str,
     api: Api<K>,
@@ -94,56 +92,30 @@ pub fn counted_objects<K>(
 where
     K: Resource<DynamicType = ()> + Clone + DeserializeOwned + Debug + Send + Sync + 'static,
 {
-    let (store, writer) = reflector::store();
-    let events = watcher(api, config).default_backoff().reflect(writer);
-    build(gate, store, events, readiness, Some(metrics.clone()))
+    let (store, events) = watch::observe(gate, api, config, readiness, Some(metrics.clone()));
+    build(store, events)
 }
 
-fn build<K, S>(
-    gate: &'static str,
+fn build<K>(
     store: Store<K>,
-    events: S,
-    readiness: &Readiness,
-    metrics: Option<ReconcileMetrics>,
+    mut events: std::pin::Pin<Box<watch::Events<K>>>,
 ) -> (Mirror<K>, Trigger)
 where
     K: Resource<DynamicType = ()> + Clone + Send + Sync + 'static,
-    S: futures::Stream<Item = Result<watcher::Event<K>, watcher::Error>> + Send + 'static,
 {
-    let gate_name = format!("watch:{gate}");
-    readiness.pending(&gate_name, "initial list in progress");
-    let (sender, changes) = watch::channel::<Generation>(0);
-    let readiness = readiness.clone();
-    let counted = store.clone();
-    let count = move || {
-        if let Some(metrics) = &metrics {
-            metrics.set_watched(gate, counted.len());
-        }
-    };
+    let (sender, changes) = tokio::sync::watch::channel::<Generation>(0);
     // The cache runs as its own task: a controller polls its trigger streams only between
     // reconciles, and a reconcile waiting on this cache must see it move.
     tokio::spawn(async move {
-        let mut events = std::pin::pin!(events);
         while let Some(event) = events.next().await {
+            let listed = *sender.borrow() > 0;
             match event {
-                Ok(watcher::Event::InitDone) => {
-                    count();
-                    if *sender.borrow() == 0 {
-                        readiness.ready(&gate_name);
-                        tracing::info!(resource = gate, "initial list complete");
-                    }
+                Ok(watcher::Event::InitDone) => sender.send_modify(|g| *g += 1),
+                // Changes during the first list are reported once, at InitDone.
+                Ok(watcher::Event::Apply(_) | watcher::Event::Delete(_)) if listed => {
                     sender.send_modify(|g| *g += 1);
                 }
-                Ok(watcher::Event::Apply(object) | watcher::Event::Delete(object)) => {
-                    tracing::trace!(resource = gate, object = %object.name_any(), "changed");
-                    // Changes during the first list are reported once, at InitDone.
-                    if *sender.borrow() > 0 {
-                        count();
-                        sender.send_modify(|g| *g += 1);
-                    }
-                }
-                Ok(_) => {}
-                Err(error) => tracing::debug!(resource = gate, %error, "watch error; retrying"),
+                _ => {}
             }
         }
     });

@@ -20,7 +20,7 @@ use axum::{Json, Router};
 use prometheus::Registry;
 use serde_json::json;
 
-use crate::error::CoreError;
+use crate::error::RuntimeError;
 use crate::shutdown::Shutdown;
 
 /// How long the heartbeat may stop before `/livez` fails.
@@ -161,10 +161,10 @@ pub async fn serve(
     addr: SocketAddr,
     state: AdminState,
     shutdown: Shutdown,
-) -> Result<tokio::task::JoinHandle<()>, CoreError> {
+) -> Result<tokio::task::JoinHandle<()>, RuntimeError> {
     let listener = tokio::net::TcpListener::bind(addr)
         .await
-        .map_err(|source| CoreError::AdminBind { addr, source })?;
+        .map_err(|source| RuntimeError::AdminBind { addr, source })?;
     let local = listener.local_addr().unwrap_or(addr);
     tracing::info!(addr = %local, "admin server listening");
     let app = router(state);

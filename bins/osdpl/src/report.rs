@@ -1,0 +1,340 @@
+//! Step 5 of the osdpl reconcile, and the one place it writes status and events: the typed
+//! status of the OSDPL and its OpenStackDeploymentStatus ([`crate::status`]), events on
+//! transitions only (`Applied`, `ApplyFailed`, `Waiting`, `InvalidSpec`, `Uninstalled`,
+//! `UninstallFailed`, `UnusableInput`), and the state metrics.
+//!
+//! After a restart, the last reported service states are read back from the osdplst, so a
+//! restart repeats no events.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::{Mutex, MutexGuard, PoisonError};
+
+use k8s_openapi::api::core::v1::ObjectReference;
+use kube::runtime::events::EventType;
+use kube::{Client, Resource, ResourceExt};
+use rockoon_core::crd::OpenStackDeployment;
+use rockoon_runtime::events::Events;
+
+use crate::error::Error;
+use crate::fetch::Mirrors;
+use crate::helm::installed::Installed;
+use crate::metrics::StateMetrics;
+use crate::rollout::Progress;
+use crate::state::{Overall, ServiceState};
+use crate::status::{self, FIELD_MANAGER, Writer};
+
+/// Service → the state last reported, in the form transitions compare.
+pub type Reported = BTreeMap<String, String>;
+
+/// Status, events and metrics of the osdpl controller.
+pub struct Report {
+    writer: Writer,
+    events: Events,
+    metrics: StateMetrics,
+    /// Last reported state per OSDPL uid and service, for events on transitions only.
+    reported: Mutex<HashMap<String, Reported>>,
+    /// Last reported input problems per OSDPL uid, so each set is reported once.
+    noted: Mutex<HashMap<String, Vec<String>>>,
+}
+
+impl Report {
+    /// A report writing as `rockoon-osdpl`.
+    pub fn new(client: Client, metrics: StateMetrics) -> Self {
+        Self {
+            writer: Writer::new(client.clone()),
+            events: Events::new(client, FIELD_MANAGER, "Reconcile"),
+            metrics,
+            reported: Mutex::default(),
+            noted: Mutex::default(),
+        }
+    }
+
+    /// Writes the status of `osdpl` and its osdplst for `overall`; `unsupported` are the spec
+    /// settings no chart takes, when the spec rendered.
+    pub async fn status(
+        &self,
+        mirrors: &Mirrors,
+        osdpl: &OpenStackDeployment,
+        overall: &Overall,
+        fingerprint: Option<&str>,
+        unsupported: Option<&[String]>,
+    ) -> Result<(), Error> {
+        let current = mirrors.status_of(osdpl);
+        let mut osdplst = status::osdplst_status(osdpl, overall, fingerprint);
+        // A spec that cannot render says nothing new about the services: keep what they were
+        // (omitting them would remove them, as this writer owns them).
+        if let Overall::Invalid(_) = overall {
+            osdplst.services = current
+                .as_ref()
+                .and_then(|c| c.status.as_ref()?.services.clone());
+        }
+        // The OSDPL first: whoever sees the osdplst change then finds the conditions agree.
+        let osdpl_status = status::osdpl_status(osdpl, overall, fingerprint, unsupported);
+        self.writer
+            .osdpl(osdpl, &osdpl_status)
+            .await
+            .map_err(Error::Report)?;
+        self.writer
+            .osdplst(osdpl, current.as_deref(), &osdplst)
+            .await
+            .map_err(Error::Report)
+    }
+
+    /// A spec the render refuses: FAILED with the message, a Warning on the transition.
+    pub async fn invalid(
+        &self,
+        mirrors: &Mirrors,
+        osdpl: &OpenStackDeployment,
+        message: String,
+    ) -> Result<(), Error> {
+        let words = BTreeMap::from([("*".to_owned(), message.clone())]);
+        if self.transition(mirrors, osdpl, words) {
+            self.events
+                .warning(&osdpl.object_ref(&()), "InvalidSpec", &message)
+                .await;
+        }
+        let invalid = Overall::Invalid(message);
+        self.status(mirrors, osdpl, &invalid, None, None).await
+    }
+
+    /// An object the types cannot read (no status can be written for it).
+    pub async fn unreadable(&self, object: &ObjectReference, error: &Error) {
+        self.events
+            .warning(object, "InvalidSpec", &error.to_string())
+            .await;
+    }
+
+    /// Unusable inputs (a credential emptied by hand, Ceph keys in the wrong format): logged
+    /// and, when they change, a Warning event `UnusableInput` naming Secret and key (never the
+    /// value). Whatever needs them waits.
+    pub async fn notes(&self, osdpl: &OpenStackDeployment, notes: &[String]) {
+        let name = osdpl.name_any();
+        for note in notes {
+            tracing::warn!(osdpl = %name, problem = %note, "unusable input");
+        }
+        let uid = osdpl.uid().unwrap_or_default();
+        let changed = lock(&self.noted)
+            .insert(uid, notes.to_vec())
+            .unwrap_or_default()
+            != notes;
+        if changed && !notes.is_empty() {
+            let note = notes.join("; ");
+            self.events
+                .warning(&osdpl.object_ref(&()), "UnusableInput", &note)
+                .await;
+        }
+    }
+
+    /// Events for services whose state changed since `previous`, and the state metrics.
+    async fn transitions(
+        &self,
+        osdpl: &OpenStackDeployment,
+        previous: &Reported,
+        states: &BTreeMap<String, ServiceState>,
+        installed: &BTreeMap<String, Installed>,
+    ) {
+        let words = words(states);
+        lock(&self.reported).insert(osdpl.uid().unwrap_or_default(), words.clone());
+        if previous != &words {
+            for (kind, reason, note) in transition_events(previous, states) {
+                self.events
+                    .publish(&osdpl.object_ref(&()), kind, reason, &note)
+                    .await;
+            }
+        }
+        self.metrics
+            .set_services(states.values().map(ServiceState::word));
+        self.metrics.set_releases(
+            installed
+                .values()
+                .filter(|r| r.osdpl.is_some())
+                .map(|r| r.status.as_str()),
+        );
+    }
+
+    /// A release that could not be uninstalled while deleting the OSDPL.
+    pub async fn uninstall_failed(&self, object: &ObjectReference, message: &str) {
+        self.events
+            .warning(object, "UninstallFailed", message)
+            .await;
+    }
+
+    /// What was last reported for this OSDPL: remembered, or read from its status after a
+    /// restart so a restart repeats no events.
+    pub fn previous(&self, mirrors: &Mirrors, osdpl: &OpenStackDeployment) -> Reported {
+        let uid = osdpl.uid().unwrap_or_default();
+        if let Some(known) = lock(&self.reported).get(&uid) {
+            return known.clone();
+        }
+        let services = mirrors
+            .status_of(osdpl)
+            .and_then(|s| s.status.as_ref()?.services.clone())
+            .unwrap_or_default();
+        services
+            .into_iter()
+            .filter_map(|(service, s)| {
+                let state = match (s.state.as_deref()?, s.cause) {
+                    ("APPLIED", _) => ServiceState::Applied,
+                    ("FAILED", Some(cause)) => ServiceState::Failed(cause),
+                    ("WAITING", Some(cause)) => ServiceState::Waiting(cause),
+                    _ => return None,
+                };
+                Some((service, format!("{state:?}")))
+            })
+            .collect()
+    }
+
+    /// Forgets an OSDPL that is gone.
+    pub fn forget(&self, uid: &str) {
+        self.writer.forget(uid);
+        lock(&self.reported).remove(uid);
+    }
+
+    /// Records `words` as the reported state; returns whether it differs from before.
+    fn transition(&self, mirrors: &Mirrors, osdpl: &OpenStackDeployment, words: Reported) -> bool {
+        let previous = self.previous(mirrors, osdpl);
+        let changed = previous != words;
+        lock(&self.reported).insert(osdpl.uid().unwrap_or_default(), words);
+        changed
+    }
+}
+
+/// What the rollout reports as it goes: the status of one OSDPL.
+pub struct Progressing<'a> {
+    /// The report.
+    pub report: &'a Report,
+    /// The caches (the osdplst as it is).
+    pub mirrors: &'a Mirrors,
+    /// The OSDPL.
+    pub osdpl: &'a OpenStackDeployment,
+    /// Fingerprint of the render being applied.
+    pub fingerprint: &'a str,
+    /// Spec settings no chart takes (the `Unsupported` condition).
+    pub unsupported: &'a [String],
+}
+
+impl Progressing<'_> {
+    /// The rollout's end: events for the transitions since `previous`, the state metrics (with
+    /// Helm's storage as it is now), and the final status.
+    pub async fn finished(
+        &self,
+        previous: &Reported,
+        states: &BTreeMap<String, ServiceState>,
+    ) -> Result<(), Error> {
+        let installed = self.mirrors.installed();
+        self.report
+            .transitions(self.osdpl, previous, states, &installed)
+            .await;
+        self.states(states).await
+    }
+}
+
+impl Progress for Progressing<'_> {
+    async fn states(&self, states: &BTreeMap<String, ServiceState>) -> Result<(), Error> {
+        let overall = Overall::Services(states.clone());
+        let (fingerprint, unsupported) = (Some(self.fingerprint), Some(self.unsupported));
+        self.report
+            .status(self.mirrors, self.osdpl, &overall, fingerprint, unsupported)
+            .await
+    }
+
+    async fn uninstalled(&self, release: &Installed) {
+        let note = format!(
+            "uninstalled {} (service {} is no longer enabled or renders it no more)",
+            release.name,
+            release.service.as_deref().unwrap_or("?")
+        );
+        self.report
+            .events
+            .normal(&self.osdpl.object_ref(&()), "Uninstalled", &note)
+            .await;
+    }
+}
+
+fn words(states: &BTreeMap<String, ServiceState>) -> Reported {
+    states
+        .iter()
+        .map(|(service, state)| (service.clone(), format!("{state:?}")))
+        .collect()
+}
+
+/// The events for services whose state differs from `previous`: `Applied`, `ApplyFailed` and
+/// `Waiting` (applying and deleting are passing states, not worth an event).
+fn transition_events(
+    previous: &Reported,
+    states: &BTreeMap<String, ServiceState>,
+) -> Vec<(EventType, &'static str, String)> {
+    states
+        .iter()
+        .filter(|(service, state)| previous.get(*service) != Some(&format!("{state:?}")))
+        .filter_map(|(service, state)| match state {
+            ServiceState::Applied => Some((
+                EventType::Normal,
+                "Applied",
+                format!("{service}: releases installed as rendered"),
+            )),
+            ServiceState::Failed(cause) => Some((
+                EventType::Warning,
+                "ApplyFailed",
+                format!("{service}: {cause}"),
+            )),
+            ServiceState::Waiting(cause) => {
+                Some((EventType::Normal, "Waiting", format!("{service}: {cause}")))
+            }
+            ServiceState::Applying | ServiceState::Deleting => None,
+        })
+        .collect()
+}
+
+/// Both maps only ever hold names and states: a panicking holder leaves them usable.
+fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn states(list: &[(&str, ServiceState)]) -> BTreeMap<String, ServiceState> {
+        list.iter()
+            .map(|(n, s)| ((*n).to_owned(), s.clone()))
+            .collect()
+    }
+
+    #[test]
+    fn only_services_whose_state_changed_get_an_event() {
+        let before = states(&[
+            ("identity", ServiceState::Applied),
+            ("compute", ServiceState::Applying),
+        ]);
+        let now = states(&[
+            ("identity", ServiceState::Applied),
+            ("compute", ServiceState::Failed("nova: boom".into())),
+            ("image", ServiceState::Waiting("credentials".into())),
+        ]);
+        let events = transition_events(&words(&before), &now);
+        let reasons: Vec<_> = events.iter().map(|(_, reason, _)| *reason).collect();
+        assert_eq!(reasons, ["ApplyFailed", "Waiting"]);
+        assert_eq!(events[0].0, EventType::Warning);
+        assert_eq!(events[0].2, "compute: nova: boom");
+    }
+
+    #[test]
+    fn a_service_that_turned_applied_gets_a_normal_event_and_passing_states_none() {
+        let before = states(&[("compute", ServiceState::Failed("x".into()))]);
+        let now = states(&[
+            ("compute", ServiceState::Applied),
+            ("image", ServiceState::Applying),
+            ("tempest", ServiceState::Deleting),
+        ]);
+        let events = transition_events(&words(&before), &now);
+        assert_eq!(events.len(), 1);
+        assert_eq!((events[0].0, events[0].1), (EventType::Normal, "Applied"));
+    }
+
+    #[test]
+    fn the_same_states_again_make_no_event() {
+        let now = states(&[("compute", ServiceState::Waiting("ceph".into()))]);
+        assert!(transition_events(&words(&now), &now).is_empty());
+    }
+}

@@ -1,0 +1,134 @@
+#![allow(clippy::unwrap_used)]
+use super::*;
+
+#[test]
+fn covers_ignores_fields_of_other_writers_but_not_changed_values() {
+    let actual = json!({"osdpl": {"state": "APPLIED", "health": "3/3"}, "health": {}});
+    assert!(covers(&actual, &json!({"osdpl": {"state": "APPLIED"}})));
+    assert!(!covers(&actual, &json!({"osdpl": {"state": "FAILED"}})));
+    assert!(!covers(&actual, &json!({"osdpl": {"lcm_progress": "1/1"}})));
+}
+
+#[test]
+fn a_dropped_service_counts_as_a_change() {
+    let actual = json!({"services": {"a": {"state": "APPLIED"}, "b": {"state": "APPLIED"}}});
+    let wanted = json!({"services": {"a": {"state": "APPLIED"}}});
+    assert!(covers(&actual, &wanted));
+    assert!(!same_service_keys(&actual, &wanted));
+}
+
+/// The API as a list of calls.
+#[derive(Default)]
+struct Calls(Mutex<Vec<String>>);
+
+impl StatusCalls for Calls {
+    async fn osdpl(&self, _: &str, name: &str, status: &OsdplStatus) -> kube::Result<()> {
+        let state = status.state.clone().unwrap_or_default();
+        self.0.lock().unwrap().push(format!("osdpl {name} {state}"));
+        Ok(())
+    }
+
+    async fn create_osdplst(
+        &self,
+        _: &str,
+        name: &str,
+        owner: &OwnerReference,
+    ) -> kube::Result<()> {
+        let line = format!("create osdplst {name} owned by {}", owner.name);
+        self.0.lock().unwrap().push(line);
+        Ok(())
+    }
+
+    async fn osdplst(&self, _: &str, name: &str, status: &OsdplstStatus) -> kube::Result<()> {
+        let services = status.services.clone().unwrap_or_default();
+        let names: Vec<_> = services.keys().cloned().collect();
+        let line = format!("osdplst {name} {}", names.join(","));
+        self.0.lock().unwrap().push(line);
+        Ok(())
+    }
+}
+
+fn osdpl() -> OpenStackDeployment {
+    serde_json::from_value(json!({
+        "apiVersion": "lcm.mirantis.com/v1alpha1",
+        "kind": "OpenStackDeployment",
+        "metadata": {"name": "osh", "namespace": "openstack", "uid": "u-1", "generation": 3},
+        "spec": {
+            "openstack_version": "caracal", "preset": "core", "size": "tiny",
+            "public_domain_name": "it.example.com",
+        },
+    }))
+    .unwrap()
+}
+
+fn applied(services: &[&str]) -> Overall {
+    Overall::Services(
+        services
+            .iter()
+            .map(|s| ((*s).to_owned(), crate::state::ServiceState::Applied))
+            .collect(),
+    )
+}
+
+#[tokio::test]
+async fn a_status_is_written_once_and_the_same_status_again_is_skipped() {
+    let writer = Writer::new(Calls::default());
+    let osdpl = osdpl();
+    let status = osdpl_status(&osdpl, &applied(&["identity"]), Some("f1"), None);
+    writer.osdpl(&osdpl, &status).await.unwrap();
+    writer.osdpl(&osdpl, &status).await.unwrap();
+    assert_eq!(*writer.calls.0.lock().unwrap(), ["osdpl osh APPLIED"]);
+}
+
+#[tokio::test]
+async fn a_status_the_object_already_shows_is_not_written_even_after_a_restart() {
+    let writer = Writer::new(Calls::default());
+    let mut osdpl = osdpl();
+    osdpl.status = Some(osdpl_status(
+        &osdpl,
+        &applied(&["identity"]),
+        Some("f1"),
+        None,
+    ));
+    // Built again later: the transition times come from the object, so nothing differs.
+    let again = osdpl_status(&osdpl, &applied(&["identity"]), Some("f1"), None);
+    writer.osdpl(&osdpl, &again).await.unwrap();
+    assert!(writer.calls.0.lock().unwrap().is_empty());
+    assert_eq!(again.observed_generation, Some(3));
+}
+
+#[tokio::test]
+async fn the_osdplst_is_created_once_owned_by_the_osdpl_then_only_its_status_applied() {
+    let writer = Writer::new(Calls::default());
+    let osdpl = osdpl();
+    let first = osdplst_status(&osdpl, &applied(&["identity"]), Some("f1"));
+    writer.osdplst(&osdpl, None, &first).await.unwrap();
+    let second = osdplst_status(&osdpl, &applied(&["identity", "image"]), Some("f1"));
+    writer.osdplst(&osdpl, None, &second).await.unwrap();
+    assert_eq!(
+        *writer.calls.0.lock().unwrap(),
+        [
+            "create osdplst osh owned by osh",
+            "osdplst osh identity",
+            "osdplst osh identity,image",
+        ]
+    );
+}
+
+#[tokio::test]
+async fn a_service_dropped_from_the_states_is_written_although_the_rest_is_shown() {
+    let writer = Writer::new(Calls::default());
+    let osdpl = osdpl();
+    let shown = OpenStackDeploymentStatus {
+        metadata: Default::default(),
+        spec: Default::default(),
+        status: Some(osdplst_status(
+            &osdpl,
+            &applied(&["identity", "tempest"]),
+            None,
+        )),
+    };
+    let wanted = osdplst_status(&osdpl, &applied(&["identity"]), None);
+    writer.osdplst(&osdpl, Some(&shown), &wanted).await.unwrap();
+    assert_eq!(*writer.calls.0.lock().unwrap(), ["osdplst osh identity"]);
+}
