@@ -4,19 +4,20 @@
 //! nova-compute DaemonSets under their per-node names, every workload of the namespace in
 //! the health status, exactly one MariaDB primary among the chart's `mariadb-server` pods with
 //! the chart's `mariadb` Service selecting it, and every pod on a node its selector allows.
+//! Then Ceph rotates glance's key: its keyring follows and only the glance release upgrades.
 
 use std::collections::BTreeMap;
 use std::time::Duration;
 
 use k8s_openapi::api::apps::v1::{DaemonSet, Deployment, StatefulSet};
-use k8s_openapi::api::core::v1::{Node, Pod, Service};
-use kube::api::ListParams;
+use k8s_openapi::api::core::v1::{Node, Pod, Secret, Service};
+use kube::api::{ListParams, Patch, PatchParams};
 use kube::{Api, Client, ResourceExt};
 use rockoon_tests::conformance::run;
 use rockoon_tests::harness::{TestNamespace, ensure_crds};
 use rockoon_tests::probe::RunningBinary;
 use rockoon_tests::sample;
-use serde_json::Value;
+use serde_json::{Value, json};
 
 use crate::cluster_or_return;
 
@@ -156,6 +157,49 @@ async fn health_labels_and_placement_work_on_the_objects_the_upstream_charts_cre
         }
     }
 
+    // Ceph rotates glance's key: ceph-exchange rewrites exactly that keyring, and only the
+    // release reading it (glance, through its pods' key-hash annotation) is upgraded.
+    let before = release_revisions(&client, &ns.name).await;
+    let new_key = "AQrotatedglancekey0000000000000000000000==";
+    let keys: Api<Secret> = Api::namespaced(client.clone(), &ns.name);
+    let entry = format!("client.glance;{new_key};images-hdd:images:hdd");
+    keys.patch(
+        "openstack-ceph-keys",
+        &PatchParams::default(),
+        &Patch::Merge(json!({"stringData": {"glance": entry}})),
+    )
+    .await
+    .unwrap();
+    until(
+        WAIT,
+        &health,
+        "glance keyring rotated and glance upgraded",
+        || {
+            let keys = keys.clone();
+            let client = client.clone();
+            let namespace = ns.name.clone();
+            let before = before.clone();
+            let deployment = &deployment;
+            async move {
+                let keyring = keys.get_opt("glance-rbd-keyring").await.ok()??;
+                let key = keyring.data?.get("key")?.0.clone();
+                let now = release_revisions(&client, &namespace).await;
+                let applied = deployment.status().await["osdpl"]["state"] == "APPLIED";
+                (key == new_key.as_bytes()
+                    && now["openstack-glance"] > before["openstack-glance"]
+                    && applied)
+                    .then_some(())
+            }
+        },
+    )
+    .await;
+    let after = release_revisions(&client, &ns.name).await;
+    for (release, revision) in &before {
+        if release != "openstack-glance" {
+            assert_eq!(after.get(release), Some(revision), "{release} was upgraded");
+        }
+    }
+
     health.terminate(Duration::from_secs(20)).await.unwrap();
     deployment.delete(Duration::from_secs(300)).await.unwrap();
     deployment.stop().await.unwrap();
@@ -205,6 +249,26 @@ async fn workload_applications(client: &Client, namespace: &str) -> Vec<String> 
     out.sort();
     out.dedup();
     assert!(!out.is_empty(), "the charts created no workload");
+    out
+}
+
+/// Latest revision of each helm release of `namespace`, from helm's storage labels.
+async fn release_revisions(client: &Client, namespace: &str) -> BTreeMap<String, u32> {
+    let secrets: Api<Secret> = Api::namespaced(client.clone(), namespace);
+    let mut out: BTreeMap<String, u32> = BTreeMap::new();
+    for secret in secrets
+        .list_metadata(&ListParams::default().labels("owner=helm"))
+        .await
+        .unwrap()
+    {
+        let labels = secret.labels();
+        let (Some(name), Some(version)) = (labels.get("name"), labels.get("version")) else {
+            continue;
+        };
+        let version: u32 = version.parse().unwrap_or(0);
+        let entry = out.entry(name.clone()).or_insert(0);
+        *entry = (*entry).max(version);
+    }
     out
 }
 
