@@ -15,9 +15,9 @@ use std::path::{Path, PathBuf};
 use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::{
     CustomResourceDefinition, CustomResourceDefinitionVersion, JSONSchemaProps,
 };
-use rockoon_core::catalog::is_known_service_entry;
 use rockoon_core::crd::osdpl::{NeutronBackend, NovaImagesBackend, OpenStackVersion, Preset, Size};
 use rockoon_core::crd::{OpenStackDeployment, all_crds, crd_yaml};
+use rockoon_core::services::is_known_service_entry;
 use serde_json::Value;
 
 // ---------------------------------------------------------------------------------------------

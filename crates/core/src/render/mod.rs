@@ -31,7 +31,7 @@ pub mod templates;
 use serde::Serialize;
 use serde_json::Value;
 
-pub use catalog::ChartGroup;
+pub use crate::services::ChartGroup;
 pub use context::RenderContext;
 pub use routes::{GatewaySettings, ParentRef};
 pub use templates::Templates;

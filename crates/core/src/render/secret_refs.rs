@@ -74,23 +74,7 @@ pub fn affects(path: &str, service: &str) -> bool {
     }
     if let Some(rest) = path.strip_prefix("spec.features.") {
         let feature = rest.split(['.', '[']).next().unwrap_or_default();
-        let owner = match feature {
-            "neutron" => "networking",
-            "nova" => "compute",
-            "glance" => "image",
-            "cinder" => "block-storage",
-            "barbican" => "key-manager",
-            "designate" => "dns",
-            "octavia" => "load-balancer",
-            "keystone" => "identity",
-            "masakari" => "instance-ha",
-            "manila" => "shared-file-system",
-            "horizon" => "dashboard",
-            "database" => "database",
-            "messaging" => "messaging",
-            _ => return true,
-        };
-        return owner == service;
+        return crate::services::feature_owner(feature).is_none_or(|owner| owner.name == service);
     }
     true
 }
