@@ -61,20 +61,42 @@ pub const ALL: &[&Service] = &[
     &tempest::SERVICE,
 ];
 
-/// Services Rockoon knows that this version does not render: accepted as names (so
-/// `~descheduler` can remove one a preset adds), reported when enabled.
-pub const NOT_RENDERED: &[&str] = &[
+/// Every service name Rockoon accepts in `features.services` (its list plus the two its
+/// presets add). All are accepted here too, so `~descheduler` can remove one a preset adds;
+/// those without a descriptor are reported when enabled.
+pub const ROCKOON_NAMES: &[&str] = &[
     "alarming",
+    "app-gateway",
     "baremetal",
+    "block-storage",
     "cloudprober",
+    "compute",
+    "coordination",
+    "dashboard",
+    "database",
     "descheduler",
+    "dns",
     "dynamic-resource-balancer",
     "event",
+    "identity",
+    "image",
+    "ingress",
+    "instance-ha",
+    "key-manager",
+    "load-balancer",
+    "memcached",
+    "messaging",
     "metering",
     "metric",
     "metric-storage",
+    "networking",
+    "object-storage",
+    "orchestration",
+    "placement",
     "redis",
+    "shared-file-system",
     "stepler",
+    "tempest",
 ];
 
 /// The descriptor of a rendered service, by its name or an alias.
@@ -89,13 +111,13 @@ pub fn canonical_name(name: &str) -> &str {
     find(name).map_or(name, |s| s.name)
 }
 
-/// Every name accepted in `features.services`: rendered services, their aliases and the
-/// Rockoon services not rendered here, sorted.
+/// Every name accepted in `features.services`: rendered services, their aliases and Rockoon's
+/// names, sorted.
 pub fn known_names() -> Vec<&'static str> {
     let mut names: Vec<&'static str> = ALL
         .iter()
         .flat_map(|s| std::iter::once(s.name).chain(s.aliases.iter().copied()))
-        .chain(NOT_RENDERED.iter().copied())
+        .chain(ROCKOON_NAMES.iter().copied())
         .collect();
     names.sort_unstable();
     names.dedup();
