@@ -22,6 +22,7 @@ pub mod context;
 pub mod node_overrides;
 pub mod overrides;
 pub mod precache;
+pub mod removals;
 pub mod routes;
 pub mod secret_refs;
 pub mod service;
@@ -63,12 +64,13 @@ pub enum RenderError {
         hint: String,
     },
     /// A `value_from.secret_key_ref` names a Secret or key that is not there.
-    #[error("{path}: value_from.secret_key_ref names {what} that does not exist")]
+    #[error("{path}: value_from.secret_key_ref: {problem}")]
     SecretRef {
         /// Where the reference is.
         path: String,
-        /// `Secret <name>` or `key <key> of Secret <name>`.
-        what: String,
+        /// What is wrong with it (the Secret or key it names is not there, or it names a
+        /// namespace other than the OSDPL's).
+        problem: String,
     },
     /// A template asked to wait (its inputs are not there yet); never escapes [`render`].
     #[error("waiting: {0}")]
@@ -202,6 +204,7 @@ pub fn render_only(
     // with whichever service is asked for, and leaves again after.
     let asked = |name: &str| only.is_none_or(|o| o == name);
     let wanted = catalog::enabled_services(&merged)?;
+    removals::check(spec, &wanted, &context.confirmed_removals)?;
     for service in wanted
         .into_iter()
         .filter(|s| asked(s.name) || s.name == "ingress")

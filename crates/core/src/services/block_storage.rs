@@ -8,6 +8,7 @@ pub const SERVICE: Service = Service {
     name: "block-storage",
     aliases: &[],
     stage: 2,
+    stateful: false,
     project: "cinder",
     feature: Some("cinder"),
     charts: &[Chart {

@@ -53,6 +53,7 @@ pub const SERVICE: Service = Service {
     name: "compute",
     aliases: &[],
     stage: 2,
+    stateful: false,
     project: "nova",
     feature: Some("nova"),
     charts: &[

@@ -7,6 +7,7 @@ pub const SERVICE: Service = Service {
     name: "coordination",
     aliases: &[],
     stage: 0,
+    stateful: false,
     project: "etcd",
     feature: None,
     charts: &[Chart::infra("etcd")],

@@ -8,6 +8,7 @@ pub const SERVICE: Service = Service {
     name: "dashboard",
     aliases: &[],
     stage: 2,
+    stateful: false,
     project: "horizon",
     feature: Some("horizon"),
     charts: &[Chart {

@@ -8,6 +8,7 @@ pub const SERVICE: Service = Service {
     name: "database",
     aliases: &[],
     stage: 0,
+    stateful: true,
     project: "mariadb",
     feature: Some("database"),
     charts: &[Chart::infra("mariadb")],

@@ -8,6 +8,7 @@ pub const SERVICE: Service = Service {
     name: "dns",
     aliases: &[],
     stage: 2,
+    stateful: false,
     project: "designate",
     feature: Some("designate"),
     charts: &[

@@ -8,6 +8,7 @@ pub const SERVICE: Service = Service {
     name: "identity",
     aliases: &[],
     stage: 1,
+    stateful: false,
     project: "keystone",
     feature: Some("keystone"),
     charts: &[Chart {

@@ -8,6 +8,7 @@ pub const SERVICE: Service = Service {
     name: "image",
     aliases: &[],
     stage: 2,
+    stateful: false,
     project: "glance",
     feature: Some("glance"),
     charts: &[Chart {

@@ -8,6 +8,7 @@ pub const SERVICE: Service = Service {
     name: "ingress",
     aliases: &["app-gateway"],
     stage: 0,
+    stateful: false,
     project: "gateway",
     feature: None,
     charts: &[],

@@ -8,6 +8,7 @@ pub const SERVICE: Service = Service {
     name: "instance-ha",
     aliases: &[],
     stage: 2,
+    stateful: false,
     project: "masakari",
     feature: Some("masakari"),
     charts: &[Chart {

@@ -8,6 +8,7 @@ pub const SERVICE: Service = Service {
     name: "key-manager",
     aliases: &[],
     stage: 2,
+    stateful: false,
     project: "barbican",
     feature: Some("barbican"),
     charts: &[Chart {

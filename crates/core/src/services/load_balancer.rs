@@ -8,6 +8,7 @@ pub const SERVICE: Service = Service {
     name: "load-balancer",
     aliases: &[],
     stage: 2,
+    stateful: false,
     project: "octavia",
     feature: Some("octavia"),
     charts: &[Chart {

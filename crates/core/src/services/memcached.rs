@@ -7,6 +7,7 @@ pub const SERVICE: Service = Service {
     name: "memcached",
     aliases: &[],
     stage: 0,
+    stateful: false,
     project: "memcached",
     feature: None,
     charts: &[Chart::infra("memcached")],

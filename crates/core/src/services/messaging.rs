@@ -8,6 +8,7 @@ pub const SERVICE: Service = Service {
     name: "messaging",
     aliases: &[],
     stage: 0,
+    stateful: true,
     project: "rabbitmq",
     feature: Some("messaging"),
     charts: &[Chart::infra("rabbitmq")],

@@ -14,6 +14,9 @@ pub struct Service {
     pub aliases: &'static [&'static str],
     /// Apply stage: 0 infra, 1 identity, 2 everything else.
     pub stage: u8,
+    /// Whether its releases hold data that removing them deletes (databases, queues, locks):
+    /// removing it takes an explicit confirmation (see `render::removals`).
+    pub stateful: bool,
     /// The OpenStack project (readable generated usernames start with it).
     pub project: &'static str,
     /// The `features.<section>` that configures only this service, if any: a secret
@@ -112,6 +115,18 @@ impl Credential {
             Credential::Identity => "identity",
             Credential::MemcacheKey => "memcache_secret_key",
             Credential::Secret(name) | Credential::Shared(name) => name,
+        }
+    }
+
+    /// The service that serves this credential's account (a database user needs `database`),
+    /// if another service does.
+    pub fn provider(self) -> Option<&'static str> {
+        match self {
+            Credential::Database => Some("database"),
+            Credential::Messaging => Some("messaging"),
+            Credential::Identity => Some("identity"),
+            Credential::MemcacheKey => Some("memcached"),
+            Credential::Secret(_) | Credential::Shared(_) => None,
         }
     }
 

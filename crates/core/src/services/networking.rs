@@ -8,6 +8,7 @@ pub const SERVICE: Service = Service {
     name: "networking",
     aliases: &[],
     stage: 2,
+    stateful: false,
     project: "neutron",
     feature: Some("neutron"),
     charts: &[

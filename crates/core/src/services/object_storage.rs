@@ -8,6 +8,7 @@ pub const SERVICE: Service = Service {
     name: "object-storage",
     aliases: &[],
     stage: 2,
+    stateful: false,
     project: "rgw",
     feature: None,
     charts: &[

@@ -8,6 +8,7 @@ pub const SERVICE: Service = Service {
     name: "orchestration",
     aliases: &[],
     stage: 2,
+    stateful: false,
     project: "heat",
     feature: None,
     charts: &[Chart {

@@ -8,6 +8,7 @@ pub const SERVICE: Service = Service {
     name: "placement",
     aliases: &[],
     stage: 2,
+    stateful: false,
     project: "placement",
     feature: None,
     charts: &[Chart {

@@ -8,6 +8,7 @@ pub const SERVICE: Service = Service {
     name: "shared-file-system",
     aliases: &[],
     stage: 2,
+    stateful: false,
     project: "manila",
     feature: Some("manila"),
     charts: &[Chart {

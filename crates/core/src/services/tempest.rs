@@ -8,6 +8,7 @@ pub const SERVICE: Service = Service {
     name: "tempest",
     aliases: &[],
     stage: 2,
+    stateful: false,
     project: "tempest",
     feature: None,
     charts: &[Chart::openstack("tempest")],
