@@ -538,6 +538,7 @@ fn objects_only_cel_can_refuse_still_deserialise() {
         "unknown-service.yaml",
         "bad-domain.yaml",
         "bad-nodes-key.yaml",
+        "long-region.yaml",
     ] {
         let yaml = invalid(file);
         let osdpl = parse_osdpl(&yaml).unwrap_or_else(|e| {
@@ -570,6 +571,7 @@ fn every_invalid_sample_is_covered_by_a_test() {
     let covered = [
         "bad-domain.yaml",
         "bad-nodes-key.yaml",
+        "long-region.yaml",
         "missing-size.yaml",
         "unknown-preset.yaml",
         "unknown-service.yaml",

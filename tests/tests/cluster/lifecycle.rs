@@ -653,7 +653,10 @@ async fn drafts_and_specs_that_cannot_render_apply_nothing_and_say_why() {
         })
         .await;
     let cause = status["osdpl"]["cause"].as_str().unwrap_or_default();
-    assert!(cause.contains("unsupported Glance backend"), "{status}");
+    assert!(
+        cause.contains("spec.features.glance.backends.swift: unsupported Glance backend"),
+        "the spec path, not a template line: {status}"
+    );
     let osdpl = setup.osdpls().get(OSDPL).await.unwrap();
     let degraded = osdpl
         .status
@@ -723,6 +726,56 @@ async fn drafts_and_specs_that_cannot_render_apply_nothing_and_say_why() {
         .collect();
     enabled.sort_unstable();
     assert_eq!(enabled, ["coordination", "memcached"], "{status}");
+
+    // Values for a service that is not enabled change nothing: said in `Unsupported`.
+    setup
+        .merge_spec(json!({"services": {"dns": {"designate": {"values": {"x": 1}}}}}))
+        .await;
+    let reported = tokio::time::timeout(
+        WAIT,
+        await_condition(setup.osdpls(), OSDPL, |o: Option<&OpenStackDeployment>| {
+            o.and_then(|o| o.status.as_ref()?.conditions.clone())
+                .unwrap_or_default()
+                .iter()
+                .any(|c| c.type_ == "Unsupported" && c.message.contains("spec.services.dns"))
+        }),
+    )
+    .await;
+    assert!(
+        reported.is_ok(),
+        "no Unsupported condition; log:\n{}",
+        setup.osdpl.log_tail()
+    );
+    // Spec mistakes the API server cannot see are InvalidSpec naming the path, and nothing is
+    // removed meanwhile.
+    let installed = setup.releases().await;
+    for (patch, path) in [
+        (
+            json!({"services": {"identiy": {"keystone": {"values": {}}}}}),
+            "spec.services.identiy",
+        ),
+        (
+            json!({"nodes": {"Not A Label::x": {"services": {}}}}),
+            "spec.nodes[\"Not A Label::x\"]",
+        ),
+    ] {
+        setup.merge_spec(patch.clone()).await;
+        let status = setup
+            .status_until(path, WAIT, |s| {
+                s["osdpl"]["cause"]
+                    .as_str()
+                    .is_some_and(|c| c.contains(path))
+            })
+            .await;
+        assert_eq!(status["osdpl"]["state"], "FAILED", "{status}");
+        assert_eq!(setup.releases().await, installed);
+        let undo = match patch.as_object().unwrap().keys().next().unwrap().as_str() {
+            "services" => json!({"services": {"identiy": null}}),
+            _ => json!({"nodes": null}),
+        };
+        setup.merge_spec(undo).await;
+    }
+    setup.applied("valid again", WAIT).await;
 
     // Ceph's keys published in a shape that cannot be read: a Warning event names the Secret
     // and key, never a value.

@@ -28,6 +28,7 @@ pub mod secret_refs;
 pub mod service;
 pub mod spec;
 pub mod templates;
+pub mod unused;
 
 use serde::Serialize;
 use serde_json::Value;
@@ -195,7 +196,9 @@ pub fn render_only(
     templates: &Templates,
     only: Option<&str>,
 ) -> Result<Rendered, RenderError> {
+    unused::check_service_names(spec)?;
     let (merged, missing_refs) = spec::merged_spec(spec, context, templates)?;
+    node_overrides::check_keys(&merged)?;
     let fingerprint = fingerprint(&merged);
     let images = context::images(&merged, context, templates)?;
     let shared = service::shared_context(&merged, &images, context);
@@ -229,6 +232,10 @@ pub fn render_only(
         precache: Vec::new(),
         unsupported: node_overrides::unsupported(&merged),
     };
+    if only.is_none() {
+        let unused = unused::unused(spec, &rendered.services);
+        rendered.unsupported.extend(unused);
+    }
     rendered.precache = precache::daemonsets(rendered.releases(), &context.namespace);
     Ok(rendered)
 }
