@@ -1,8 +1,9 @@
 //! Helm failures osdpl must recover from by itself, on the upstream charts: moving every image
-//! (`spec.artifacts.images_base_url`) changes the template of Jobs that are not hooks (e.g.
-//! MariaDB's cluster-wait), which Kubernetes refuses to patch ("field is immutable", deep in
-//! a long stderr that prints the whole Job). osdpl recognises the refusal on the whole
-//! stderr, deletes those Jobs and retries: every release DEPLOYED, every service APPLIED.
+//! (`spec.artifacts.images_base_url`) changes the template of Jobs that are not helm hooks
+//! (here MariaDB's cluster-wait, switched on with `manifests.job_cluster_wait`), which
+//! Kubernetes refuses to patch ("field is immutable", after helm has printed the whole Job).
+//! osdpl recognises the refusal on the whole stderr, deletes those Jobs and retries: every
+//! release DEPLOYED, every service APPLIED.
 
 use std::time::Duration;
 
@@ -14,7 +15,10 @@ use crate::small::{Small, WAIT};
 #[tokio::test]
 async fn an_image_move_that_hits_immutable_jobs_deletes_them_and_every_release_converges() {
     let cluster = cluster_or_return!();
-    let small = Small::applied(&cluster, "helm-recovery").await;
+    // A Job that is not a hook: it stays after the install, and its template is immutable.
+    let cluster_wait = json!({"services": {"database": {"mariadb": {"values":
+        {"manifests": {"job_cluster_wait": true}}}}}});
+    let small = Small::applied_with(&cluster, "helm-recovery", cluster_wait).await;
     let before = small.releases().await;
 
     small
@@ -43,9 +47,12 @@ async fn an_image_move_that_hits_immutable_jobs_deletes_them_and_every_release_c
         .all_applied("every service APPLIED after the move")
         .await;
     assert_eq!(status["osdpl"]["state"], "APPLIED", "{status}");
+    // Lines of this test's osdpl carry its namespace in the reconcile span.
     let log = small.osdpl.log();
     assert!(
-        log.contains("deleting Job with an immutable change"),
+        log.lines()
+            .any(|l| l.contains("deleting Job with an immutable change")
+                && l.contains(&small.ns.name)),
         "the move never hit an immutable Job, so the recovery was not exercised; log:\n{}",
         small.osdpl.log_tail()
     );

@@ -42,6 +42,11 @@ pub struct Small {
 impl Small {
     /// Starts both binaries and applies the small OSDPL; returns once it is APPLIED.
     pub async fn applied(cluster: &ClusterInfo, prefix: &str) -> Self {
+        Self::applied_with(cluster, prefix, json!({})).await
+    }
+
+    /// [`Small::applied`] with `extra` merged into the spec.
+    pub async fn applied_with(cluster: &ClusterInfo, prefix: &str, extra: Value) -> Self {
         ensure_crds(cluster).await.unwrap();
         let client = cluster.client().await.unwrap();
         let ns = TestNamespace::create(&client, prefix).await.unwrap();
@@ -55,11 +60,12 @@ impl Small {
             secrets,
             osdpl,
         };
-        let spec = json!({
+        let mut spec = json!({
             "openstack_version": "caracal", "preset": "core", "size": "tiny",
             "public_domain_name": "it.example.com",
             "features": {"services": LEFT_OUT},
         });
+        rockoon_core::values::merge_into(&mut spec, &extra, "spec").unwrap();
         let object = json!({
             "apiVersion": "lcm.mirantis.com/v1alpha1", "kind": "OpenStackDeployment",
             "metadata": {"name": OSDPL, "namespace": small.ns.name}, "spec": spec,
