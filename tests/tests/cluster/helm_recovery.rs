@@ -3,7 +3,9 @@
 //! (here MariaDB's cluster-wait, switched on with `manifests.job_cluster_wait`), which
 //! Kubernetes refuses to patch ("field is immutable", after helm has printed the whole Job).
 //! osdpl recognises the refusal on the whole stderr, deletes those Jobs and retries: every
-//! release DEPLOYED, every service APPLIED.
+//! release DEPLOYED, every service APPLIED. A release the API server refuses shows in the
+//! OSDPL's Ready condition as one short line naming the service, its whole cause staying in
+//! the osdplst.
 
 use std::time::Duration;
 
@@ -55,6 +57,57 @@ async fn an_image_move_that_hits_immutable_jobs_deletes_them_and_every_release_c
                 && l.contains(&small.ns.name)),
         "the move never hit an immutable Job, so the recovery was not exercised; log:\n{}",
         small.osdpl.log_tail()
+    );
+    small.finish().await;
+}
+
+#[tokio::test]
+async fn a_failed_release_shows_one_short_line_in_ready_and_its_whole_cause_in_the_osdplst() {
+    let cluster = cluster_or_return!();
+    let small = Small::applied(&cluster, "helm-failure").await;
+
+    // The API server refuses keystone's Deployment (revisionHistoryLimit must be a number).
+    small
+        .merge_spec(
+            json!({"services": {"identity": {"keystone": {"values": {"pod": {"lifecycle":
+            {"upgrades": {"deployments": {"revision_history": "many"}}}}}}}}}),
+        )
+        .await;
+    let status = small
+        .status_until("identity FAILED", |s| {
+            s["services"]["identity"]["state"] == "FAILED"
+        })
+        .await;
+    let cause = status["services"]["identity"]["cause"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+
+    let osdpl = small.osdpls().get(crate::small::OSDPL).await.unwrap();
+    let conditions = osdpl.status.unwrap().conditions.unwrap();
+    let ready = conditions.iter().find(|c| c.type_ == "Ready").unwrap();
+    assert_eq!(ready.status, "False");
+    assert!(ready.message.starts_with("identity: "), "{}", ready.message);
+    assert!(!ready.message.contains('\n'), "{}", ready.message);
+    assert!(
+        ready.message.chars().count() <= 200,
+        "{} chars",
+        ready.message.len()
+    );
+    let first_line = cause.lines().next().unwrap();
+    assert!(
+        first_line.starts_with(
+            ready
+                .message
+                .trim_start_matches("identity: ")
+                .trim_end_matches('…')
+        ),
+        "Ready {:?} is not the start of the cause's first line {first_line:?}",
+        ready.message
+    );
+    assert!(
+        cause.contains("revisionHistoryLimit"),
+        "the osdplst lost helm's words: {cause}"
     );
     small.finish().await;
 }
