@@ -7,6 +7,7 @@
 // In tests a failed unwrap is a failed test with its message; that is what we want.
 #![allow(clippy::unwrap_used)]
 
+mod api_outage;
 mod binaries;
 mod ceph_exchange;
 mod conformance;

@@ -47,12 +47,23 @@ impl Small {
 
     /// [`Small::applied`] with `extra` merged into the spec.
     pub async fn applied_with(cluster: &ClusterInfo, prefix: &str, extra: Value) -> Self {
+        Self::applied_through(cluster, cluster, prefix, extra).await
+    }
+
+    /// [`Small::applied_with`], the binaries reaching the API through `binaries` (another
+    /// kubeconfig, and a run folder of their own for their logs).
+    pub async fn applied_through(
+        cluster: &ClusterInfo,
+        binaries: &ClusterInfo,
+        prefix: &str,
+        extra: Value,
+    ) -> Self {
         ensure_crds(cluster).await.unwrap();
         let client = cluster.client().await.unwrap();
         let ns = TestNamespace::create(&client, prefix).await.unwrap();
         let controller_ns = TestNamespace::create(&client, "ctl").await.unwrap();
-        let secrets = start(cluster, "secrets", &ns.name, &controller_ns.name).await;
-        let osdpl = start(cluster, "osdpl", &ns.name, &controller_ns.name).await;
+        let secrets = start(binaries, "secrets", &ns.name, &controller_ns.name).await;
+        let osdpl = start(binaries, "osdpl", &ns.name, &controller_ns.name).await;
         let small = Self {
             client,
             ns,
