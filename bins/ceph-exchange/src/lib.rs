@@ -122,6 +122,7 @@ fn tasks(
     let settings = reconcile::Settings {
         namespace: namespace.clone(),
         ceph_namespace,
+        controller_namespace: runtime.args.controller_namespace.clone(),
     };
     let reconciler =
         reconcile::CephExchange::new(client.clone(), settings, mirrors, templates, metrics);

@@ -23,6 +23,7 @@ use rockoon_core::secret_text::decoded;
 use rockoon_runtime::controller::Reconciler;
 use rockoon_runtime::error::RuntimeError;
 use rockoon_runtime::events::Events;
+use rockoon_runtime::hash_key::HashKey;
 
 use rockoon_runtime::ssa;
 use serde_json::{Value, json};
@@ -56,6 +57,8 @@ pub struct Settings {
     pub namespace: String,
     /// The Ceph shared namespace.
     pub ceph_namespace: String,
+    /// The controllers' namespace (home of the hash key).
+    pub controller_namespace: String,
 }
 
 /// The ceph-exchange reconciler.
@@ -66,6 +69,7 @@ pub struct CephExchange {
     templates: Templates,
     metrics: Metrics,
     events: Events,
+    hash_key: HashKey,
 }
 
 impl CephExchange {
@@ -79,6 +83,7 @@ impl CephExchange {
     ) -> Self {
         Self {
             events: Events::new(client.clone(), FIELD_MANAGER, "CephExchange"),
+            hash_key: HashKey::new(client.clone(), &settings.controller_namespace),
             client,
             settings,
             mirrors,
@@ -116,8 +121,10 @@ impl Reconciler<DeserializeGuard<OpenStackDeployment>> for CephExchange {
         let config_maps = self.mirrors.config_maps.state();
         let secret_refs: Vec<&Secret> = secrets.iter().map(AsRef::as_ref).collect();
         let config_refs: Vec<&ConfigMap> = config_maps.iter().map(AsRef::as_ref).collect();
+        let hash_key = self.hash_key.get().await?;
         let plan = plan::plan(&Observed {
             keys: keys.map(AsRef::as_ref),
+            hash_key,
             ceph_namespace: &self.settings.ceph_namespace,
             needs: &needs,
             owned_secrets: &secret_refs,

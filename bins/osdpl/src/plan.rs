@@ -4,7 +4,9 @@
 //!
 //! A release is skipped when its latest revision is `deployed` with the hash of the values,
 //! chart and namespace we would apply now: re-reconciling an unchanged OSDPL calls helm zero
-//! times. Only releases labelled as ours are ever uninstalled, and never those of a service that
+//! times. Since anyone can copy a label, skipped releases are then checked against the values
+//! their revision stores ([`crate::helm::stored`]); those that drifted are upgraded back
+//! ([`Plan::undo_drift`]). Only releases labelled as ours are ever uninstalled, and never those of a service that
 //! is still enabled but cannot render right now (waiting for a credential or Ceph).
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
@@ -80,6 +82,37 @@ impl Plan {
                 Work::Releases(releases) => releases.iter().any(|d| d.action != Action::Skip),
                 Work::Waiting(_) => false,
             })
+    }
+}
+
+impl Plan {
+    /// The releases the labels say are converged (their stored values are checked for drift).
+    pub fn skipped(&self) -> impl Iterator<Item = &Desired> {
+        self.services
+            .iter()
+            .flat_map(|s| match &s.work {
+                Work::Releases(releases) => releases.as_slice(),
+                Work::Waiting(_) => &[],
+            })
+            .filter(|d| d.action == Action::Skip)
+    }
+
+    /// Upgrades, back to what is rendered, the skipped releases among `drifted` (their stored
+    /// values differ from the render although their labels match); returns their names.
+    pub fn undo_drift(&mut self, drifted: &BTreeSet<String>) -> Vec<String> {
+        let mut undone = Vec::new();
+        for service in &mut self.services {
+            let Work::Releases(releases) = &mut service.work else {
+                continue;
+            };
+            for desired in releases {
+                if desired.action == Action::Skip && drifted.contains(&desired.release.name) {
+                    desired.action = Action::Apply(None);
+                    undone.push(desired.release.name.clone());
+                }
+            }
+        }
+        undone
     }
 }
 

@@ -113,7 +113,9 @@ impl Osdpl {
         };
         let world = self.mirrors.installed();
         let identities = Identities::of(&rendered, |r| self.applier.identity(r));
-        let plan = plan::plan(&name, &rendered, &world, &identities);
+        let mut plan = plan::plan(&name, &rendered, &world, &identities);
+        let drifted = plan.undo_drift(&self.applier.drifted(&plan).await);
+        self.report.drift(osdpl, &drifted).await;
         tracing::debug!(osdpl = %name, services = plan.services.len(), installed = world.len(),
             removals = plan.removals.len(), work = plan.has_work(), "planned");
         if plan.has_work() {

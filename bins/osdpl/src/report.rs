@@ -1,7 +1,8 @@
 //! Step 5 of the osdpl reconcile, and the one place it writes status and events: the typed
 //! status of the OSDPL and its OpenStackDeploymentStatus ([`crate::status`]), events on
 //! transitions only (`Applied`, `ApplyFailed`, `Waiting`, `InvalidSpec`, `Uninstalled`,
-//! `UninstallFailed`, `UnusableInput`), and the state metrics.
+//! `UninstallFailed`, `UnusableInput`), `Drift` when a release was changed outside osdpl,
+//! and the state metrics.
 //!
 //! After a restart, the last reported service states are read back from the osdplst, so a
 //! restart repeats no events.
@@ -150,6 +151,20 @@ impl Report {
                 .filter(|r| r.osdpl.is_some())
                 .map(|r| r.status.as_str()),
         );
+    }
+
+    /// Releases whose stored values were changed outside osdpl (their labels still said
+    /// converged): a Warning event `Drift` per release, which is then upgraded back.
+    pub async fn drift(&self, osdpl: &OpenStackDeployment, releases: &[String]) {
+        for release in releases {
+            tracing::warn!(osdpl = %osdpl.name_any(), %release, "release drifted from the render");
+            let note = format!(
+                "release {release} holds values other than rendered (changed outside osdpl); upgrading it back"
+            );
+            self.events
+                .warning(&osdpl.object_ref(&()), "Drift", &note)
+                .await;
+        }
     }
 
     /// A release that could not be uninstalled while deleting the OSDPL.

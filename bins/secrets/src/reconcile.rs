@@ -26,6 +26,7 @@ use rockoon_core::crd::OpenStackDeployment;
 use rockoon_core::credentials::{self, Group, Needed};
 use rockoon_runtime::controller::Reconciler;
 use rockoon_runtime::events::Events;
+use rockoon_runtime::hash_key::HashKey;
 
 use crate::error::Error;
 use crate::generate;
@@ -53,6 +54,7 @@ pub struct Secrets {
     stores: Stores,
     metrics: Metrics,
     events: Events,
+    hash_key: HashKey,
 }
 
 /// What one OSDPL needs: per owner the credentials, and why the spec could not tell which
@@ -64,6 +66,7 @@ impl Secrets {
     pub fn new(client: Client, settings: Settings, stores: Stores, metrics: Metrics) -> Self {
         Self {
             events: Events::new(client.clone(), FIELD_MANAGER, "Credentials"),
+            hash_key: HashKey::new(client.clone(), &settings.controller_namespace),
             client,
             settings,
             stores,
@@ -111,8 +114,9 @@ impl Secrets {
         };
         let (tree, problems) = credentials::tree(&secrets);
         self.metrics_of(&needs, &tree, &problems, &secrets);
-        let references =
-            verdicts::References::check(&osdpl.spec, &self.stores.referenced.state(), &api).await?;
+        let key = self.hash_key.get().await?;
+        let labelled = self.stores.referenced.state();
+        let references = verdicts::References::check(&osdpl.spec, &labelled, &api, key).await?;
         self.metrics
             .set_references(references.resolved(), references.problems);
         let verdicts = [

@@ -128,6 +128,7 @@ impl References {
         spec: &OpenStackDeploymentSpec,
         labelled: &[Arc<Secret>],
         api: &Api<Secret>,
+        hash_key: &[u8],
     ) -> Result<Self, Error> {
         let spec = serde_json::to_value(spec).unwrap_or(Value::Null);
         let references = value_from::references(&spec);
@@ -141,7 +142,7 @@ impl References {
                 unlabelled.insert(reference.name.clone(), exists);
             }
         }
-        let (hashes, problems) = value_from::check(&references, |name| {
+        let (hashes, problems) = value_from::check(&references, hash_key, |name| {
             match labelled
                 .iter()
                 .find(|s| s.metadata.name.as_deref() == Some(name))

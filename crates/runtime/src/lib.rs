@@ -19,6 +19,7 @@
 //! - [`mirror`]: read-only caches of objects a reconcile reads, whose changes trigger it.
 //! - [`ssa`]: the one server-side apply helper (field manager, force, status or object).
 //! - [`events`]: the one event writer (Kubernetes events with bounded notes).
+//! - [`hash_key`]: the installation's key for the hashes published in status.
 //! - [`runtime`]: what every binary starts with (admin server, client, signals).
 //! - [`shutdown`]: SIGTERM/SIGINT handling.
 
@@ -28,6 +29,7 @@ pub mod client;
 pub mod controller;
 pub mod error;
 pub mod events;
+pub mod hash_key;
 pub mod metrics;
 pub mod mirror;
 pub mod runtime;

@@ -7,16 +7,21 @@
 // In tests a failed unwrap is a failed test with its message; that is what we want.
 #![allow(clippy::unwrap_used)]
 
+mod api_outage;
 mod binaries;
 mod ceph_exchange;
 mod conformance;
 mod crds;
 mod deploy;
+mod drift;
+mod events;
 mod gateway_routes;
 mod health;
+mod helm_recovery;
 mod lifecycle;
 mod render_diff;
 mod secrets;
+mod small;
 mod ssa;
 mod supervisor;
 mod upstream_objects;
