@@ -20,12 +20,13 @@ use std::sync::Arc;
 
 use k8s_openapi::api::core::v1::Secret;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
-use kube::Api;
+use kube::{Api, ResourceExt};
 use rockoon_core::credentials;
 use rockoon_runtime::ssa;
 use serde_json::json;
 
 use crate::error::Error;
+use crate::metrics::Metrics;
 use crate::write::{FIELD_MANAGER, SecretCalls};
 
 /// Label of a copy; its value is the owner of the credentials it keeps.
@@ -101,6 +102,12 @@ pub fn original_of(copy: &Secret) -> Option<Secret> {
     })
 }
 
+/// The credential group of a Secret, by its owner label.
+pub fn group_of(secret: &Secret) -> &'static str {
+    let owner = secret.labels().get(credentials::OWNER_LABEL);
+    credentials::Group::of(owner.map_or("", String::as_str)).as_str()
+}
+
 /// Whether the copy `have` shows exactly what [`copy_of`] would write now.
 fn same(have: &Secret, want: &Secret) -> bool {
     have.data == want.data
@@ -120,9 +127,10 @@ fn same(have: &Secret, want: &Secret) -> bool {
 }
 
 /// Recreates each credential Secret that is gone but has a copy (`live`: the cached
-/// credential Secrets, `copies`: the cached copies). Returns the names restored.
+/// credential Secrets, `copies`: the cached copies), counting each. Returns the names restored.
 pub async fn restore<A: SecretCalls>(
     api: &A,
+    metrics: &Metrics,
     live: &[Arc<Secret>],
     copies: &[Arc<Secret>],
 ) -> Result<Vec<String>, Error> {
@@ -142,6 +150,7 @@ pub async fn restore<A: SecretCalls>(
         }
         if api.create(&original).await? {
             tracing::warn!(secret = %name, "credential Secret was deleted; restored from its copy");
+            metrics.restored(group_of(&original));
             restored.push(name);
         }
     }

@@ -125,16 +125,28 @@ impl Secrets {
     async fn reconcile_osdpl(&self, osdpl: &OpenStackDeployment) -> Result<(), Error> {
         let api: Api<Secret> = Api::namespaced(self.client.clone(), &self.settings.namespace);
         let (needs, unreadable) = needs(osdpl);
+        let labelled = ListParams::default().labels(credentials::OWNER_LABEL);
+        let copies = self.stores.backups.state();
         let cached = self.stores.credentials.state();
-        let restored = backup::restore(&api, &cached, &self.stores.backups.state()).await?;
+        let restored = backup::restore(&api, &self.metrics, &cached, &copies).await?;
         let report = self.report();
         report.restored(osdpl, &restored).await;
+        // The cache does not show the restored Secrets yet; plans must see them.
+        let cached: Vec<Arc<Secret>> = if restored.is_empty() {
+            cached
+        } else {
+            api.list(&labelled)
+                .await?
+                .items
+                .into_iter()
+                .map(Arc::new)
+                .collect()
+        };
         let plans = verdicts::plans(osdpl, cached.iter().map(AsRef::as_ref));
         let generated = generate::run(&api, &self.metrics, osdpl, &needs, &plans, &cached).await?;
 
         // After writes the caches may lag; read what was written.
-        let secrets: Vec<Secret> = if generated.written() || !restored.is_empty() {
-            let labelled = ListParams::default().labels(credentials::OWNER_LABEL);
+        let secrets: Vec<Secret> = if generated.written() {
             api.list(&labelled).await?.items
         } else {
             cached.iter().map(|s| s.as_ref().clone()).collect()

@@ -249,6 +249,7 @@ impl<A: SecretCalls> Writer<'_, A> {
                 found = true;
                 if self.create(&original).await? {
                     tracing::warn!(secret = %name, "credential Secret was gone; restored from its copy");
+                    self.metrics.restored(backup::group_of(&original));
                 }
             }
         }

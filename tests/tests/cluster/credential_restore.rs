@@ -250,6 +250,14 @@ async fn a_deleted_credential_secret_comes_back_with_the_same_values_while_runni
         events.iter().any(|m| m.contains(&service)),
         "a Warning event names {service}: {events:?}"
     );
+    let (_, metrics) = binary.get("/metrics").await.expect("metrics answer");
+    assert!(
+        metrics
+            .lines()
+            .filter(|l| l.starts_with("rockoon_credentials_restored_total{"))
+            .any(|l| l.contains("group=\"service\"") && l.ends_with(" 1")),
+        "one service restore counted:\n{metrics}"
+    );
 
     // Deleted while the binary is down: the copy outlives the process.
     binary.kill().await.unwrap();
