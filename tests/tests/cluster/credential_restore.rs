@@ -293,3 +293,187 @@ async fn a_deleted_credential_secret_comes_back_with_the_same_values_while_runni
     binary.terminate(Duration::from_secs(20)).await.unwrap();
     ns.delete().await.unwrap();
 }
+
+/// Starts `rockoon-osdpl` against `namespace` (OpenStack, Ceph and controller namespace).
+async fn start_osdpl(cluster: &ClusterInfo, namespace: &str) -> RunningBinary {
+    let env = [
+        ("OSCTL_OS_DEPLOYMENT_NAMESPACE", namespace.to_owned()),
+        ("OSCTL_CEPH_SHARED_NAMESPACE", namespace.to_owned()),
+        ("OSCTL_CONTROLLER_NAMESPACE", namespace.to_owned()),
+    ];
+    let mut binary = RunningBinary::start(cluster, "osdpl", &env).unwrap();
+    binary.wait_ready(WAIT).await.unwrap();
+    binary
+}
+
+/// Sum of the samples of `name` whose labels contain every one of `labels`.
+async fn metric(binary: &RunningBinary, name: &str, labels: &[&str]) -> f64 {
+    let (_, body) = binary.get("/metrics").await.expect("metrics answer");
+    body.lines()
+        .filter(|l| l.starts_with(&format!("{name}{{")) || l.starts_with(&format!("{name} ")))
+        .filter(|l| labels.iter().all(|label| l.contains(label)))
+        .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
+        .sum()
+}
+
+/// Latest revision of each helm release of the namespace, from helm's storage labels.
+async fn revisions(secrets: &Api<Secret>) -> BTreeMap<String, u32> {
+    let helm = ListParams::default().labels("owner=helm");
+    let mut latest = BTreeMap::new();
+    for s in secrets.list_metadata(&helm).await.unwrap() {
+        let revision: u32 = s.labels()["version"].parse().unwrap();
+        let entry = latest.entry(s.labels()["name"].clone()).or_insert(0);
+        *entry = revision.max(*entry);
+    }
+    latest
+}
+
+#[tokio::test]
+async fn deleting_every_credential_secret_under_a_running_osdpl_upgrades_no_release() {
+    let cluster = cluster_or_return!();
+    ensure_crds(&cluster).await.unwrap();
+    let client = cluster.client().await.unwrap();
+    let ns = TestNamespace::create(&client, "restore-osdpl")
+        .await
+        .unwrap();
+    rockoon_tests::sample::seed_external_inputs(&client, &ns.name, &ns.name)
+        .await
+        .unwrap();
+    let secrets_binary = start_secrets(&cluster, &ns.name).await;
+    let osdpl_binary = start_osdpl(&cluster, &ns.name).await;
+    let secrets: Api<Secret> = Api::namespaced(client.clone(), &ns.name);
+    let osdpls: Api<OpenStackDeployment> = Api::namespaced(client.clone(), &ns.name);
+    // The database (MariaDB reads the admin database account) and memcached: small, and a
+    // release that renders a credential.
+    let mut osdpl = core(&ns.name);
+    let removed: Vec<String> = [
+        "messaging",
+        "coordination",
+        "ingress",
+        "identity",
+        "placement",
+        "image",
+        "compute",
+        "networking",
+        "dashboard",
+    ]
+    .iter()
+    .map(|s| format!("~{s}"))
+    .collect();
+    osdpl.spec.features = serde_json::from_value(json!({"services": removed})).unwrap();
+    osdpls.create(&PostParams::default(), &osdpl).await.unwrap();
+    let statuses: Api<rockoon_core::crd::OpenStackDeploymentStatus> =
+        Api::namespaced(client.clone(), &ns.name);
+    let applied = tokio::time::timeout(
+        WAIT,
+        await_condition(
+            statuses,
+            OSDPL,
+            |s: Option<&rockoon_core::crd::OpenStackDeploymentStatus>| {
+                s.and_then(|s| s.status.as_ref())
+                    .is_some_and(|s| json!(s)["osdpl"]["state"] == "APPLIED")
+            },
+        ),
+    )
+    .await;
+    assert!(
+        matches!(applied, Ok(Ok(Some(_)))),
+        "not APPLIED; osdpl log:\n{}",
+        osdpl_binary.log_tail()
+    );
+    copies_complete(&secrets, &secrets_binary).await;
+    let released = revisions(&secrets).await;
+    assert!(released.contains_key("openstack-mariadb"), "{released:?}");
+    let upgrades = metric(
+        &osdpl_binary,
+        "rockoon_helm_operations_total",
+        &["op=\"upgrade\""],
+    )
+    .await;
+
+    // Every credential Secret at once, as `kubectl delete secret -l` would.
+    let before = by_label(&secrets, credentials::OWNER_LABEL).await;
+    let labelled = ListParams::default().labels(credentials::OWNER_LABEL);
+    secrets
+        .delete_collection(&DeleteParams::default(), &labelled)
+        .await
+        .unwrap();
+    for name in before.keys() {
+        see_restored(&secrets, &secrets_binary, name, &before).await;
+    }
+
+    // A reconcile forced after the restore (touching an annotation) sees the restored values;
+    // any upgrade the deletion caused happened before it finished.
+    let reconciles = metric(
+        &osdpl_binary,
+        "rockoon_reconcile_duration_seconds_count",
+        &[],
+    )
+    .await;
+    let touch = json!({"metadata": {"annotations": {"test/touch": "1"}}});
+    osdpls
+        .patch(
+            OSDPL,
+            &kube::api::PatchParams::default(),
+            &kube::api::Patch::Merge(&touch),
+        )
+        .await
+        .unwrap();
+    let deadline = tokio::time::Instant::now() + WAIT;
+    // Polling the controller's own counters: there is no object to watch for "nothing happened".
+    loop {
+        let done = metric(
+            &osdpl_binary,
+            "rockoon_reconcile_duration_seconds_count",
+            &[],
+        )
+        .await;
+        let queued = metric(&osdpl_binary, "rockoon_reconcile_queue_depth", &[]).await;
+        if done > reconciles && queued == 0.0 {
+            break;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "no reconcile finished"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(
+        revisions(&secrets).await,
+        released,
+        "no release got a new revision"
+    );
+    assert_eq!(
+        metric(
+            &osdpl_binary,
+            "rockoon_helm_operations_total",
+            &["op=\"upgrade\""]
+        )
+        .await,
+        upgrades,
+        "no helm upgrade; osdpl log:\n{}",
+        osdpl_binary.log_tail()
+    );
+
+    osdpls
+        .delete(OSDPL, &DeleteParams::default())
+        .await
+        .unwrap();
+    tokio::time::timeout(
+        WAIT,
+        await_condition(osdpls, OSDPL, |o: Option<&OpenStackDeployment>| o.is_none()),
+    )
+    .await
+    .expect("OSDPL deleted")
+    .unwrap();
+    let (mut osdpl_binary, mut secrets_binary) = (osdpl_binary, secrets_binary);
+    osdpl_binary
+        .terminate(Duration::from_secs(20))
+        .await
+        .unwrap();
+    secrets_binary
+        .terminate(Duration::from_secs(20))
+        .await
+        .unwrap();
+    ns.delete().await.unwrap();
+}
