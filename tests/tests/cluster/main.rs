@@ -20,6 +20,7 @@ mod lifecycle;
 mod render_diff;
 mod secrets;
 mod ssa;
+mod supervisor;
 mod upstream_objects;
 mod workloads;
 
