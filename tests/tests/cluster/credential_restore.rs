@@ -361,6 +361,11 @@ async fn deleting_every_credential_secret_under_a_running_osdpl_upgrades_no_rele
     .map(|s| format!("~{s}"))
     .collect();
     osdpl.spec.features = serde_json::from_value(json!({"services": removed})).unwrap();
+    // Leaving out messaging (stateful) must be confirmed.
+    osdpl.metadata.annotations = Some(BTreeMap::from([(
+        "lcm.mirantis.com/confirm-removal".to_owned(),
+        "messaging".to_owned(),
+    )]));
     osdpls.create(&PostParams::default(), &osdpl).await.unwrap();
     let statuses: Api<rockoon_core::crd::OpenStackDeploymentStatus> =
         Api::namespaced(client.clone(), &ns.name);

@@ -59,7 +59,11 @@ fn memcached_only(name: &str, services: Value) -> Value {
     json!({
         "apiVersion": "lcm.mirantis.com/v1alpha1",
         "kind": "OpenStackDeployment",
-        "metadata": {"name": name},
+        // Leaving out the stateful services (database, messaging) must be confirmed.
+        "metadata": {
+            "name": name,
+            "annotations": {"lcm.mirantis.com/confirm-removal": "database,messaging"},
+        },
         "spec": {
             "openstack_version": "caracal", "preset": "core", "size": "tiny",
             "public_domain_name": "it.example.com",
