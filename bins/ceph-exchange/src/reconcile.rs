@@ -13,7 +13,6 @@ use std::time::Duration;
 use k8s_openapi::api::core::v1::{ConfigMap, Secret};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{Condition, Time};
 use k8s_openapi::jiff::Timestamp;
-use kube::core::DeserializeGuard;
 use kube::runtime::controller::Action;
 use kube::{Api, Client, Resource, ResourceExt};
 use rockoon_core::ceph;
@@ -23,6 +22,7 @@ use rockoon_core::secret_text::decoded;
 use rockoon_runtime::controller::Reconciler;
 use rockoon_runtime::error::RuntimeError;
 use rockoon_runtime::events::Events;
+use rockoon_runtime::guard::Guarded;
 use rockoon_runtime::hash_key::HashKey;
 
 use rockoon_runtime::ssa;
@@ -93,12 +93,12 @@ impl CephExchange {
     }
 }
 
-impl Reconciler<DeserializeGuard<OpenStackDeployment>> for CephExchange {
+impl Reconciler<Guarded<OpenStackDeployment>> for CephExchange {
     type Error = RuntimeError;
 
     async fn reconcile(
         &self,
-        object: Arc<DeserializeGuard<OpenStackDeployment>>,
+        object: Arc<Guarded<OpenStackDeployment>>,
     ) -> Result<Action, RuntimeError> {
         // osdpl reports an object it cannot read; its needs count as unknown (see `needs`).
         let Ok(osdpl) = &object.0 else {

@@ -10,9 +10,9 @@
 
 use futures::future::join_all;
 use kube::api::{Patch, PatchParams};
-use kube::core::DeserializeGuard;
 use kube::{Api, Client, Resource, ResourceExt};
 use rockoon_core::crd::OpenStackDeployment;
+use rockoon_runtime::guard::Guarded;
 use serde_json::json;
 
 use crate::error::Error;
@@ -25,7 +25,7 @@ use crate::rollout::Releases;
 /// Finalizer that makes deleting an OSDPL uninstall its releases first.
 pub const FINALIZER: &str = "lcm.mirantis.com/rockoon-osdpl";
 
-type Object = DeserializeGuard<OpenStackDeployment>;
+type Object = Guarded<OpenStackDeployment>;
 
 /// Whether `object` carries our finalizer.
 pub fn held(object: &Object) -> bool {

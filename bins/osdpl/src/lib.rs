@@ -26,12 +26,12 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use kube::Api;
-use kube::core::DeserializeGuard;
 use kube::runtime::watcher;
 use rockoon_core::crd::OpenStackDeployment;
 use rockoon_core::names::OSDPL_CRD;
 use rockoon_core::render::Templates;
 use rockoon_runtime::controller::{self, Scheduling, Watch};
+use rockoon_runtime::guard::Guarded;
 use rockoon_runtime::runtime::{Runtime, Task};
 use rockoon_runtime::settings::{BinaryArgs, CommonArgs};
 
@@ -175,10 +175,7 @@ fn tasks(runtime: &Runtime, settings: &ControllerArgs, templates: Templates) -> 
     let reconciler = Osdpl::new(client.clone(), Arc::new(applier), mirrors, render, report);
     let watch = Watch {
         resource: "OpenStackDeployment",
-        api: Api::<DeserializeGuard<OpenStackDeployment>>::namespaced(
-            client,
-            &runtime.args.namespace,
-        ),
+        api: Api::<Guarded<OpenStackDeployment>>::namespaced(client, &runtime.args.namespace),
         config: watcher::Config::default(),
         crd: Some(OSDPL_CRD),
     };

@@ -15,12 +15,12 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use kube::core::DeserializeGuard;
 use kube::runtime::controller::Action as Requeue;
 use kube::{Client, Resource, ResourceExt};
 use rockoon_core::crd::OpenStackDeployment;
 use rockoon_core::render;
 use rockoon_runtime::controller::Reconciler;
+use rockoon_runtime::guard::Guarded;
 
 use crate::apply::Applier;
 use crate::error::Error;
@@ -60,13 +60,10 @@ impl Osdpl {
     }
 }
 
-impl Reconciler<DeserializeGuard<OpenStackDeployment>> for Osdpl {
+impl Reconciler<Guarded<OpenStackDeployment>> for Osdpl {
     type Error = Error;
 
-    async fn reconcile(
-        &self,
-        object: Arc<DeserializeGuard<OpenStackDeployment>>,
-    ) -> Result<Requeue, Error> {
+    async fn reconcile(&self, object: Arc<Guarded<OpenStackDeployment>>) -> Result<Requeue, Error> {
         if object.meta().deletion_timestamp.is_some() {
             if finalizer::held(&object) {
                 let applier = self.applier.as_ref();
@@ -163,7 +160,7 @@ impl Osdpl {
 
 /// The OSDPL, or why it cannot be read (it passed the API schema, e.g. under an older, looser
 /// CRD, but does not match the suite's types).
-fn readable(object: &DeserializeGuard<OpenStackDeployment>) -> Result<&OpenStackDeployment, Error> {
+fn readable(object: &Guarded<OpenStackDeployment>) -> Result<&OpenStackDeployment, Error> {
     object
         .0
         .as_ref()
@@ -176,7 +173,7 @@ mod tests {
     use super::*;
     use rockoon_core::error::ErrorKind;
 
-    fn guard(spec: serde_json::Value) -> DeserializeGuard<OpenStackDeployment> {
+    fn guard(spec: serde_json::Value) -> Guarded<OpenStackDeployment> {
         let object = serde_json::json!({
             "apiVersion": "lcm.mirantis.com/v1alpha1",
             "kind": "OpenStackDeployment",

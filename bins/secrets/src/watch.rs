@@ -1,6 +1,7 @@
 //! The Secret caches behind the OSDPL reconcile (runtime mirrors): the reconcile reads them
 //! instead of calling the API, and each change reconciles the OSDPL again (a credential edited
-//! by hand, a referenced Secret changed, the clouds.yaml copy touched).
+//! or deleted by hand, a referenced Secret changed, the clouds.yaml copy or a credential's
+//! protected copy touched).
 //!
 //! Each has its readiness gate `watch:<resource>` and its `rockoon_watched_objects` series,
 //! like the controller's own watch; reconciles wait for every first list.
@@ -14,6 +15,8 @@ use rockoon_runtime::controller::Trigger;
 use rockoon_runtime::mirror::{self, Mirror};
 use rockoon_runtime::runtime::Runtime;
 
+use crate::backup::BACKUP_LABEL;
+
 /// Caches of the watched Secrets.
 #[derive(Clone)]
 pub struct Stores {
@@ -23,6 +26,8 @@ pub struct Stores {
     pub referenced: Mirror<Secret>,
     /// The clouds.yaml copy in the controller namespace.
     pub clouds: Mirror<Secret>,
+    /// Protected copies of the credential Secrets (label `lcm.mirantis.com/credentials-backup`).
+    pub backups: Mirror<Secret>,
 }
 
 impl Stores {
@@ -53,12 +58,20 @@ impl Stores {
             readiness,
             metrics,
         );
+        let (backups, t4) = mirror::counted_objects(
+            "CredentialBackup",
+            secrets(namespace),
+            watcher::Config::default().labels(BACKUP_LABEL),
+            readiness,
+            metrics,
+        );
         let stores = Self {
             credentials,
             referenced,
             clouds,
+            backups,
         };
-        (stores, vec![t1, t2, t3])
+        (stores, vec![t1, t2, t3, t4])
     }
 
     /// Waits for every cache's first complete list.
@@ -66,5 +79,6 @@ impl Stores {
         self.credentials.synced().await;
         self.referenced.synced().await;
         self.clouds.synced().await;
+        self.backups.synced().await;
     }
 }

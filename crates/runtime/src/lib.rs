@@ -14,6 +14,8 @@
 //! - [`error`]: the runtime's own errors and the stable kinds of kube client errors.
 //! - [`backoff`]: the one retry policy (capped exponential).
 //! - [`client`]: the Kubernetes client and waiting for CRDs.
+//! - [`guard`]: decoding each watched object on its own (one unreadable object is reported,
+//!   never blinds a watch); [`depth`] measures nesting without recursion.
 //! - [`watch`]: the one watch cache (reflector + readiness gate + change counter).
 //! - [`controller`]: running watch-driven controllers with metrics, readiness and shutdown.
 //! - [`mirror`]: read-only caches of objects a reconcile reads, whose changes trigger it.
@@ -27,8 +29,10 @@ pub mod admin;
 pub mod backoff;
 pub mod client;
 pub mod controller;
+pub mod depth;
 pub mod error;
 pub mod events;
+pub mod guard;
 pub mod hash_key;
 pub mod metrics;
 pub mod mirror;

@@ -12,6 +12,8 @@ mod binaries;
 mod ceph_exchange;
 mod conformance;
 mod crds;
+mod credential_restore;
+mod deep_values;
 mod deploy;
 mod drift;
 mod events;
