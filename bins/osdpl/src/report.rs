@@ -1,7 +1,11 @@
 //! Step 5 of the osdpl reconcile, and the one place it writes status and events: the typed
 //! status of the OSDPL and its OpenStackDeploymentStatus ([`crate::status`]), events on
 //! transitions only (`Applied`, `ApplyFailed`, `Waiting`, `InvalidSpec`, `Uninstalled`,
-//! `UninstallFailed`, `UnusableInput`), and the state metrics.
+//! `UninstallFailed`, `UnusableInput`, `Conflict`, `Adopted`), and the state metrics.
+//!
+//! The osdplst shows the OSDPL it belongs to and nothing else: one left by an earlier OSDPL of
+//! the same name is deleted before the first write, one deleted by hand is written again
+//! whole, and it is deleted with its OSDPL.
 //!
 //! After a restart, the last reported service states are read back from the osdplst, so a
 //! restart repeats no events.
@@ -59,6 +63,14 @@ impl Report {
         fingerprint: Option<&str>,
         unsupported: Option<&[String]>,
     ) -> Result<(), Error> {
+        if let Some(stale) = mirrors.stale_status_of(osdpl) {
+            tracing::info!(osdpl = %osdpl.name_any(), "deleting an osdplst another OSDPL left");
+            let uid = osdpl.uid().unwrap_or_default();
+            self.writer
+                .delete(&uid, &stale)
+                .await
+                .map_err(Error::Report)?;
+        }
         let current = mirrors.status_of(osdpl);
         let mut osdplst = status::osdplst_status(osdpl, overall, fingerprint);
         // A spec that cannot render says nothing new about the services: keep what they were
@@ -95,6 +107,66 @@ impl Report {
         }
         let invalid = Overall::Invalid(message);
         self.status(mirrors, osdpl, &invalid, None, None).await
+    }
+
+    /// Another OSDPL owns the namespace: CONFLICT with a message naming it, a Warning event
+    /// `Conflict` on the transition. Nothing else is done for this OSDPL.
+    pub async fn conflict(
+        &self,
+        mirrors: &Mirrors,
+        osdpl: &OpenStackDeployment,
+        owner: &str,
+    ) -> Result<(), Error> {
+        let message = format!(
+            "namespace {} is owned by OpenStackDeployment {owner} (the oldest): this one is \
+             not rendered, applied or removed until {owner} is deleted",
+            osdpl.namespace().unwrap_or_default()
+        );
+        let words = BTreeMap::from([("*".to_owned(), message.clone())]);
+        if self.transition(mirrors, osdpl, words) {
+            tracing::warn!(osdpl = %osdpl.name_any(), %owner, "namespace owned by another OSDPL");
+            self.events
+                .warning(&osdpl.object_ref(&()), "Conflict", &message)
+                .await;
+        }
+        let conflict = Overall::Conflict(message);
+        self.status(mirrors, osdpl, &conflict, None, None).await
+    }
+
+    /// Releases this OSDPL takes over (installed without an owner label, or labelled for an
+    /// OSDPL that no longer exists): a Normal event `Adopted` naming them.
+    pub async fn adopted(&self, osdpl: &OpenStackDeployment, releases: &[String]) {
+        if releases.is_empty() {
+            return;
+        }
+        let note = format!(
+            "adopting release(s) {} found without a living owner: upgraded and labelled as \
+             this OSDPL's",
+            releases.join(", ")
+        );
+        tracing::info!(osdpl = %osdpl.name_any(), releases = %releases.join(","), "adopting");
+        self.events
+            .normal(&osdpl.object_ref(&()), "Adopted", &note)
+            .await;
+    }
+
+    /// Deletes the osdplst of the OSDPL `uid` named `name` (it is being deleted).
+    pub async fn remove_status(
+        &self,
+        mirrors: &Mirrors,
+        name: &str,
+        uid: &str,
+    ) -> Result<(), Error> {
+        let owned = mirrors
+            .statuses
+            .find(|s| s.name_any() == name && s.owner_references().iter().any(|o| o.uid == uid));
+        if let Some(status) = owned {
+            self.writer
+                .delete(uid, &status)
+                .await
+                .map_err(Error::Report)?;
+        }
+        Ok(())
     }
 
     /// An object the types cannot read (no status can be written for it).

@@ -12,6 +12,7 @@ use rockoon_core::credentials::OWNER_LABEL;
 use rockoon_core::names::OSDPL_SECRET_SELECTOR;
 use rockoon_runtime::controller::Trigger;
 use rockoon_runtime::mirror::{self, Mirror};
+use rockoon_runtime::owner::Osdpls;
 use rockoon_runtime::runtime::Runtime;
 
 /// Caches of the watched Secrets.
@@ -23,6 +24,8 @@ pub struct Stores {
     pub referenced: Mirror<Secret>,
     /// The clouds.yaml copy in the controller namespace.
     pub clouds: Mirror<Secret>,
+    /// The namespace's OSDPLs by metadata: only the namespace owner gets credentials.
+    pub osdpls: Osdpls,
 }
 
 impl Stores {
@@ -53,12 +56,15 @@ impl Stores {
             readiness,
             metrics,
         );
+        // Fires when OSDPLs appear or go: the next owner is served once the old one is gone.
+        let (osdpls, t4) = Osdpls::start(runtime, namespace);
         let stores = Self {
             credentials,
             referenced,
             clouds,
+            osdpls,
         };
-        (stores, vec![t1, t2, t3])
+        (stores, vec![t1, t2, t3, t4])
     }
 
     /// Waits for every cache's first complete list.

@@ -17,6 +17,7 @@
 //! - [`watch`]: the one watch cache (reflector + readiness gate + change counter).
 //! - [`controller`]: running watch-driven controllers with metrics, readiness and shutdown.
 //! - [`mirror`]: read-only caches of objects a reconcile reads, whose changes trigger it.
+//! - [`owner`]: the namespace's OSDPLs by metadata and which of them owns the namespace.
 //! - [`ssa`]: the one server-side apply helper (field manager, force, status or object).
 //! - [`events`]: the one event writer (Kubernetes events with bounded notes).
 //! - [`runtime`]: what every binary starts with (admin server, client, signals).
@@ -30,6 +31,7 @@ pub mod error;
 pub mod events;
 pub mod metrics;
 pub mod mirror;
+pub mod owner;
 pub mod runtime;
 pub mod settings;
 pub mod shutdown;

@@ -15,9 +15,12 @@ mod deploy;
 mod gateway_routes;
 mod health;
 mod lifecycle;
+mod ownership;
 mod render_diff;
 mod secrets;
+mod small;
 mod ssa;
+mod status_truth;
 mod upstream_objects;
 mod workloads;
 
