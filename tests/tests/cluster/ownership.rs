@@ -3,20 +3,22 @@
 //! never renders, applies, generates or reports health; releases left labelled as its own
 //! (what a fight used to leave) are neither upgraded by the owner nor uninstalled when it is
 //! deleted; a release whose owner is gone is adopted with an event; and when the owner is
-//! deleted, the next OSDPL takes over the namespace.
+//! deleted, the next OSDPL takes over the namespace. An OSDPL outside the managed namespace
+//! gets a status saying so.
 //!
 //! memcached alone (see [`crate::small`]): one real release, no deployment slot.
 
 use std::collections::BTreeMap;
 
 use k8s_openapi::api::core::v1::Secret;
-use kube::api::{DeleteParams, Patch, PatchParams};
+use kube::api::{DeleteParams, ListParams, Patch, PatchParams};
 use kube::{Api, ResourceExt};
 use rockoon_core::crd::OpenStackDeployment;
+use rockoon_tests::harness::TestNamespace;
 use serde_json::json;
 
 use crate::cluster_or_return;
-use crate::small::{OSDPL_LABEL, Small, applied, memcached_osdpl};
+use crate::small::{OSDPL_LABEL, Small, WAIT, applied, memcached_osdpl, start_with};
 
 const RELEASE: &str = "openstack-memcached";
 const FINALIZER: &str = "lcm.mirantis.com/rockoon-osdpl";
@@ -182,6 +184,65 @@ async fn when_the_owner_is_deleted_the_next_osdpl_takes_over_the_namespace() {
         "{releases:?}"
     );
     setup.finish().await;
+}
+
+#[tokio::test]
+async fn an_osdpl_outside_the_managed_namespace_is_told_so_and_nothing_is_done_for_it() {
+    let cluster = cluster_or_return!();
+    rockoon_tests::harness::ensure_crds(&cluster).await.unwrap();
+    let client = cluster.client().await.unwrap();
+    let managed = TestNamespace::create(&client, "managed").await.unwrap();
+    let elsewhere = TestNamespace::create(&client, "elsewhere").await.unwrap();
+    // Only this test's OSDPLs: other tests' osdpl binaries manage their own namespaces.
+    let label = format!("rockoon-test-{}", elsewhere.name);
+    let selector = ("OSCTL_UNMANAGED_SELECTOR", format!("{label}=yes"));
+    let mut osdpl = start_with(&cluster, "osdpl", &managed.name, &managed.name, &[selector]).await;
+    let mut stray = memcached_osdpl("stray", &elsewhere.name);
+    stray.metadata.labels = Some([(label, "yes".to_owned())].into());
+    let osdpls: Api<OpenStackDeployment> = Api::namespaced(client.clone(), &elsewhere.name);
+    osdpls.create(&Default::default(), &stray).await.unwrap();
+    let told = tokio::time::timeout(
+        WAIT,
+        kube::runtime::wait::await_condition(
+            osdpls.clone(),
+            "stray",
+            |o: Option<&OpenStackDeployment>| {
+                o.is_some_and(|o| {
+                    o.status.as_ref().and_then(|s| s.state.as_deref()) == Some("UNMANAGED")
+                })
+            },
+        ),
+    )
+    .await
+    .unwrap_or_else(|_| panic!("no UNMANAGED state; log:\n{}", osdpl.log_tail()))
+    .unwrap()
+    .unwrap();
+    let ready = condition(&told, "Ready").unwrap();
+    assert_eq!(
+        (ready.status.as_str(), ready.reason.as_str()),
+        ("False", "NamespaceNotManaged")
+    );
+    assert!(ready.message.contains(&managed.name), "{}", ready.message);
+    assert!(told.finalizers().is_empty(), "{:?}", told.finalizers());
+    let storage: Api<Secret> = Api::namespaced(client.clone(), &elsewhere.name);
+    let releases = storage
+        .list_metadata(&ListParams::default().labels("owner=helm"))
+        .await
+        .unwrap();
+    assert!(
+        releases.items.is_empty(),
+        "releases installed outside the managed namespace"
+    );
+    osdpl
+        .terminate(std::time::Duration::from_secs(20))
+        .await
+        .unwrap();
+    osdpls
+        .delete("stray", &DeleteParams::default())
+        .await
+        .unwrap();
+    managed.delete().await.unwrap();
+    elsewhere.delete().await.unwrap();
 }
 
 /// Labels the latest revision of the release as belonging to `osdpl`.

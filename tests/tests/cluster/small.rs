@@ -320,12 +320,24 @@ async fn start(
     namespace: &str,
     controller_ns: &str,
 ) -> RunningBinary {
-    let env = [
+    start_with(cluster, name, namespace, controller_ns, &[]).await
+}
+
+/// Starts `rockoon-<name>` on `namespace` with `extra` environment, and waits until ready.
+pub async fn start_with(
+    cluster: &ClusterInfo,
+    name: &str,
+    namespace: &str,
+    controller_ns: &str,
+    extra: &[(&str, String)],
+) -> RunningBinary {
+    let mut env = vec![
         ("OSCTL_OS_DEPLOYMENT_NAMESPACE", namespace.to_owned()),
         ("OSCTL_CEPH_SHARED_NAMESPACE", namespace.to_owned()),
         ("OSCTL_CONTROLLER_NAMESPACE", controller_ns.to_owned()),
         ("OSCTL_LOG_LEVEL", "info,rockoon_osdpl=debug".to_owned()),
     ];
+    env.extend(extra.iter().cloned());
     let mut binary = RunningBinary::start(cluster, name, &env).unwrap();
     binary.wait_ready(Duration::from_secs(60)).await.unwrap();
     binary
