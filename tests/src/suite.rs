@@ -95,10 +95,8 @@ pub fn start_binary(
     // Later entries win, so callers can override the defaults above.
     env.extend(extra_env.iter().cloned());
     std::fs::create_dir_all(dir.join("logs"))?;
-    let component = Component::spawn(name, &path, &[], dir, &env)?;
-    if let Some(pid) = component.pid() {
-        crate::devcluster::stray::register(dir, crate::devcluster::stray::BINARIES, pid, &path)?;
-    }
+    let mut component = Component::spawn(name, &path, &[], dir, &env)?;
+    component.register_in(crate::devcluster::stray::BINARIES)?;
     Ok(component)
 }
 

@@ -204,6 +204,8 @@ fn rendered(args: &RenderArgs) -> Result<Rendered, String> {
         .clone()
         .unwrap_or_else(|| "openstack".into());
     context.images_base_url = args.images_base_url.clone();
+    context.confirmed_removals =
+        rockoon_core::names::confirmed_removals(osdpl.metadata.annotations.as_ref());
     context.gateway = rockoon_core::render::GatewaySettings {
         parent: args.gateway_parent.clone(),
         class: args.gateway_class.clone(),

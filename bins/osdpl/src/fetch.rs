@@ -126,6 +126,8 @@ impl Mirrors {
             ceph.first().map(AsRef::as_ref),
         );
         inputs.context.gateway = settings.gateway.clone();
+        inputs.context.confirmed_removals =
+            rockoon_core::names::confirmed_removals(osdpl.metadata.annotations.as_ref());
         inputs
     }
 

@@ -15,7 +15,6 @@
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
-use rockoon_core::render::catalog::SERVICES;
 use rockoon_core::render::{ChartGroup, Release, Rendered, ServiceOutcome};
 use sha2::{Digest, Sha256};
 
@@ -109,10 +108,7 @@ pub fn desired_hash(release: &Release, chart_identity: &str) -> String {
 
 /// Apply stage of a service (unknown names, e.g. from an older version, last).
 pub fn stage_of(service: &str) -> u8 {
-    SERVICES
-        .iter()
-        .find(|s| s.name == service)
-        .map_or(2, |s| s.stage)
+    rockoon_core::services::find(service).map_or(2, |s| s.stage)
 }
 
 /// The identity of each chart a render uses (part of every desired hash), computed before

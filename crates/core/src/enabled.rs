@@ -1,5 +1,5 @@
 //! Which services an OpenStackDeployment enables, without loading or rendering templates:
-//! its preset's service list with the user's `features.services` merged in (Rockoon's list
+//! its preset's service list (from the descriptors) with the user's `features.services` merged in (Rockoon's list
 //! union, where `~name` removes a service), in apply order.
 //!
 //! The secrets controller needs this to know which credentials to generate; the render engine
@@ -8,48 +8,16 @@
 use serde_json::{Value, json};
 
 use crate::crd::OpenStackDeploymentSpec;
-use crate::crd::osdpl::Preset;
 use crate::render::RenderError;
-use crate::render::catalog::{self, ServiceDef};
+use crate::render::catalog;
+use crate::services::{Service, preset_services};
 use crate::values::merge_into;
-
-/// `features.services` of each preset, in the preset's order (its template's list); `None`
-/// for a preset this version does not render.
-pub fn preset_services(preset: Preset) -> Option<Vec<&'static str>> {
-    /// The `core` preset: the control plane, compute and networking of a minimal cloud.
-    const CORE: &[&str] = &[
-        "database",
-        "messaging",
-        "memcached",
-        "coordination",
-        "ingress",
-        "identity",
-        "placement",
-        "image",
-        "compute",
-        "networking",
-        "dashboard",
-    ];
-    /// What the `compute` preset adds to `core`.
-    const COMPUTE_ADDS: &[&str] = &[
-        "block-storage",
-        "dns",
-        "orchestration",
-        "load-balancer",
-        "key-manager",
-    ];
-    match preset {
-        Preset::Core => Some(CORE.to_vec()),
-        Preset::Compute => Some([CORE, COMPUTE_ADDS].concat()),
-        Preset::ComputeTf => None,
-    }
-}
 
 /// The enabled services of `spec`, in apply order; an unknown preset or service name is an
 /// error naming its place in the spec.
 pub fn enabled_services(
     spec: &OpenStackDeploymentSpec,
-) -> Result<Vec<&'static ServiceDef>, RenderError> {
+) -> Result<Vec<&'static Service>, RenderError> {
     let user: Vec<Value> = spec
         .features
         .as_ref()
@@ -91,7 +59,7 @@ mod tests {
         .unwrap()
     }
 
-    fn names(services: Vec<&'static ServiceDef>) -> Vec<&'static str> {
+    fn names(services: Vec<&'static Service>) -> Vec<&'static str> {
         services.into_iter().map(|s| s.name).collect()
     }
 

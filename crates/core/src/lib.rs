@@ -4,7 +4,7 @@
 //!
 //! - [`crd`]: the custom resource types; the source of `deploy/crds/`.
 //! - [`ceph`]: Ceph's published data (`openstack-ceph-keys`) as the templates' `ceph` value.
-//! - [`catalog`]: service names accepted in `features.services`.
+//! - [`services`]: one descriptor per service; every per-service table is derived from them.
 //! - [`error`]: the stable error-kind trait every error of the suite implements.
 //! - [`names`]: well-known names (CRD, Secrets, labels, field managers, placement labels).
 //! - [`ownership`]: which OpenStackDeployment owns a namespace (the oldest); the others conflict.
@@ -14,7 +14,6 @@
 //! - [`render`]: the pure render engine (OSDPL + context → Helm releases with values).
 //! - [`values`]: pure merge and fingerprint of values layers (render engine foundation).
 
-pub mod catalog;
 pub mod ceph;
 pub mod crd;
 pub mod credentials;
@@ -24,6 +23,7 @@ pub mod names;
 pub mod ownership;
 pub mod render;
 pub mod secret_text;
+pub mod services;
 pub mod values;
 
 /// Version of the suite, reported in status and `--version`.

@@ -14,6 +14,26 @@ pub const OSDPL_SECRET_VALUE: &str = "true";
 /// Label selector of the Secrets `value_from` may read.
 pub const OSDPL_SECRET_SELECTOR: &str = "openstack.lcm.mirantis.com/osdpl_secret=true";
 
+/// Annotation on an OSDPL confirming the removal of stateful services (comma-separated
+/// names, e.g. `database`): without it, `~database` is refused rather than uninstalling data.
+pub const CONFIRM_REMOVAL_ANNOTATION: &str = "lcm.mirantis.com/confirm-removal";
+
+/// The services an OSDPL's annotations confirm the removal of.
+pub fn confirmed_removals(
+    annotations: Option<&std::collections::BTreeMap<String, String>>,
+) -> Vec<String> {
+    annotations
+        .and_then(|a| a.get(CONFIRM_REMOVAL_ANNOTATION))
+        .map(|list| {
+            list.split(',')
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
+                .map(str::to_owned)
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
 /// Field manager (and event reporter) of the osdpl container.
 pub const OSDPL_MANAGER: &str = "rockoon-osdpl";
 /// Field manager (and event reporter) of the secrets container.

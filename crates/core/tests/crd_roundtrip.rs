@@ -15,9 +15,9 @@ use std::path::{Path, PathBuf};
 use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::{
     CustomResourceDefinition, CustomResourceDefinitionVersion, JSONSchemaProps,
 };
-use rockoon_core::catalog::is_known_service_entry;
 use rockoon_core::crd::osdpl::{NeutronBackend, NovaImagesBackend, OpenStackVersion, Preset, Size};
 use rockoon_core::crd::{OpenStackDeployment, all_crds, crd_yaml};
+use rockoon_core::services::is_known_service_entry;
 use serde_json::Value;
 
 // ---------------------------------------------------------------------------------------------
@@ -538,6 +538,7 @@ fn objects_only_cel_can_refuse_still_deserialise() {
         "unknown-service.yaml",
         "bad-domain.yaml",
         "bad-nodes-key.yaml",
+        "long-region.yaml",
     ] {
         let yaml = invalid(file);
         let osdpl = parse_osdpl(&yaml).unwrap_or_else(|e| {
@@ -570,6 +571,7 @@ fn every_invalid_sample_is_covered_by_a_test() {
     let covered = [
         "bad-domain.yaml",
         "bad-nodes-key.yaml",
+        "long-region.yaml",
         "missing-size.yaml",
         "unknown-preset.yaml",
         "unknown-service.yaml",

@@ -13,6 +13,7 @@ use k8s_openapi::api::core::v1::Node;
 use kube::Api;
 use kube::api::ListParams;
 use rockoon_tests::devcluster::state::State;
+use rockoon_tests::devcluster::supervise::{self, Supervisor};
 use rockoon_tests::devcluster::{self, Component, DevCluster, NodeCounts, Options, stray};
 use rockoon_tests::suite;
 
@@ -60,6 +61,17 @@ enum Command {
     },
     /// Stop the cluster of the run folder; no process is left behind.
     Down,
+    /// Stop one process of the running cluster (e.g. `kube-apiserver`, `rockoon-osdpl`) and
+    /// keep it stopped until `start-component` (the supervisor restarts any other exit).
+    StopComponent {
+        /// Its name in `devcluster status`.
+        name: String,
+    },
+    /// Let the supervisor start a process stopped by `stop-component` again.
+    StartComponent {
+        /// Its name in `devcluster status`.
+        name: String,
+    },
     /// Show components, API server health and nodes.
     Status,
     /// Wait until `up` reports ready (or failed).
@@ -102,6 +114,14 @@ async fn main() -> std::process::ExitCode {
             up(&cli.dir, nodes, controllers, exit_on_stdin_eof).await
         }
         Command::Down => down(&cli.dir).await,
+        Command::StopComponent { name } => {
+            supervise::stop_component(&cli.dir, &name, Duration::from_secs(30)).await
+        }
+        Command::StartComponent { name } => {
+            supervise::start_component(&cli.dir, &name, Duration::from_secs(30))
+                .await
+                .map(|pid| println!("{name} running, pid {pid}"))
+        }
         Command::Status => status(&cli.dir).await,
         Command::Wait { timeout } => wait(&cli.dir, Duration::from_secs(timeout)).await,
         Command::WaitApplied {
@@ -197,7 +217,24 @@ async fn up(
         state.startup_seconds
     );
 
-    stop.await;
+    // Supervise until asked to stop: a process that exits is restarted (see `supervise`).
+    let mut supervisor = Supervisor::default();
+    let mut tick = tokio::time::interval(Duration::from_millis(250));
+    loop {
+        tokio::select! {
+            () = &mut stop => break,
+            _ = tick.tick() => {
+                let processes = cluster
+                    .components
+                    .iter_mut()
+                    .map(|c| (c.name.clone(), c))
+                    .chain(binaries.iter_mut().map(|b| (format!("rockoon-{}", b.name), b)));
+                if supervisor.check(processes, &mut state, &dir) {
+                    state.write(&dir)?;
+                }
+            }
+        }
+    }
     for binary in binaries.iter_mut().rev() {
         binary.stop(Duration::from_secs(15)).await;
     }
@@ -360,7 +397,26 @@ async fn status(dir: &Path) -> Result<()> {
         alive_word(state.supervisor_pid)
     );
     for (name, pid) in &state.pids {
-        println!("  {name:<26} pid {pid:<8} {}", alive_word(*pid));
+        let held = supervise::hold_path(dir, name).exists();
+        let restarts = state.restarts.get(name).copied().unwrap_or(0);
+        let last_exit = state
+            .exits
+            .get(name)
+            .map_or(String::new(), |e| format!(", last exit {e}"));
+        println!(
+            "  {name:<26} pid {pid:<8} {}{}{}",
+            alive_word(*pid),
+            if held {
+                " (held: start-component to release)"
+            } else {
+                ""
+            },
+            if restarts > 0 {
+                format!(" (restarted {restarts}x{last_exit})")
+            } else {
+                String::new()
+            },
+        );
     }
     for (name, addr) in &state.admin_addrs {
         println!("  admin {name:<20} http://{addr}/metrics /livez /readyz");

@@ -24,6 +24,19 @@ pub struct Component {
     pub child: Child,
     /// Where its stdout and stderr go.
     pub log: PathBuf,
+    /// How it was started, so the supervisor can start it again the same way.
+    launch: Launch,
+}
+
+/// A component's command line and environment.
+#[derive(Clone)]
+struct Launch {
+    program: PathBuf,
+    args: Vec<String>,
+    dir: PathBuf,
+    env: Vec<(String, String)>,
+    /// The `stray` group its pids are registered in, if any.
+    group: Option<&'static str>,
 }
 
 impl Component {
@@ -38,31 +51,50 @@ impl Component {
         dir: &Path,
         env: &[(&str, String)],
     ) -> Result<Self> {
+        let launch = Launch {
+            program: program.to_owned(),
+            args: args.to_vec(),
+            dir: dir.to_owned(),
+            env: env
+                .iter()
+                .map(|(k, v)| ((*k).to_owned(), v.clone()))
+                .collect(),
+            group: None,
+        };
         let log = dir.join("logs").join(format!("{name}.log"));
-        let out = std::fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(&log)?;
-        let err = out.try_clone()?;
-        let mut command = Command::new(program);
-        command
-            .args(args)
-            .stdin(Stdio::null())
-            .stdout(out)
-            .stderr(err)
-            .process_group(0)
-            .kill_on_drop(true);
-        for (key, value) in env {
-            command.env(key, value);
-        }
-        let child = command
-            .spawn()
-            .with_context(|| format!("spawning {}", program.display()))?;
+        let child = launch.spawn(&log)?;
         Ok(Self {
             name: name.to_owned(),
             child,
             log,
+            launch,
         })
+    }
+
+    /// Starts the process again with the same command line (after it exited); its log goes on
+    /// in the same file.
+    pub fn respawn(&mut self) -> Result<()> {
+        self.child = self.launch.spawn(&self.log)?;
+        self.register()
+    }
+
+    /// Registers the process in `stray` `group` (now and after every respawn), so a teardown
+    /// finds it even if its supervisor dies.
+    pub fn register_in(&mut self, group: &'static str) -> Result<()> {
+        self.launch.group = Some(group);
+        self.register()
+    }
+
+    fn register(&self) -> Result<()> {
+        if let (Some(group), Some(pid)) = (self.launch.group, self.pid()) {
+            super::stray::register(&self.launch.dir, group, pid, &self.launch.program)?;
+        }
+        Ok(())
+    }
+
+    /// The exit status, once the process has exited (reaping it, so no zombie is left).
+    pub fn exited(&mut self) -> Option<std::process::ExitStatus> {
+        self.child.try_wait().ok().flatten()
     }
 
     /// Pid of the process, if it is still known.
@@ -99,6 +131,30 @@ impl Component {
     }
 }
 
+impl Launch {
+    fn spawn(&self, log: &Path) -> Result<Child> {
+        let out = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(log)?;
+        let err = out.try_clone()?;
+        let mut command = Command::new(&self.program);
+        command
+            .args(&self.args)
+            .stdin(Stdio::null())
+            .stdout(out)
+            .stderr(err)
+            .process_group(0)
+            .kill_on_drop(true);
+        for (key, value) in &self.env {
+            command.env(key, value);
+        }
+        command
+            .spawn()
+            .with_context(|| format!("spawning {}", self.program.display()))
+    }
+}
+
 /// The last `lines` lines of a log file.
 pub fn tail(path: &Path, lines: usize) -> String {
     let text = std::fs::read_to_string(path).unwrap_or_default();
@@ -116,11 +172,9 @@ pub struct Launcher<'a> {
 impl Launcher<'_> {
     fn spawn(&self, name: &str, args: Vec<String>) -> Result<Component> {
         let program = self.bin_dir.join(name);
-        let component = Component::spawn(name, &program, &args, self.dir, &[])?;
+        let mut component = Component::spawn(name, &program, &args, self.dir, &[])?;
         // Recorded at once, so `devcluster down` finds it even if the supervisor dies early.
-        if let Some(pid) = component.pid() {
-            super::stray::register(self.dir, super::stray::COMPONENTS, pid, &program)?;
-        }
+        component.register_in(super::stray::COMPONENTS)?;
         Ok(component)
     }
 

@@ -18,6 +18,7 @@ mod nodes;
 pub mod ports;
 pub mod state;
 pub mod stray;
+pub mod supervise;
 mod volumes;
 
 use std::path::{Path, PathBuf};

@@ -22,6 +22,15 @@ pub struct State {
     pub error: Option<String>,
     /// Seconds from start to healthy.
     pub startup_seconds: f64,
+    /// How often the supervisor started each process again after it exited.
+    #[serde(default)]
+    pub restarts: BTreeMap<String, u32>,
+    /// The last exit status of each process that exited while supervised.
+    #[serde(default)]
+    pub exits: BTreeMap<String, String>,
+    /// Processes that kept exiting and are left stopped.
+    #[serde(default)]
+    pub given_up: std::collections::BTreeSet<String>,
 }
 
 impl State {

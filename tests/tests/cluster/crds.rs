@@ -108,6 +108,7 @@ async fn malformed_osdpls_are_rejected_with_a_message_naming_the_field() {
         ("unknown-service.yaml", "spec.features.services[1]"),
         ("bad-domain.yaml", "spec.public_domain_name"),
         ("bad-nodes-key.yaml", "spec.nodes"),
+        ("long-region.yaml", "spec.region_name"),
     ];
     for (file, field) in cases {
         let error = create(&api, fixture(&format!("invalid/{file}")), &ns.name)

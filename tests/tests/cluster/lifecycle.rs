@@ -523,6 +523,46 @@ async fn the_sample_compute_deployment_converges_and_each_change_touches_only_wh
     assert_eq!(status["osdpl"]["lcm_progress"], "19/19");
     assert!(!setup.releases().await.contains_key("openstack-tempest"));
 
+    // 5b. `~database` while the OpenStack services still need it: refused, naming them;
+    //     nothing is uninstalled or upgraded, and taking it back makes no helm call.
+    let before = setup.releases().await;
+    let helm_calls = upgrades(&setup.osdpl).await;
+    let mut without_database = services.clone();
+    without_database.push("~database".into());
+    setup
+        .merge_spec(json!({"features": {"services": without_database}}))
+        .await;
+    let status = setup
+        .status_until("database removal refused", WAIT, |s| {
+            s["osdpl"]["state"] == "FAILED"
+        })
+        .await;
+    let cause = status["osdpl"]["cause"].as_str().unwrap_or_default();
+    assert!(
+        cause.contains("database is not enabled but identity, placement, image, compute"),
+        "{status}"
+    );
+    let degraded = setup
+        .osdpls()
+        .get(OSDPL)
+        .await
+        .unwrap()
+        .status
+        .unwrap()
+        .conditions
+        .unwrap()
+        .into_iter()
+        .find(|c| c.type_ == "Degraded")
+        .unwrap();
+    assert_eq!(degraded.reason, "InvalidSpec");
+    assert_eq!(setup.releases().await, before, "a release changed");
+    setup
+        .merge_spec(json!({"features": {"services": services}}))
+        .await;
+    setup.applied("database kept", WAIT).await;
+    assert_eq!(setup.releases().await, before, "a release changed");
+    assert_eq!(upgrades(&setup.osdpl).await, helm_calls);
+
     // 6. Deleted: every release uninstalled, the OSDPL gone, the credentials kept.
     setup.delete_osdpl().await;
     assert!(
@@ -613,7 +653,10 @@ async fn drafts_and_specs_that_cannot_render_apply_nothing_and_say_why() {
         })
         .await;
     let cause = status["osdpl"]["cause"].as_str().unwrap_or_default();
-    assert!(cause.contains("unsupported Glance backend"), "{status}");
+    assert!(
+        cause.contains("spec.features.glance.backends.swift: unsupported Glance backend"),
+        "the spec path, not a template line: {status}"
+    );
     let osdpl = setup.osdpls().get(OSDPL).await.unwrap();
     let degraded = osdpl
         .status
@@ -628,6 +671,111 @@ async fn drafts_and_specs_that_cannot_render_apply_nothing_and_say_why() {
         ("True", "InvalidSpec")
     );
     assert!(setup.releases().await.is_empty());
+
+    // Removing the database with every service that needs it: still refused until the OSDPL
+    // confirms it, since its data would go with it; confirmed, the rest renders.
+    let keep = ["memcached", "coordination"];
+    let removed: Vec<String> =
+        sample::sample_osdpl("core", &setup.ns.name).unwrap()["spec"]["features"]["services"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(Value::as_str)
+            .chain(
+                rockoon_core::services::preset_services(rockoon_core::crd::osdpl::Preset::Core)
+                    .unwrap(),
+            )
+            .filter(|s| !keep.contains(s) && !s.starts_with('~'))
+            .map(|s| format!("~{s}"))
+            .collect();
+    setup
+        .merge_spec(json!({"features": {"glance": null, "services": removed}}))
+        .await;
+    let status = setup
+        .status_until("unconfirmed database removal refused", WAIT, |s| {
+            s["osdpl"]["cause"]
+                .as_str()
+                .is_some_and(|c| c.contains("removing database"))
+        })
+        .await;
+    let cause = status["osdpl"]["cause"].as_str().unwrap();
+    assert!(
+        cause.contains("lcm.mirantis.com/confirm-removal=database"),
+        "{cause}"
+    );
+    assert!(setup.releases().await.is_empty());
+    setup
+        .osdpls()
+        .patch(
+            OSDPL,
+            &PatchParams::default(),
+            &Patch::Merge(json!({"metadata": {"annotations": {
+                "lcm.mirantis.com/confirm-removal": "database, messaging"
+            }}})),
+        )
+        .await
+        .unwrap();
+    let status = setup
+        .applied("confirmed removal renders the rest", APPLY_WAIT)
+        .await;
+    let mut enabled: Vec<&str> = status["services"]
+        .as_object()
+        .unwrap()
+        .keys()
+        .map(String::as_str)
+        .collect();
+    enabled.sort_unstable();
+    assert_eq!(enabled, ["coordination", "memcached"], "{status}");
+
+    // Values for a service that is not enabled change nothing: said in `Unsupported`.
+    setup
+        .merge_spec(json!({"services": {"dns": {"designate": {"values": {"x": 1}}}}}))
+        .await;
+    let reported = tokio::time::timeout(
+        WAIT,
+        await_condition(setup.osdpls(), OSDPL, |o: Option<&OpenStackDeployment>| {
+            o.and_then(|o| o.status.as_ref()?.conditions.clone())
+                .unwrap_or_default()
+                .iter()
+                .any(|c| c.type_ == "Unsupported" && c.message.contains("spec.services.dns"))
+        }),
+    )
+    .await;
+    assert!(
+        reported.is_ok(),
+        "no Unsupported condition; log:\n{}",
+        setup.osdpl.log_tail()
+    );
+    // Spec mistakes the API server cannot see are InvalidSpec naming the path, and nothing is
+    // removed meanwhile.
+    let installed = setup.releases().await;
+    for (patch, path) in [
+        (
+            json!({"services": {"identiy": {"keystone": {"values": {}}}}}),
+            "spec.services.identiy",
+        ),
+        (
+            json!({"nodes": {"Not A Label::x": {"services": {}}}}),
+            "spec.nodes[\"Not A Label::x\"]",
+        ),
+    ] {
+        setup.merge_spec(patch.clone()).await;
+        let status = setup
+            .status_until(path, WAIT, |s| {
+                s["osdpl"]["cause"]
+                    .as_str()
+                    .is_some_and(|c| c.contains(path))
+            })
+            .await;
+        assert_eq!(status["osdpl"]["state"], "FAILED", "{status}");
+        assert_eq!(setup.releases().await, installed);
+        let undo = match patch.as_object().unwrap().keys().next().unwrap().as_str() {
+            "services" => json!({"services": {"identiy": null}}),
+            _ => json!({"nodes": null}),
+        };
+        setup.merge_spec(undo).await;
+    }
+    setup.applied("valid again", WAIT).await;
 
     // Ceph's keys published in a shape that cannot be read: a Warning event names the Secret
     // and key, never a value.

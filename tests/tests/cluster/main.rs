@@ -21,6 +21,7 @@ mod secrets;
 mod small;
 mod ssa;
 mod status_truth;
+mod supervisor;
 mod upstream_objects;
 mod workloads;
 

@@ -56,6 +56,7 @@ pub struct Neutron {
     pub backend: Option<NeutronBackend>,
     /// Interface carrying tenant tunnels on compute and gateway nodes.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(max = 15))]
     pub tunnel_interface: Option<String>,
     /// Distributed virtual routing.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -82,6 +83,7 @@ pub enum NeutronBackend {
 pub struct Nova {
     /// Interface used for live migration traffic.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(max = 15))]
     pub live_migration_interface: Option<String>,
     /// Ephemeral disk settings.
     #[serde(default, skip_serializing_if = "Option::is_none")]

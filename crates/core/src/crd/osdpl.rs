@@ -72,8 +72,9 @@ pub struct OpenStackDeploymentSpec {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(length(max = 253))]
     pub internal_domain_name: Option<String>,
-    /// Keystone region name (default `RegionOne`).
+    /// Keystone region name (default `RegionOne`); Keystone stores at most 255 characters.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(min = 1, max = 255))]
     pub region_name: Option<String>,
     /// When true the suite leaves the deployment alone: nothing is applied.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -83,9 +84,11 @@ pub struct OpenStackDeploymentSpec {
     pub artifacts: Option<Artifacts>,
     /// Storage class for clustered applications' local volumes.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(max = 253))]
     pub local_volume_storage_class: Option<String>,
     /// Storage class for persistent data such as database backups.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(max = 253))]
     pub persistent_volume_storage_class: Option<String>,
     /// The main configuration surface: enabled services and per-feature settings.
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -16,7 +16,7 @@ pub fn service_list(_: &mut SchemaGenerator) -> Schema {
         "items": {
             "type": "string",
             "maxLength": 64,
-            "x-kubernetes-validations": [crate::catalog::service_entry_rule()],
+            "x-kubernetes-validations": [crate::services::service_entry_rule()],
         },
     })
 }

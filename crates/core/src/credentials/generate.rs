@@ -105,34 +105,15 @@ pub(super) const ALPHABET: &[u8] =
 
 /// A readable, unique username: the owner's OpenStack project name and random characters.
 fn generated_username(owner: &str) -> Result<String, getrandom::Error> {
-    let prefix: String = project_name(owner).chars().take(MAX_USERNAME - 6).collect();
+    let prefix: String = crate::services::project_name(owner)
+        .chars()
+        .take(MAX_USERNAME - 6)
+        .collect();
     let suffix = random_from(
         b"abcdefghijklmnopqrstuvwxyz0123456789",
         MAX_USERNAME - prefix.len(),
     )?;
     Ok(format!("{prefix}{suffix}"))
-}
-
-/// The OpenStack project behind a service name, for readable usernames.
-fn project_name(owner: &str) -> &str {
-    match owner {
-        "identity" => "keystone",
-        "placement" => "placement",
-        "image" => "glance",
-        "compute" => "nova",
-        "networking" => "neutron",
-        "block-storage" => "cinder",
-        "dashboard" => "horizon",
-        "orchestration" => "heat",
-        "dns" => "designate",
-        "load-balancer" => "octavia",
-        "key-manager" => "barbican",
-        "object-storage" => "rgw",
-        "instance-ha" => "masakari",
-        "shared-file-system" => "manila",
-        "tempest" => "tempest",
-        _ => "os",
-    }
 }
 
 /// `length` characters drawn uniformly from the alphanumeric alphabet.

@@ -91,7 +91,7 @@ mod tests {
     use super::generate::ALPHABET;
     use super::read::name;
     use super::*;
-    use crate::render::catalog::{SERVICES, ServiceDef};
+    use crate::services::{self, Service};
     use k8s_openapi::ByteString;
     use k8s_openapi::api::core::v1::Secret;
     use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
@@ -116,8 +116,8 @@ mod tests {
         }
     }
 
-    fn service(name: &str) -> &'static ServiceDef {
-        SERVICES.iter().find(|s| s.name == name).unwrap()
+    fn service(name: &str) -> &'static Service {
+        services::find(name).unwrap()
     }
 
     #[test]

@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use k8s_openapi::ByteString;
 
 use super::ADMIN;
-use crate::render::catalog::{Credential, ServiceDef};
+use crate::services::{Credential, Service};
 
 /// What a generated credential looks like.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -107,7 +107,7 @@ pub const IDENTITY_KEYS: &[Needed] = &[
 
 /// Every credential the `enabled` services need, by owner (always including `admin`).
 pub fn needed<'a>(
-    enabled: impl IntoIterator<Item = &'a ServiceDef>,
+    enabled: impl IntoIterator<Item = &'a Service>,
 ) -> BTreeMap<&'static str, Vec<Needed>> {
     let mut needs: BTreeMap<&'static str, Vec<Needed>> = BTreeMap::new();
     needs.insert(ADMIN, ADMIN_NEEDS.to_vec());

@@ -36,6 +36,9 @@ pub struct RenderContext {
     /// The Gateway public routes attach to (`OSCTL_GATEWAY_PARENT`), and whether the suite
     /// renders it (`OSCTL_GATEWAY_CLASS`); see [`super::routes`].
     pub gateway: super::GatewaySettings,
+    /// Stateful services whose removal the OSDPL confirms (its
+    /// `lcm.mirantis.com/confirm-removal` annotation); see [`super::removals`].
+    pub confirmed_removals: Vec<String>,
 }
 
 impl RenderContext {

@@ -22,16 +22,18 @@ pub mod context;
 pub mod node_overrides;
 pub mod overrides;
 pub mod precache;
+pub mod removals;
 pub mod routes;
 pub mod secret_refs;
 pub mod service;
 pub mod spec;
 pub mod templates;
+pub mod unused;
 
 use serde::Serialize;
 use serde_json::Value;
 
-pub use catalog::ChartGroup;
+pub use crate::services::ChartGroup;
 pub use context::RenderContext;
 pub use routes::{GatewaySettings, ParentRef};
 pub use templates::Templates;
@@ -63,12 +65,13 @@ pub enum RenderError {
         hint: String,
     },
     /// A `value_from.secret_key_ref` names a Secret or key that is not there.
-    #[error("{path}: value_from.secret_key_ref names {what} that does not exist")]
+    #[error("{path}: value_from.secret_key_ref: {problem}")]
     SecretRef {
         /// Where the reference is.
         path: String,
-        /// `Secret <name>` or `key <key> of Secret <name>`.
-        what: String,
+        /// What is wrong with it (the Secret or key it names is not there, or it names a
+        /// namespace other than the OSDPL's).
+        problem: String,
     },
     /// A template asked to wait (its inputs are not there yet); never escapes [`render`].
     #[error("waiting: {0}")]
@@ -193,7 +196,9 @@ pub fn render_only(
     templates: &Templates,
     only: Option<&str>,
 ) -> Result<Rendered, RenderError> {
+    unused::check_service_names(spec)?;
     let (merged, missing_refs) = spec::merged_spec(spec, context, templates)?;
+    node_overrides::check_keys(&merged)?;
     let fingerprint = fingerprint(&merged);
     let images = context::images(&merged, context, templates)?;
     let shared = service::shared_context(&merged, &images, context);
@@ -202,6 +207,7 @@ pub fn render_only(
     // with whichever service is asked for, and leaves again after.
     let asked = |name: &str| only.is_none_or(|o| o == name);
     let wanted = catalog::enabled_services(&merged)?;
+    removals::check(spec, &wanted, &context.confirmed_removals)?;
     for service in wanted
         .into_iter()
         .filter(|s| asked(s.name) || s.name == "ingress")
@@ -226,6 +232,10 @@ pub fn render_only(
         precache: Vec::new(),
         unsupported: node_overrides::unsupported(&merged),
     };
+    if only.is_none() {
+        let unused = unused::unused(spec, &rendered.services);
+        rendered.unsupported.extend(unused);
+    }
     rendered.precache = precache::daemonsets(rendered.releases(), &context.namespace);
     Ok(rendered)
 }

@@ -151,12 +151,55 @@ fn unsupported_parts(chart: &str, daemonset: &str, override_: &Value, here: &str
     }
 }
 
+/// An error for the first `spec.nodes` key that is not `<label-key>::<label-value>` with a
+/// valid Kubernetes label key and value (such a key could never select a node).
+pub fn check_keys(merged: &Value) -> Result<(), RenderError> {
+    let Some(nodes) = merged.get("nodes").and_then(Value::as_object) else {
+        return Ok(());
+    };
+    nodes
+        .keys()
+        .try_for_each(|group| group_label(group).map(drop))
+}
+
 fn group_label(group: &str) -> Result<(&str, &str), RenderError> {
-    group
-        .split_once("::")
-        .ok_or_else(|| RenderError::InvalidSpec {
-            path: format!("spec.nodes[{group:?}]"),
-            message: "node group keys must be <label-key>::<label-value>".into(),
+    let invalid = || RenderError::InvalidSpec {
+        path: format!("spec.nodes[{group:?}]"),
+        message: "node group keys must be <label-key>::<label-value>, a Kubernetes label key \
+                  ([prefix/]name) and value"
+            .into(),
+    };
+    let (key, value) = group.split_once("::").ok_or_else(invalid)?;
+    let (prefix, name) = key
+        .rsplit_once('/')
+        .map_or((None, key), |(p, n)| (Some(p), n));
+    let valid = prefix.is_none_or(is_dns_subdomain)
+        && is_label_name(name)
+        && (value.is_empty() || is_label_name(value));
+    valid.then_some((key, value)).ok_or_else(invalid)
+}
+
+/// A label name or value: at most 63 alphanumerics, `-`, `_` or `.`, alphanumeric at both ends.
+fn is_label_name(text: &str) -> bool {
+    let inner = |c: char| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.');
+    !text.is_empty()
+        && text.len() <= 63
+        && text.chars().all(inner)
+        && text.starts_with(|c: char| c.is_ascii_alphanumeric())
+        && text.ends_with(|c: char| c.is_ascii_alphanumeric())
+}
+
+/// A DNS subdomain (a label key's prefix): lower-case labels joined by dots, at most 253.
+fn is_dns_subdomain(text: &str) -> bool {
+    text.len() <= 253
+        && text.split('.').all(|label| {
+            !label.is_empty()
+                && label.len() <= 63
+                && label
+                    .chars()
+                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+                && !label.starts_with('-')
+                && !label.ends_with('-')
         })
 }
 
@@ -198,6 +241,30 @@ mod tests {
 
     fn nova_values() -> Value {
         json!({"conf": {"nova": {"DEFAULT": {"debug": false}}}})
+    }
+
+    #[test]
+    fn node_keys_must_be_a_label_key_and_value() {
+        for good in [
+            "openstack-compute-node::enabled",
+            "example.com/rack::r1",
+            "kubernetes.io/hostname::cmp-1",
+        ] {
+            check_keys(&json!({"nodes": {good: {}}})).unwrap();
+        }
+        for bad in [
+            "a::b::c",
+            "::enabled",
+            "spaces here::x",
+            "UPPER.com/x::y",
+            "x::-y",
+            "no-separator",
+        ] {
+            let error = check_keys(&json!({"nodes": {bad: {}}}))
+                .unwrap_err()
+                .to_string();
+            assert!(error.contains("spec.nodes["), "{bad}: {error}");
+        }
     }
 
     #[test]

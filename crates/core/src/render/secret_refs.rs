@@ -9,6 +9,7 @@
 use serde_json::Value;
 
 use super::{RenderContext, RenderError};
+use crate::names::OSDPL_SECRET_SELECTOR;
 
 /// One `{value_from: {secret_key_ref: {name, key}}}` of the spec.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -74,23 +75,7 @@ pub fn affects(path: &str, service: &str) -> bool {
     }
     if let Some(rest) = path.strip_prefix("spec.features.") {
         let feature = rest.split(['.', '[']).next().unwrap_or_default();
-        let owner = match feature {
-            "neutron" => "networking",
-            "nova" => "compute",
-            "glance" => "image",
-            "cinder" => "block-storage",
-            "barbican" => "key-manager",
-            "designate" => "dns",
-            "octavia" => "load-balancer",
-            "keystone" => "identity",
-            "masakari" => "instance-ha",
-            "manila" => "shared-file-system",
-            "horizon" => "dashboard",
-            "database" => "database",
-            "messaging" => "messaging",
-            _ => return true,
-        };
-        return owner == service;
+        return crate::services::feature_owner(feature).is_none_or(|owner| owner.name == service);
     }
     true
 }
@@ -102,6 +87,20 @@ fn walk(
     missing: &mut Vec<RenderError>,
 ) {
     if let Some((name, key)) = reference(value) {
+        let namespace = value
+            .pointer("/value_from/secret_key_ref/namespace")
+            .and_then(Value::as_str);
+        if let Some(namespace) = namespace.filter(|n| *n != context.namespace) {
+            missing.push(RenderError::SecretRef {
+                path: path.clone(),
+                problem: format!(
+                    "namespace {namespace:?}: only Secrets of the OpenStackDeployment's own \
+                     namespace ({:?}) are read",
+                    context.namespace
+                ),
+            });
+            return;
+        }
         if context.dry_run_secrets && !context.secrets.contains_key(&name) {
             *value = Value::String(format!("dry-run-secret:{name}/{key}"));
             return;
@@ -110,11 +109,14 @@ fn walk(
             Some(Some(data)) => *value = Value::String(data.clone()),
             Some(None) => missing.push(RenderError::SecretRef {
                 path: path.clone(),
-                what: format!("key {key:?} of Secret {name:?}"),
+                problem: format!("Secret {name:?} has no key {key:?}"),
             }),
             None => missing.push(RenderError::SecretRef {
                 path: path.clone(),
-                what: format!("Secret {name:?}"),
+                problem: format!(
+                    "no Secret {name:?} labelled {OSDPL_SECRET_SELECTOR} (create it, or add the \
+                     label if it exists)"
+                ),
             }),
         }
         return;
@@ -184,12 +186,29 @@ mod tests {
     }
 
     #[test]
+    fn a_reference_to_another_namespace_is_reported_not_read() {
+        let mut elsewhere = reference("ssl", "api_key");
+        elsewhere["value_from"]["secret_key_ref"]["namespace"] = json!("kube-system");
+        let mut context = context();
+        context.namespace = "openstack".into();
+        let (out, missing) = substitute(&json!({"x": elsewhere}), &context);
+        assert_ne!(out["x"], "KEY");
+        let message = missing[0].to_string();
+        assert!(message.starts_with("spec.x: "), "{message}");
+        assert!(message.contains("namespace \"kube-system\""), "{message}");
+        let mut same = reference("ssl", "api_key");
+        same["value_from"]["secret_key_ref"]["namespace"] = json!("openstack");
+        assert_eq!(substitute(&json!({"x": same}), &context).0["x"], "KEY");
+    }
+
+    #[test]
     fn a_missing_secret_or_key_names_the_reference_path() {
         let spec = json!({"features": {"x": reference("nope", "k")}});
         let (_, missing) = substitute(&spec, &context());
         assert_eq!(
             missing[0].to_string(),
-            "spec.features.x: value_from.secret_key_ref names Secret \"nope\" that does not exist"
+            "spec.features.x: value_from.secret_key_ref: no Secret \"nope\" labelled \
+             openstack.lcm.mirantis.com/osdpl_secret=true (create it, or add the label if it exists)"
         );
         let spec = json!({"list": [reference("ssl", "missing")]});
         assert!(

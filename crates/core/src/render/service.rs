@@ -2,8 +2,8 @@
 
 use serde_json::{Map, Value, json};
 
-use super::catalog::{ServiceDef, chart_group};
 use super::{Release, RenderContext, RenderError, ServiceOutcome, Templates, overrides};
+use crate::services::{Service, chart_group};
 use crate::values::fingerprint;
 
 /// What every service template sees, converted for the template engine once per render.
@@ -20,7 +20,7 @@ pub fn shared_context(merged: &Value, images: &Value, context: &RenderContext) -
 
 /// The releases of `service`, or why it has to wait.
 pub fn render_service(
-    service: &ServiceDef,
+    service: &Service,
     merged: &Value,
     shared: &minijinja::Value,
     context: &RenderContext,
@@ -32,27 +32,14 @@ pub fn render_service(
             reason: format!("not rendered by this version yet (no template {template})"),
         });
     }
-    let mut credentials = Map::new();
-    let mut missing = Vec::new();
-    for credential in service.credentials {
-        match context.credential(credential.owner(service.name), credential.key()) {
-            Some(value) => {
-                credentials.insert(credential.key().to_owned(), value);
-            }
-            None => missing.push(credential.key()),
+    let (credentials, admin) = match credentials_of(service, context) {
+        Ok(found) => found,
+        Err(missing) => {
+            return Ok(ServiceOutcome::Waiting {
+                reason: format!("waiting for generated credentials: {}", missing.join(", ")),
+            });
         }
-    }
-    let admin = ["identity", "database", "messaging"].map(|k| (k, context.credential("admin", k)));
-    missing.extend(admin.iter().filter(|(_, v)| v.is_none()).map(|(k, _)| *k));
-    if !missing.is_empty() {
-        return Ok(ServiceOutcome::Waiting {
-            reason: format!("waiting for generated credentials: {}", missing.join(", ")),
-        });
-    }
-    let admin: Map<String, Value> = admin
-        .iter()
-        .map(|(k, v)| ((*k).to_owned(), v.clone().unwrap_or_default()))
-        .collect();
+    };
     let template_context = minijinja::context! {
         service => service.name,
         credentials => minijinja::Value::from(minijinja::value::Serde(credentials)),
@@ -72,33 +59,79 @@ pub fn render_service(
             });
         }
     };
-    let mut releases = Vec::with_capacity(entries.len());
-    for mut entry in entries {
-        let (Some(name), Some(chart)) = (str_field(&entry, "name"), str_field(&entry, "chart"))
-        else {
-            return Err(RenderError::Template {
-                template,
-                message: "each release needs a name and a chart".into(),
-            });
-        };
-        apply_overlays(&mut entry, &template)?;
-        let group = chart_group(&chart);
-        overrides::apply(merged, service.name, group, &mut entry)?;
-        let values = entry
-            .get_mut("values")
-            .map(Value::take)
-            .unwrap_or_else(|| json!({}));
-        releases.push(Release {
-            fingerprint: fingerprint(&values),
-            name,
-            chart,
-            group,
-            version: str_field(&entry, "version"),
-            namespace: str_field(&entry, "namespace").unwrap_or_else(|| context.namespace.clone()),
-            values,
-        });
-    }
+    let releases = entries
+        .into_iter()
+        .map(|entry| release(entry, service, merged, context, &template))
+        .collect::<Result<_, _>>()?;
     Ok(ServiceOutcome::Ready { releases })
+}
+
+/// Credential trees by key, as a template sees them.
+type Credentials = Map<String, Value>;
+
+/// The service's generated credentials and the administrator accounts every template gets,
+/// or the keys still missing.
+fn credentials_of(
+    service: &Service,
+    context: &RenderContext,
+) -> Result<(Credentials, Credentials), Vec<&'static str>> {
+    let mut credentials = Map::new();
+    let mut missing = Vec::new();
+    for credential in service.credentials {
+        match context.credential(credential.owner(service.name), credential.key()) {
+            Some(value) => {
+                credentials.insert(credential.key().to_owned(), value);
+            }
+            None => missing.push(credential.key()),
+        }
+    }
+    let mut admin = Map::new();
+    for key in ["identity", "database", "messaging"] {
+        match context.credential("admin", key) {
+            Some(value) => {
+                admin.insert(key.to_owned(), value);
+            }
+            None => missing.push(key),
+        }
+    }
+    if missing.is_empty() {
+        Ok((credentials, admin))
+    } else {
+        Err(missing)
+    }
+}
+
+/// One rendered `releases` entry as a release: overlays merged, the spec's overrides layered,
+/// its values fingerprinted.
+fn release(
+    mut entry: Value,
+    service: &Service,
+    merged: &Value,
+    context: &RenderContext,
+    template: &str,
+) -> Result<Release, RenderError> {
+    let (Some(name), Some(chart)) = (str_field(&entry, "name"), str_field(&entry, "chart")) else {
+        return Err(RenderError::Template {
+            template: template.to_owned(),
+            message: "each release needs a name and a chart".into(),
+        });
+    };
+    apply_overlays(&mut entry, template)?;
+    let group = chart_group(&chart);
+    overrides::apply(merged, service.name, group, &mut entry)?;
+    let values = entry
+        .get_mut("values")
+        .map(Value::take)
+        .unwrap_or_else(|| json!({}));
+    Ok(Release {
+        fingerprint: fingerprint(&values),
+        name,
+        chart,
+        group,
+        version: str_field(&entry, "version"),
+        namespace: str_field(&entry, "namespace").unwrap_or_else(|| context.namespace.clone()),
+        values,
+    })
 }
 
 /// Merges a release's optional `overlays` (a list of values trees, for template parts that are

@@ -3,6 +3,8 @@
 use serde_json::{Value, json};
 
 use super::{RenderContext, RenderError, Templates, secret_refs};
+use crate::crd::osdpl::Preset;
+use crate::services;
 use crate::values::merge_into;
 
 /// The user's spec merged over its preset and size, with `value_from` references resolved,
@@ -33,8 +35,13 @@ pub fn merged_spec(
     if !templates.has(&size_template) {
         return Err(invalid("spec.size", format!("no size {size:?}")));
     }
+    let preset_services = serde_json::from_value::<Preset>(json!(preset))
+        .ok()
+        .and_then(services::preset_services)
+        .unwrap_or_default();
     let preset_context = json!({
         "openstack_version": version,
+        "preset_services": preset_services,
         "namespace": context.namespace,
         "services": user.pointer("/features/services").cloned().unwrap_or(json!([])),
         "ovn_enabled": user.pointer("/features/neutron/backend").and_then(Value::as_str) == Some("ml2/ovn"),

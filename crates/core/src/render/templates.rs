@@ -19,6 +19,8 @@ include!(concat!(env!("OUT_DIR"), "/embedded_templates.rs"));
 
 /// Prefix of the error `wait()` raises, recognised by [`Templates::render_yaml`] callers.
 pub const WAIT_MARKER: &str = "rockoon-wait: ";
+/// Prefix of a template error that names a spec path (`raise_error("spec.…: why")`).
+const SPEC_MARKER: &str = "rockoon-spec-error: ";
 
 /// Upper bound of template work per render, so a looping override cannot hang the controller.
 const FUEL: u64 = 5_000_000;
@@ -62,9 +64,15 @@ impl Templates {
         env.add_filter("b64encode", |text: String| {
             base64::engine::general_purpose::STANDARD.encode(text.as_bytes())
         });
+        // `raise_error("spec.<path>: why")` names the spec path the user must fix: reported as
+        // an invalid spec at that path rather than as a template failure at a template line.
         env.add_function(
             "raise_error",
             |message: String| -> Result<String, JinjaError> {
+                let message = match message.starts_with("spec.") {
+                    true => format!("{SPEC_MARKER}{message}"),
+                    false => message,
+                };
                 Err(JinjaError::new(JinjaErrorKind::InvalidOperation, message))
             },
         );
@@ -148,10 +156,19 @@ impl Templates {
             })?;
         let text = template.render(context).map_err(|e| {
             let message = describe(&e);
-            match message.split_once(WAIT_MARKER) {
-                Some((_, reason)) => {
-                    RenderError::Wait(reason.split(" (in ").next().unwrap_or(reason).to_owned())
-                }
+            let without_location =
+                |text: &str| text.split(" (in ").next().unwrap_or(text).to_owned();
+            if let Some((_, reason)) = message.split_once(WAIT_MARKER) {
+                return RenderError::Wait(without_location(reason));
+            }
+            match message
+                .split_once(SPEC_MARKER)
+                .and_then(|(_, problem)| problem.split_once(": "))
+            {
+                Some((path, problem)) => RenderError::InvalidSpec {
+                    path: path.to_owned(),
+                    message: without_location(problem),
+                },
                 None => RenderError::Template {
                     template: name.to_owned(),
                     message,

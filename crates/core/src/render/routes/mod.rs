@@ -7,7 +7,7 @@
 //! not `absent`, this step runs on the rendered releases, after every values layer and before
 //! the fingerprints:
 //!
-//! - per release, per public API of its chart ([`PUBLIC_APIS`]: chart facts, the Service name
+//! - per release, per public API of its chart ([`crate::services::public_apis`]: chart facts declared by the service descriptors, the Service name
 //!   and port of each endpoint, read from the upstream `values.yaml` and service templates),
 //!   an `HTTPRoute` `<endpoint>-public` under `extraObjects.<endpoint>_public_route`, when the
 //!   release's values publish the endpoint (`endpoints.<endpoint>.host_fqdn_override.public`,
@@ -24,16 +24,15 @@
 //! Every string written is a DNS name or a fixed word, and Secret data is base64: nothing
 //! holds `{{`, which helm's `tpl` would evaluate.
 
-mod apis;
 mod gateway;
 mod settings;
 
 use serde_json::{Map, Value, json};
 
 use super::{Release, RenderError, ServiceOutcome};
+use crate::services::{PublicApi, public_apis};
 use crate::values::{fingerprint, merge_into};
 
-pub use apis::{PUBLIC_APIS, PublicApi};
 use gateway::owned_gateway;
 pub use settings::{DEFAULT_GATEWAY, GatewaySettings, ParentRef, gateway_class};
 
@@ -64,7 +63,7 @@ pub fn expose(
         };
         for release in releases.iter_mut() {
             let mut objects = Map::new();
-            for api in PUBLIC_APIS.iter().filter(|a| a.chart == release.chart) {
+            for api in public_apis(&release.chart) {
                 if let Some((key, route)) = route(api, release, gateway, tls.is_some())? {
                     objects.insert(key, route);
                 }
@@ -143,7 +142,7 @@ fn route(
         "metadata": {
             "name": format!("{dashed}-public"),
             "namespace": release.namespace,
-            "labels": {"application": api.chart, "component": "public-route"},
+            "labels": {"application": release.chart, "component": "public-route"},
         },
         "spec": {
             "parentRefs": [parent_ref(gateway, tls)],

@@ -1,50 +1,13 @@
-//! Names of the services an OSDPL may enable in `features.services`.
-//!
-//! The render engine maps each name to Helm releases; here the names alone feed the CRD's CEL
-//! rule, so an unknown service is refused by the API server at `kubectl apply` time.
+//! The names accepted in `features.services`, for the CRD's CEL rule: an unknown service is
+//! refused by the API server at `kubectl apply` time. Derived from the descriptors plus the
+//! Rockoon services this version does not render (so `~descheduler` can remove one).
 
-/// Every service name accepted in `features.services` (Rockoon's list plus the two the presets
-/// add, so that `~descheduler` or `~app-gateway` can remove them). `app-gateway` is rendered
-/// as an alias of `ingress` (see `render::catalog::ALIASES`).
-pub const KNOWN_SERVICES: &[&str] = &[
-    "alarming",
-    "app-gateway",
-    "baremetal",
-    "block-storage",
-    "cloudprober",
-    "compute",
-    "coordination",
-    "dashboard",
-    "database",
-    "descheduler",
-    "dns",
-    "dynamic-resource-balancer",
-    "event",
-    "identity",
-    "image",
-    "ingress",
-    "instance-ha",
-    "key-manager",
-    "load-balancer",
-    "memcached",
-    "messaging",
-    "metering",
-    "metric",
-    "metric-storage",
-    "networking",
-    "object-storage",
-    "orchestration",
-    "placement",
-    "redis",
-    "shared-file-system",
-    "stepler",
-    "tempest",
-];
+use super::known_names;
 
 /// Whether `entry` (a `features.services` item, possibly `~name`) names a known service.
 pub fn is_known_service_entry(entry: &str) -> bool {
     let name = entry.strip_prefix('~').unwrap_or(entry);
-    KNOWN_SERVICES.contains(&name)
+    known_names().contains(&name)
 }
 
 /// CEL rule for one `features.services` item, naming the item when it is unknown.
@@ -52,7 +15,7 @@ pub fn is_known_service_entry(entry: &str) -> bool {
 /// The rule sits on the items rather than the list so the API server's cost estimate stays
 /// small and its error names the offending index.
 pub fn service_entry_rule() -> serde_json::Value {
-    let list = KNOWN_SERVICES
+    let list = known_names()
         .iter()
         .map(|s| format!("'{s}'"))
         .collect::<Vec<_>>()
@@ -71,6 +34,7 @@ mod tests {
     fn removal_entries_of_known_services_are_accepted() {
         assert!(is_known_service_entry("identity"));
         assert!(is_known_service_entry("~descheduler"));
+        assert!(is_known_service_entry("app-gateway"));
         assert!(!is_known_service_entry("~~identity"));
         assert!(!is_known_service_entry("frobnicator"));
     }
@@ -78,7 +42,7 @@ mod tests {
     #[test]
     fn service_rule_lists_every_known_service() {
         let rule = service_entry_rule()["rule"].as_str().unwrap().to_owned();
-        for name in KNOWN_SERVICES {
+        for name in known_names() {
             assert!(
                 rule.contains(&format!("'{name}'")),
                 "{name} missing from the CEL rule"

@@ -1,0 +1,32 @@
+//! Designate with PowerDNS: DNS as a service (upstream `designate` and `powerdns` charts).
+
+use super::model::Credential::{Database, Identity, MemcacheKey, Messaging, Secret};
+use super::model::{COMPUTE_ONLY, Chart, PublicApi, SERVICE_API, Service};
+
+/// The descriptor.
+pub const SERVICE: Service = Service {
+    name: "dns",
+    aliases: &[],
+    stage: 2,
+    stateful: false,
+    project: "designate",
+    feature: Some("designate"),
+    charts: &[
+        Chart {
+            public_apis: &[
+                PublicApi::new("dns", "designate-api", "api", 9001, SERVICE_API).internal_port(),
+            ],
+            ..Chart::openstack("designate")
+        },
+        Chart::infra("powerdns"),
+    ],
+    credentials: &[
+        Database,
+        Messaging,
+        Identity,
+        MemcacheKey,
+        Secret("powerdns_api_key"),
+        Secret("test_password"),
+    ],
+    presets: COMPUTE_ONLY,
+};

@@ -1,0 +1,30 @@
+//! Keystone: identity, the first OpenStack service up (upstream `keystone` chart).
+
+use super::model::Credential::{Database, MemcacheKey, Messaging, Secret, Shared};
+use super::model::{CORE_AND_COMPUTE, Chart, PublicApi, SERVICE_API, Service};
+
+/// The descriptor.
+pub const SERVICE: Service = Service {
+    name: "identity",
+    aliases: &[],
+    stage: 1,
+    stateful: false,
+    project: "keystone",
+    feature: Some("keystone"),
+    charts: &[Chart {
+        public_apis: &[
+            PublicApi::new("identity", "keystone", "api", 80, SERVICE_API)
+                .internal_host("keystone-api")
+                .typed(5000),
+        ],
+        ..Chart::openstack("keystone")
+    }],
+    credentials: &[
+        Database,
+        Messaging,
+        MemcacheKey,
+        Secret("test_password"),
+        Shared("notifications_password"),
+    ],
+    presets: CORE_AND_COMPUTE,
+};

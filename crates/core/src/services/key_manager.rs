@@ -1,0 +1,22 @@
+//! Barbican: key management (upstream `barbican` chart).
+
+use super::model::Credential::{Database, Identity, MemcacheKey, Messaging, Secret};
+use super::model::{COMPUTE_ONLY, Chart, PublicApi, SERVICE_API, Service};
+
+/// The descriptor.
+pub const SERVICE: Service = Service {
+    name: "key-manager",
+    aliases: &[],
+    stage: 2,
+    stateful: false,
+    project: "barbican",
+    feature: Some("barbican"),
+    charts: &[Chart {
+        public_apis: &[
+            PublicApi::new("key_manager", "barbican-api", "api", 9311, SERVICE_API).typed(9311),
+        ],
+        ..Chart::openstack("barbican")
+    }],
+    credentials: &[Database, Messaging, Identity, MemcacheKey, Secret("kek")],
+    presets: COMPUTE_ONLY,
+};
