@@ -11,6 +11,7 @@ use kube::api::{DeleteParams, ListParams, PostParams};
 use kube::runtime::wait::await_condition;
 use kube::{Api, Client, ResourceExt};
 use rockoon_core::crd::{OpenStackDeployment, OpenStackDeploymentStatus};
+use rockoon_core::names::CONFIRM_REMOVAL_ANNOTATION;
 use rockoon_tests::harness::{ClusterInfo, TestNamespace, ensure_crds};
 use rockoon_tests::probe::RunningBinary;
 use serde_json::{Value, json};
@@ -33,12 +34,15 @@ const REMOVED: &[&str] = &[
     "~dashboard",
 ];
 
-/// An OSDPL enabling memcached alone.
+/// An OSDPL enabling memcached alone (the removal of the stateful services confirmed).
 pub fn memcached_osdpl(name: &str, namespace: &str) -> OpenStackDeployment {
     serde_json::from_value(json!({
         "apiVersion": "lcm.mirantis.com/v1alpha1",
         "kind": "OpenStackDeployment",
-        "metadata": {"name": name, "namespace": namespace},
+        "metadata": {
+            "name": name, "namespace": namespace,
+            "annotations": {CONFIRM_REMOVAL_ANNOTATION: "database,messaging"},
+        },
         "spec": {
             "openstack_version": "caracal", "preset": "core", "size": "tiny",
             "public_domain_name": "it.example.com",
