@@ -68,6 +68,8 @@ pub enum Overall {
     Services(BTreeMap<String, ServiceState>),
     /// The OSDPL is being deleted.
     Deleting(Option<String>),
+    /// Another OSDPL owns the namespace (the message names it); nothing is done for this one.
+    Conflict(String),
 }
 
 impl Overall {
@@ -77,6 +79,7 @@ impl Overall {
             Overall::Draft => "DRAFT",
             Overall::Invalid(_) => "FAILED",
             Overall::Deleting(_) => "DELETING",
+            Overall::Conflict(_) => "CONFLICT",
             Overall::Services(services) => {
                 let states: Vec<&ServiceState> = services.values().collect();
                 if states.iter().any(|s| matches!(s, ServiceState::Failed(_))) {
@@ -145,6 +148,11 @@ impl Overall {
                 ("Ready", false, "InvalidSpec", message.clone()),
                 ("Progressing", false, "InvalidSpec", String::new()),
                 ("Degraded", true, "InvalidSpec", message.clone()),
+            ],
+            Overall::Conflict(message) => [
+                ("Ready", false, "Conflict", message.clone()),
+                ("Progressing", false, "Conflict", String::new()),
+                ("Degraded", true, "Conflict", message.clone()),
             ],
             Overall::Deleting(error) => [
                 ("Ready", false, "Deleting", "uninstalling releases".into()),

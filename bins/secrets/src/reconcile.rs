@@ -1,5 +1,7 @@
 //! Reconcile of one OpenStackDeployment's credentials and secret data. Pipeline:
 //!
+//! 0. **ownership** ([`rockoon_core::ownership`]): an OSDPL that does not own its namespace
+//!    gets nothing; osdpl reports it.
 //! 1. **needs** (pure, `rockoon_core::enabled`): the spec's enabled services (preset list +
 //!    `features.services`, no templates) → the credentials they need.
 //! 2. **plan** (pure, [`crate::rotation`]): per group, keep, rotate or refuse the requested id.
@@ -24,9 +26,10 @@ use std::sync::{Arc, Mutex};
 use k8s_openapi::api::core::v1::Secret;
 use kube::api::ListParams;
 use kube::runtime::controller::Action;
-use kube::{Api, Client};
+use kube::{Api, Client, ResourceExt};
 use rockoon_core::crd::OpenStackDeployment;
 use rockoon_core::credentials::{self, Group, Needed};
+use rockoon_core::ownership::Standing;
 use rockoon_runtime::controller::Reconciler;
 use rockoon_runtime::events::Events;
 use rockoon_runtime::guard::Guarded;
@@ -119,6 +122,12 @@ impl Reconciler<Guarded<OpenStackDeployment>> for Secrets {
             return Ok(Action::await_change());
         }
         self.stores.synced().await;
+        // One OpenStack per namespace: an OSDPL that does not own it (osdpl reports it
+        // CONFLICT) gets nothing generated, written or reported here.
+        if let Standing::Conflict { owner } = self.stores.osdpls.standing(&osdpl.metadata).await {
+            tracing::info!(osdpl = %osdpl.name_any(), %owner, "namespace owned by another OSDPL; nothing generated");
+            return Ok(Action::await_change());
+        }
         self.reconcile_osdpl(osdpl).await?;
         Ok(Action::await_change())
     }

@@ -13,6 +13,7 @@ use rockoon_core::credentials::OWNER_LABEL;
 use rockoon_core::names::OSDPL_SECRET_SELECTOR;
 use rockoon_runtime::controller::Trigger;
 use rockoon_runtime::mirror::{self, Mirror};
+use rockoon_runtime::owner::Osdpls;
 use rockoon_runtime::runtime::Runtime;
 
 use crate::backup::BACKUP_LABEL;
@@ -28,6 +29,8 @@ pub struct Stores {
     pub clouds: Mirror<Secret>,
     /// Protected copies of the credential Secrets (label `lcm.mirantis.com/credentials-backup`).
     pub backups: Mirror<Secret>,
+    /// The namespace's OSDPLs by metadata: only the namespace owner gets credentials.
+    pub osdpls: Osdpls,
 }
 
 impl Stores {
@@ -65,13 +68,16 @@ impl Stores {
             readiness,
             metrics,
         );
+        // Fires when OSDPLs appear or go: the next owner is served once the old one is gone.
+        let (osdpls, t5) = Osdpls::start(runtime, namespace);
         let stores = Self {
             credentials,
             referenced,
             clouds,
             backups,
+            osdpls,
         };
-        (stores, vec![t1, t2, t3, t4])
+        (stores, vec![t1, t2, t3, t4, t5])
     }
 
     /// Waits for every cache's first complete list.

@@ -19,6 +19,7 @@
 //! - [`watch`]: the one watch cache (reflector + readiness gate + change counter).
 //! - [`controller`]: running watch-driven controllers with metrics, readiness and shutdown.
 //! - [`mirror`]: read-only caches of objects a reconcile reads, whose changes trigger it.
+//! - [`owner`]: the namespace's OSDPLs by metadata and which of them owns the namespace.
 //! - [`ssa`]: the one server-side apply helper (field manager, force, status or object).
 //! - [`events`]: the one event writer (Kubernetes events with bounded notes).
 //! - [`hash_key`]: the installation's key for the hashes published in status.
@@ -36,6 +37,7 @@ pub mod guard;
 pub mod hash_key;
 pub mod metrics;
 pub mod mirror;
+pub mod owner;
 pub mod runtime;
 pub mod settings;
 pub mod shutdown;
