@@ -71,7 +71,11 @@ fn compute_sample_renders_to_its_golden_output() {
 #[test]
 fn telemetry_sample_renders_to_its_golden_output() {
     let rendered = render_dry(&sample_spec("telemetry.yaml")).unwrap();
-    assert!(rendered.unsupported.is_empty(), "{:?}", rendered.unsupported);
+    assert!(
+        rendered.unsupported.is_empty(),
+        "{:?}",
+        rendered.unsupported
+    );
     golden("telemetry.yaml", &serde_json::to_value(&rendered).unwrap());
 }
 

@@ -1,7 +1,6 @@
 //! Aodh: alarms on telemetry and events (upstream `aodh` chart).
 
-use super::model::Credential::{Database, Identity, MemcacheKey, Messaging};
-use super::model::{Chart, NO_PRESET, PublicApi, SERVICE_API, Service};
+use super::model::{API, Chart, NO_PRESET, PublicApi, SERVICE_API, Service};
 
 /// The descriptor.
 pub const SERVICE: Service = Service {
@@ -21,6 +20,6 @@ pub const SERVICE: Service = Service {
         )],
         ..Chart::openstack("aodh")
     }],
-    credentials: &[Database, Messaging, Identity, MemcacheKey],
+    credentials: &[API],
     presets: NO_PRESET,
 };
