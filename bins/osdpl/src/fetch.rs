@@ -143,10 +143,7 @@ impl Mirrors {
         &self,
         osdpl: &OpenStackDeployment,
     ) -> Option<std::sync::Arc<OpenStackDeploymentStatus>> {
-        let name = osdpl.name_any();
-        let uid = osdpl.uid();
-        self.statuses
-            .find(|s| s.name_any() == name && owner_uid(s) == uid)
+        self.named_status(osdpl, true)
     }
 
     /// An osdplst named like `osdpl` but owned by another (deleted) OSDPL of that name, which
@@ -155,10 +152,17 @@ impl Mirrors {
         &self,
         osdpl: &OpenStackDeployment,
     ) -> Option<std::sync::Arc<OpenStackDeploymentStatus>> {
-        let name = osdpl.name_any();
-        let uid = osdpl.uid();
+        self.named_status(osdpl, false)
+    }
+
+    fn named_status(
+        &self,
+        osdpl: &OpenStackDeployment,
+        owned: bool,
+    ) -> Option<std::sync::Arc<OpenStackDeploymentStatus>> {
+        let (name, uid) = (osdpl.name_any(), osdpl.uid());
         self.statuses
-            .find(|s| s.name_any() == name && owner_uid(s) != uid)
+            .find(|s| s.name_any() == name && (owner_uid(s) == uid) == owned)
     }
 }
 

@@ -71,7 +71,7 @@ fn check_at(
         } else {
             Err(RenderError::InvalidSpec {
                 path: path.clone(),
-                message: format!("must be {}, not {}", describe(kind), type_of(value)),
+                message: format!("must be {}, not {}", describe(kind), crate::values::merge::type_name(value)),
             })
         };
     };
@@ -110,17 +110,6 @@ fn describe(kind: Kind) -> &'static str {
         Integer => "an integer",
         List => "a list",
         Map => "a map",
-    }
-}
-
-fn type_of(value: &Value) -> &'static str {
-    match value {
-        Value::Null => "null",
-        Value::Bool(_) => "a boolean",
-        Value::Number(_) => "a number",
-        Value::String(_) => "a string",
-        Value::Array(_) => "a list",
-        Value::Object(_) => "a map",
     }
 }
 
