@@ -210,7 +210,10 @@ async fn values_nested_too_deep_are_an_invalid_spec_by_path_that_blocks_no_other
     let mut secrets = start(&cluster, "secrets", &ns.name).await;
     let mut osdpl = start(&cluster, "osdpl", &ns.name).await;
 
+    // The good one first, and converged, so it is the older and owns the namespace (the
+    // namespace ownership rule: oldest first, ties by name, and "deep" sorts first).
     apply(&client, &ns.name, &memcached_only(GOOD, json!({}))).await;
+    applied(&client, &ns.name, GOOD, &osdpl).await;
     let deep = json!({"identity": {"keystone": {"values": nested(130)}}});
     apply(&client, &ns.name, &memcached_only(DEEP, deep)).await;
 
