@@ -15,6 +15,7 @@ mod deploy;
 mod gateway_routes;
 mod health;
 mod lifecycle;
+mod node;
 mod render_diff;
 mod secrets;
 mod ssa;
