@@ -7,6 +7,7 @@
 //! Absence is decided only after both caches listed once and confirmed with a read of the
 //! Node, so a lagging cache never deletes a live node's lock.
 
+use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use k8s_openapi::api::core::v1::Node;
@@ -35,6 +36,9 @@ impl Reconciler<NodeWorkloadLock> for LockCleaner {
         {
             return Ok(Action::await_change());
         }
+        if !in_scope(shared, &lock) {
+            return Ok(Action::await_change());
+        }
         shared.nodes.synced().await;
         let node = &lock.spec.node_name;
         if shared.nodes.find(|n| n.name_any() == *node).is_some() {
@@ -53,6 +57,25 @@ impl Reconciler<NodeWorkloadLock> for LockCleaner {
         }
         Ok(Action::await_change())
     }
+}
+
+/// Whether the lock's node is one this binary manages, judged by the labels of the lock's
+/// original-node snapshot (the Node may be gone). Without a snapshot, only a binary managing
+/// every Node touches it.
+fn in_scope(shared: &Shared, lock: &NodeWorkloadLock) -> bool {
+    if shared.scope.is_all() {
+        return true;
+    }
+    lock.annotations()
+        .get(lock::ORIGINAL_NODE_ANNOTATION)
+        .and_then(|snapshot| serde_json::from_str::<serde_json::Value>(snapshot).ok())
+        .and_then(|snapshot| {
+            serde_json::from_value::<BTreeMap<String, String>>(
+                snapshot["metadata"]["labels"].clone(),
+            )
+            .ok()
+        })
+        .is_some_and(|labels| shared.scope.matches(&labels))
 }
 
 /// Deletes the lock of the gone (or going) Node `node`, unless a NodeDisableNotification

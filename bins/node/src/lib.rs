@@ -20,6 +20,7 @@ pub mod node_write;
 pub mod readiness;
 pub mod reconcile;
 pub mod roles;
+pub mod scope;
 
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -41,6 +42,7 @@ pub use roles::openstack_roles;
 use crate::cleanup::LockCleaner;
 use crate::metrics::NodeMetrics;
 use crate::reconcile::{NodeReconciler, Shared};
+use crate::scope::Scope;
 
 /// Name of this container; the `controller` label of its metrics.
 pub const NAME: &str = "node";
@@ -75,6 +77,10 @@ pub struct NodeArgs {
         default_value_t = 120
     )]
     pub node_not_ready_flapping_timeout: u64,
+    /// Label selector (`key=value`, comma-separated) of the Nodes this binary manages; empty:
+    /// every Node.
+    #[arg(long, env = "OSCTL_NODE_SELECTOR", default_value = "")]
+    pub node_selector: String,
 }
 
 impl BinaryArgs for Args {
@@ -86,20 +92,31 @@ impl BinaryArgs for Args {
 pub async fn run(args: Args) -> ExitCode {
     let settings = args.node;
     rockoon_runtime::runtime::serve(NAME, args.common, move |runtime| {
+        let scope = match Scope::parse(&settings.node_selector) {
+            Ok(scope) => scope,
+            Err(error) => {
+                tracing::error!(%error, "invalid --node-selector");
+                return vec![];
+            }
+        };
         let Some(metrics) = runtime.register(NodeMetrics::register) else {
             return vec![];
         };
-        tasks(runtime, &settings, metrics)
+        tasks(runtime, &settings, scope, metrics)
     })
     .await
 }
 
-fn tasks(runtime: &Runtime, settings: &NodeArgs, metrics: NodeMetrics) -> Vec<Task> {
+fn tasks(runtime: &Runtime, settings: &NodeArgs, scope: Scope, metrics: NodeMetrics) -> Vec<Task> {
     let readiness = &runtime.readiness;
     let all = watcher::Config::default;
+    let in_scope = || match scope.selector() {
+        Some(selector) => all().labels(&selector),
+        None => all(),
+    };
     let client = || runtime.client.clone();
     let (nodes, node_changes) =
-        mirror::objects("nodes", Api::<Node>::all(client()), all(), readiness);
+        mirror::objects("nodes", Api::<Node>::all(client()), in_scope(), readiness);
     let (locks, lock_changes) = mirror::objects(
         "locks",
         Api::<NodeWorkloadLock>::all(client()),
@@ -120,6 +137,7 @@ fn tasks(runtime: &Runtime, settings: &NodeArgs, metrics: NodeMetrics) -> Vec<Ta
         namespace: runtime.args.namespace.clone(),
         events: Arc::new(Events::new(client(), "rockoon-node", "Reconcile")),
         metrics,
+        scope: scope.clone(),
     };
     let node_reconciler = NodeReconciler {
         shared: shared.clone(),
@@ -129,7 +147,7 @@ fn tasks(runtime: &Runtime, settings: &NodeArgs, metrics: NodeMetrics) -> Vec<Ta
     let node_watch = Watch {
         resource: "Node",
         api: Api::all(client()),
-        config: all(),
+        config: in_scope(),
         crd: None,
     };
     let lock_watch = Watch {

@@ -23,6 +23,7 @@ use crate::metrics::NodeMetrics;
 use crate::node_write::{self, EVICTED_ANNOTATION};
 use crate::readiness::{self, Verdict};
 use crate::roles::{self, openstack_roles};
+use crate::scope::Scope;
 use crate::{cleanup, evict, lock};
 
 /// Caches and clients shared by both reconcilers.
@@ -42,6 +43,8 @@ pub struct Shared {
     pub events: Arc<Events>,
     /// The binary's metrics.
     pub metrics: NodeMetrics,
+    /// The Nodes this binary manages.
+    pub scope: Scope,
 }
 
 /// Reconciles each Node.

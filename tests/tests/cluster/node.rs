@@ -36,8 +36,15 @@ const ROCKOON_FINALIZER: &str = "lcm.mirantis.com/rockoon.node-finalizer";
 /// The flapping timeout the dead-node test runs the binary with.
 const FLAPPING: Duration = Duration::from_secs(5);
 
+/// Label scoping a test's Nodes to that test's binary (value: the test namespace), so the
+/// binaries of tests running at the same time leave each other's Nodes alone.
+const SCOPE: &str = "tests.rockoon.dev/scope";
+
 fn start_node(cluster: &ClusterInfo, namespace: &str, flapping: Option<Duration>) -> RunningBinary {
-    let mut env = vec![("OSCTL_OS_DEPLOYMENT_NAMESPACE", namespace.to_owned())];
+    let mut env = vec![
+        ("OSCTL_OS_DEPLOYMENT_NAMESPACE", namespace.to_owned()),
+        ("OSCTL_NODE_SELECTOR", format!("{SCOPE}={namespace}")),
+    ];
     if let Some(flapping) = flapping {
         env.push((
             "OSCTL_NODE_NOT_READY_FLAPPING_TIMEOUT",
@@ -56,10 +63,19 @@ fn node_name(label: &str) -> String {
     format!("tn-{label}-{suffix:x}")
 }
 
-/// Applies Node `name` with `labels` (as the test's field manager), managed by kwok or not.
-async fn apply_node(client: &Client, name: &str, labels: Value, kwok: bool, finalizers: &[&str]) {
+/// Applies Node `name` of the test with namespace `scope`, with `labels` (as the test's field
+/// manager), managed by kwok or not.
+async fn apply_node(
+    client: &Client,
+    scope: &str,
+    name: &str,
+    labels: Value,
+    kwok: bool,
+    finalizers: &[&str],
+) {
     let mut metadata = json!({"name": name, "labels": labels, "finalizers": finalizers});
     metadata["labels"]["kubernetes.io/hostname"] = json!(name);
+    metadata["labels"][SCOPE] = json!(scope);
     if kwok {
         metadata["annotations"] = json!({"kwok.x-k8s.io/node": "fake"});
     }
@@ -140,6 +156,7 @@ async fn a_compute_role_gives_the_internal_label_a_lock_and_daemonset_pods_and_t
     let odd = node_name("odd");
     apply_node(
         &client,
+        &ns.name,
         &odd,
         json!({COMPUTE: "Enabled", "openstack-gateway": ""}),
         false,
@@ -148,6 +165,7 @@ async fn a_compute_role_gives_the_internal_label_a_lock_and_daemonset_pods_and_t
     .await;
     apply_node(
         &client,
+        &ns.name,
         &name,
         json!({COMPUTE: "enabled", "openvswitch": "enabled"}),
         true,
@@ -205,7 +223,7 @@ async fn a_compute_role_gives_the_internal_label_a_lock_and_daemonset_pods_and_t
     // The odd labels gave no role: no internal label, no lock.
     let odd_node = Api::<Node>::all(client.clone()).get(&odd).await.unwrap();
     assert!(
-        odd_node.labels().keys().all(|k| !k.starts_with("rockoon-")),
+        odd_node.labels().keys().all(|k| !k.starts_with("rockoon-openstack-")),
         "odd labels must give no internal label: {:?}",
         odd_node.labels()
     );
@@ -217,7 +235,10 @@ async fn a_compute_role_gives_the_internal_label_a_lock_and_daemonset_pods_and_t
     );
 
     // Another writer's label is kept while the role goes.
-    let other = json!({"metadata": {"labels": {"team": "storage"}}});
+    let other = json!({
+        "apiVersion": "v1", "kind": "Node",
+        "metadata": {"name": name, "labels": {"team": "storage"}},
+    });
     Api::<Node>::all(client.clone())
         .patch(
             &name,
@@ -226,7 +247,15 @@ async fn a_compute_role_gives_the_internal_label_a_lock_and_daemonset_pods_and_t
         )
         .await
         .unwrap();
-    apply_node(&client, &name, json!({"openvswitch": "enabled"}), true, &[]).await;
+    apply_node(
+        &client,
+        &ns.name,
+        &name,
+        json!({"openvswitch": "enabled"}),
+        true,
+        &[],
+    )
+    .await;
     wait_node(&client, &name, "internal label removed", |n| {
         internal_label(n).is_none()
     })
@@ -270,9 +299,17 @@ async fn a_node_deleted_while_node_is_stopped_loses_its_lock_at_start_unless_dis
     let held = node_name("held");
     let disabled = node_name("off");
     let role = || json!({COMPUTE: "enabled"});
-    apply_node(&client, &plain, role(), false, &[]).await;
-    apply_node(&client, &held, role(), false, &[ROCKOON_FINALIZER]).await;
-    apply_node(&client, &disabled, role(), false, &[]).await;
+    apply_node(&client, &ns.name, &plain, role(), false, &[]).await;
+    apply_node(
+        &client,
+        &ns.name,
+        &held,
+        role(),
+        false,
+        &[ROCKOON_FINALIZER],
+    )
+    .await;
+    apply_node(&client, &ns.name, &disabled, role(), false, &[]).await;
     let mut binary = start_node(&cluster, &ns.name, None);
     binary.wait_ready(WAIT).await.unwrap();
     for node in [&plain, &held, &disabled] {
@@ -359,6 +396,7 @@ async fn a_not_ready_node_loses_its_openstack_pods_after_the_flapping_timeout_no
     let name = node_name("dead");
     apply_node(
         &client,
+        &ns.name,
         &name,
         json!({"openstack-control-plane": "enabled"}),
         false,
