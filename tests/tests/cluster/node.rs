@@ -223,7 +223,10 @@ async fn a_compute_role_gives_the_internal_label_a_lock_and_daemonset_pods_and_t
     // The odd labels gave no role: no internal label, no lock.
     let odd_node = Api::<Node>::all(client.clone()).get(&odd).await.unwrap();
     assert!(
-        odd_node.labels().keys().all(|k| !k.starts_with("rockoon-openstack-")),
+        odd_node
+            .labels()
+            .keys()
+            .all(|k| !k.starts_with("rockoon-openstack-")),
         "odd labels must give no internal label: {:?}",
         odd_node.labels()
     );
@@ -476,10 +479,49 @@ async fn a_not_ready_node_loses_its_openstack_pods_after_the_flapping_timeout_no
         evicted.items[0].message
     );
 
+    // A replacement under a deleted pod's name lands on the still-dead node (as a StatefulSet's
+    // would), then node is killed and restarted: the outage was handled, nothing more goes.
+    create_pod(&client, &ns.name, "p-0", &name).await;
+    let replacement = pods.get("p-0").await.unwrap().uid();
+    binary.kill().await.unwrap();
+    let mut binary = start_node(&cluster, &ns.name, Some(FLAPPING));
+    binary.wait_ready(WAIT).await.unwrap();
+    wait_for_a_node_reconcile(&binary).await;
+    assert_eq!(pods.get("p-0").await.unwrap().uid(), replacement);
+    let metrics = binary.get("/metrics").await.unwrap().1;
+    assert!(
+        !metrics.contains("rockoon_node_pod_evictions_total{"),
+        "no pod deleted after the restart:\n{metrics}"
+    );
+
     binary.terminate(WAIT).await.unwrap();
     delete_node(&client, &name).await;
     ns.delete().await.unwrap();
     elsewhere.delete().await.unwrap();
+}
+
+/// Polls `/metrics` until a reconcile of a Node has finished (the binary's scope holds one).
+async fn wait_for_a_node_reconcile(binary: &RunningBinary) {
+    let finished = |metrics: &str| {
+        metrics.lines().any(|l| {
+            l.starts_with("rockoon_reconcile_duration_seconds_count{")
+                && l.contains("resource=\"Node\"")
+                && !l.ends_with(" 0")
+        })
+    };
+    let deadline = tokio::time::Instant::now() + WAIT;
+    loop {
+        if let Some((200, metrics)) = binary.get("/metrics").await
+            && finished(&metrics)
+        {
+            return;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "no Node reconcile within {WAIT:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
 }
 
 /// A pod bound to `node` that tolerates every taint, so only `node` (not Kubernetes' own
