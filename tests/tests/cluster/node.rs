@@ -13,6 +13,9 @@ use std::collections::BTreeSet;
 use std::time::{Duration, SystemTime};
 
 use futures::{StreamExt, TryStreamExt};
+use k8s_openapi::api::admissionregistration::v1::{
+    ValidatingAdmissionPolicy, ValidatingAdmissionPolicyBinding,
+};
 use k8s_openapi::api::apps::v1::DaemonSet;
 use k8s_openapi::api::core::v1::{Event, Node, Pod};
 use k8s_openapi::jiff::Timestamp;
@@ -552,4 +555,141 @@ fn next_second() -> tokio::time::Instant {
     let now = Timestamp::now();
     let left = 1_000_000_000 - i64::from(now.subsec_nanosecond());
     tokio::time::Instant::now() + Duration::from_nanos(left as u64)
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_label_write_refused_mid_way_leaves_nothing_half_done_and_the_next_sync_converges() {
+    let cluster = cluster_or_return!();
+    ensure_crds(&cluster).await.unwrap();
+    let client = cluster.client().await.unwrap();
+    let ns = TestNamespace::create(&client, "node-refused")
+        .await
+        .unwrap();
+    let name = node_name("refused");
+    apply_node(
+        &client,
+        &ns.name,
+        &name,
+        json!({COMPUTE: "enabled"}),
+        false,
+        &[],
+    )
+    .await;
+    let policy = refuse_internal_label(&client, &name).await;
+
+    let env = [
+        ("OSCTL_OS_DEPLOYMENT_NAMESPACE", ns.name.clone()),
+        ("OSCTL_NODE_SELECTOR", format!("{SCOPE}={}", ns.name)),
+        ("OSCTL_ERROR_BACKOFF_MAX_SECONDS", "1".to_owned()),
+    ];
+    let mut binary = RunningBinary::start(&cluster, "node", &env).unwrap();
+    binary.wait_ready(WAIT).await.unwrap();
+    let refused = |metrics: &str| {
+        metrics.lines().any(|l| {
+            l.starts_with("rockoon_node_writes_total{")
+                && l.contains("object=\"labels\"")
+                && l.contains("action=\"failed\"")
+        })
+    };
+    let deadline = tokio::time::Instant::now() + WAIT;
+    loop {
+        if let Some((200, metrics)) = binary.get("/metrics").await
+            && refused(&metrics)
+        {
+            break;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the label write was never refused"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    // The lock comes after the labels: a refused label write leaves no lock behind.
+    let locks: Api<NodeWorkloadLock> = Api::all(client.clone());
+    assert!(
+        locks
+            .get_opt(&format!("openstack-{name}"))
+            .await
+            .unwrap()
+            .is_none()
+    );
+
+    remove_policy(&client, &policy).await;
+    wait_node(&client, &name, "internal label after the refusal", |n| {
+        internal_label(n).is_some_and(|v| v == "controller")
+    })
+    .await;
+    wait_lock(&client, &name, true).await;
+
+    binary.terminate(WAIT).await.unwrap();
+    delete_node(&client, &name).await;
+    ns.delete().await.unwrap();
+}
+
+/// A ValidatingAdmissionPolicy (and binding) refusing the internal compute label on `node`
+/// only; returns once a dry-run write is refused. The name is the policy's and the binding's.
+async fn refuse_internal_label(client: &Client, node: &str) -> String {
+    let name = format!("{node}-refuse");
+    let policy: ValidatingAdmissionPolicy = serde_json::from_value(json!({
+        "metadata": {"name": name},
+        "spec": {
+            "failurePolicy": "Fail",
+            "matchConstraints": {"resourceRules": [{
+                "apiGroups": [""], "apiVersions": ["v1"],
+                "operations": ["UPDATE"], "resources": ["nodes"],
+            }]},
+            "matchConditions": [{"name": "this-node", "expression": format!("object.metadata.name == '{node}'")}],
+            "validations": [{
+                "expression": format!("!has(object.metadata.labels) || !('{INTERNAL_COMPUTE}' in object.metadata.labels)"),
+                "message": "refused by the node test",
+            }],
+        },
+    }))
+    .unwrap();
+    let binding: ValidatingAdmissionPolicyBinding = serde_json::from_value(json!({
+        "metadata": {"name": name},
+        "spec": {"policyName": name, "validationActions": ["Deny"]},
+    }))
+    .unwrap();
+    let post = PostParams::default();
+    Api::<ValidatingAdmissionPolicy>::all(client.clone())
+        .create(&post, &policy)
+        .await
+        .unwrap();
+    Api::<ValidatingAdmissionPolicyBinding>::all(client.clone())
+        .create(&post, &binding)
+        .await
+        .unwrap();
+    // The API server loads policies asynchronously: wait until a dry run is refused.
+    let nodes: Api<Node> = Api::all(client.clone());
+    let probe = json!({"metadata": {"labels": {INTERNAL_COMPUTE: "controller"}}});
+    let params = PatchParams {
+        dry_run: true,
+        ..PatchParams::default()
+    };
+    let deadline = tokio::time::Instant::now() + WAIT;
+    while nodes
+        .patch(node, &params, &Patch::Merge(&probe))
+        .await
+        .is_ok()
+    {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the policy never took effect"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    name
+}
+
+async fn remove_policy(client: &Client, name: &str) {
+    let delete = DeleteParams::default();
+    Api::<ValidatingAdmissionPolicyBinding>::all(client.clone())
+        .delete(name, &delete)
+        .await
+        .unwrap();
+    Api::<ValidatingAdmissionPolicy>::all(client.clone())
+        .delete(name, &delete)
+        .await
+        .unwrap();
 }
