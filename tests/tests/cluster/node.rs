@@ -198,6 +198,25 @@ async fn a_compute_role_gives_the_internal_label_a_lock_and_daemonset_pods_and_t
             .unwrap();
     assert_eq!(snapshot["metadata"]["labels"][COMPUTE], "enabled");
 
+    // An internal label of a role the node lacks, as Rockoon's merge patches left them (another
+    // field manager owns it), is removed; the compute one stays.
+    let legacy = json!({"metadata": {"labels": {"rockoon-openstack-gateway": "controller"}}});
+    let kopf = PatchParams {
+        field_manager: Some("kopf".into()),
+        ..PatchParams::default()
+    };
+    Api::<Node>::all(client.clone())
+        .patch(&name, &kopf, &Patch::Merge(&legacy))
+        .await
+        .unwrap();
+    wait_node(
+        &client,
+        &name,
+        "Rockoon's stale gateway label removed",
+        |n| !n.labels().contains_key("rockoon-openstack-gateway") && internal_label(n).is_some(),
+    )
+    .await;
+
     // A DaemonSet selecting the internal label places its pod on the node.
     let daemonset = json!({
         "apiVersion": "apps/v1", "kind": "DaemonSet",
