@@ -81,6 +81,10 @@ pub struct NodeArgs {
     /// every Node.
     #[arg(long, env = "OSCTL_NODE_SELECTOR", default_value = "")]
     pub node_selector: String,
+    /// Cluster release written into the NodeWorkloadLocks' `status.release`; a lock of another
+    /// release is reset to `active`. Empty: none.
+    #[arg(long, env = "OSCTL_CLUSTER_RELEASE", default_value = "")]
+    pub cluster_release: String,
 }
 
 impl BinaryArgs for Args {
@@ -143,6 +147,7 @@ fn tasks(runtime: &Runtime, settings: &NodeArgs, scope: Scope, metrics: NodeMetr
         shared: shared.clone(),
         flapping_timeout: Duration::from_secs(settings.node_not_ready_flapping_timeout),
         instance_ha: instance_ha::Disabled,
+        cluster_release: Some(settings.cluster_release.clone()).filter(|r| !r.is_empty()),
     };
     let node_watch = Watch {
         resource: "Node",

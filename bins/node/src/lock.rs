@@ -6,7 +6,8 @@
 //! `openstack`, `nodeName`, `nodeDeletionRequestSupported: true`, the original-node snapshot
 //! annotation (the node's roles stay known after the Node is deleted) and `status.state`
 //! `active` when first created. A state set later (the maintenance flow's `inactive`) is
-//! never overwritten here.
+//! overwritten only when the cluster release changed (`--cluster-release`, as Rockoon's
+//! `OSCTL_CLUSTER_RELEASE`): the lock is then reset to `active` with `status.release`.
 
 use k8s_openapi::api::core::v1::Node;
 use kube::api::DeleteParams;
@@ -49,30 +50,42 @@ fn intent(node: &Node) -> Value {
     })
 }
 
-/// Whether `lock` already says what [`intent`] would write, and has a state.
-pub fn settled(lock: &NodeWorkloadLock, node: &Node) -> bool {
-    lock.spec.controller_name == CONTROLLER_NAME
+/// Whether the lock's state must be (re)set: it has none, or it was set for another release
+/// than `release` (when one is configured).
+fn needs_state(lock: Option<&NodeWorkloadLock>, release: Option<&str>) -> bool {
+    match lock.and_then(|l| l.status.as_ref()) {
+        None => true,
+        Some(status) => release.is_some_and(|r| status.release.as_deref() != Some(r)),
+    }
+}
+
+/// Whether `lock` already says what [`intent`] would write, with a state for `release`.
+pub fn settled(lock: &NodeWorkloadLock, node: &Node, release: Option<&str>) -> bool {
+    !needs_state(Some(lock), release)
+        && lock.spec.controller_name == CONTROLLER_NAME
         && lock.spec.node_name == node.name_any()
         && lock.spec.node_deletion_request_supported == Some(true)
         && lock.annotations().get(ORIGINAL_NODE_ANNOTATION) == Some(&snapshot(node))
-        && lock.status.is_some()
 }
 
-/// Makes the lock of `node` present; `existing` is the cached lock. Returns whether it was
-/// created (it had no state before).
+/// Makes the lock of `node` present for cluster release `release`. Returns whether its state
+/// was (re)set to `active`.
 pub async fn ensure(
     api: &Api<NodeWorkloadLock>,
     node: &Node,
-    existing: Option<&NodeWorkloadLock>,
+    release: Option<&str>,
 ) -> kube::Result<bool> {
     let name = lock_name(&node.name_any());
     let written = rockoon_runtime::ssa::apply(api, MANAGER, &name, intent(node)).await?;
-    let stateless = written.status.is_none() && existing.is_none_or(|l| l.status.is_none());
-    if stateless {
-        let status = json!({"state": "active"});
+    let reset = needs_state(Some(&written), release);
+    if reset {
+        let mut status = json!({"state": "active"});
+        if let Some(release) = release {
+            status["release"] = json!(release);
+        }
         rockoon_runtime::ssa::apply_status(api, MANAGER, &name, &status).await?;
     }
-    Ok(stateless)
+    Ok(reset)
 }
 
 /// Deletes lock `name`; returns whether it existed.
@@ -99,6 +112,10 @@ mod tests {
     }
 
     fn lock(node: &Node, state: Option<LockState>) -> NodeWorkloadLock {
+        released(node, state, None)
+    }
+
+    fn released(node: &Node, state: Option<LockState>, release: Option<&str>) -> NodeWorkloadLock {
         let mut lock = NodeWorkloadLock::new(
             "openstack-cmp-0",
             NodeWorkloadLockSpec {
@@ -114,7 +131,7 @@ mod tests {
             state,
             error_message: None,
             inactivation_progress: None,
-            release: None,
+            release: release.map(str::to_owned),
             extra: Default::default(),
         });
         lock
@@ -128,13 +145,30 @@ mod tests {
     #[test]
     fn a_lock_in_maintenance_is_settled_and_a_stale_snapshot_is_not() {
         let node = node();
-        assert!(settled(&lock(&node, Some(LockState::Inactive)), &node));
-        assert!(!settled(&lock(&node, None), &node));
+        assert!(settled(
+            &lock(&node, Some(LockState::Inactive)),
+            &node,
+            None
+        ));
+        assert!(!settled(&lock(&node, None), &node, None));
         let mut relabelled = node.clone();
         relabelled
             .labels_mut()
             .insert("openstack-gateway".into(), "enabled".into());
-        assert!(!settled(&lock(&node, Some(LockState::Active)), &relabelled));
+        assert!(!settled(
+            &lock(&node, Some(LockState::Active)),
+            &relabelled,
+            None
+        ));
+    }
+
+    #[test]
+    fn a_lock_of_another_cluster_release_is_reset_and_one_of_this_release_kept() {
+        let node = node();
+        let old = released(&node, Some(LockState::Inactive), Some("2.0"));
+        assert!(!settled(&old, &node, Some("2.1")));
+        assert!(settled(&old, &node, Some("2.0")));
+        assert!(settled(&old, &node, None));
     }
 
     #[test]

@@ -55,6 +55,8 @@ pub struct NodeReconciler<H> {
     pub flapping_timeout: Duration,
     /// What a dead compute node triggers.
     pub instance_ha: H,
+    /// Cluster release written into the locks' status, if any.
+    pub cluster_release: Option<String>,
 }
 
 impl<H: InstanceHa> Reconciler<Node> for NodeReconciler<H> {
@@ -169,16 +171,20 @@ impl<H: InstanceHa> NodeReconciler<H> {
             }
             return Ok(());
         }
-        if cached.as_deref().is_some_and(|l| lock::settled(l, node)) {
+        let release = self.cluster_release.as_deref();
+        if cached
+            .as_deref()
+            .is_some_and(|l| lock::settled(l, node, release))
+        {
             return Ok(());
         }
-        let result = lock::ensure(&api, node, cached.as_deref()).await;
+        let result = lock::ensure(&api, node, release).await;
         shared.metrics.write("lock", outcome(&result, "applied"));
         if result.map_err(failed)? {
-            let note = format!("NodeWorkloadLock {name} created, state active");
+            let note = format!("NodeWorkloadLock {name} state set to active");
             shared
                 .events
-                .normal(&node.object_ref(&()), "LockCreated", &note)
+                .normal(&node.object_ref(&()), "LockActive", &note)
                 .await;
         }
         Ok(())

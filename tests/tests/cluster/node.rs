@@ -42,11 +42,14 @@ const FLAPPING: Duration = Duration::from_secs(5);
 /// Label scoping a test's Nodes to that test's binary (value: the test namespace), so the
 /// binaries of tests running at the same time leave each other's Nodes alone.
 const SCOPE: &str = "tests.rockoon.dev/scope";
+/// The cluster release the binaries run with.
+const RELEASE: &str = "test-release";
 
 fn start_node(cluster: &ClusterInfo, namespace: &str, flapping: Option<Duration>) -> RunningBinary {
     let mut env = vec![
         ("OSCTL_OS_DEPLOYMENT_NAMESPACE", namespace.to_owned()),
         ("OSCTL_NODE_SELECTOR", format!("{SCOPE}={namespace}")),
+        ("OSCTL_CLUSTER_RELEASE", RELEASE.to_owned()),
     ];
     if let Some(flapping) = flapping {
         env.push((
@@ -193,6 +196,33 @@ async fn a_compute_role_gives_the_internal_label_a_lock_and_daemonset_pods_and_t
         .await
         .expect("lock never became active")
         .unwrap();
+    let with_release = |l: Option<&NodeWorkloadLock>| {
+        l.and_then(|l| l.status.as_ref())
+            .is_some_and(|s| s.state == LockState::Active && s.release.as_deref() == Some(RELEASE))
+    };
+    tokio::time::timeout(
+        WAIT,
+        await_condition(api.clone(), &lock.name_any(), with_release),
+    )
+    .await
+    .expect("lock never showed the cluster release")
+    .unwrap();
+    // A lock left inactive by an older release is reset, as Rockoon does.
+    let old = json!({"status": {"state": "inactive", "release": "older"}});
+    api.patch_status(
+        &lock.name_any(),
+        &PatchParams::default(),
+        &Patch::Merge(&old),
+    )
+    .await
+    .unwrap();
+    tokio::time::timeout(
+        WAIT,
+        await_condition(api.clone(), &lock.name_any(), with_release),
+    )
+    .await
+    .expect("a lock of an older release was never reset")
+    .unwrap();
     let snapshot: Value =
         serde_json::from_str(&lock.annotations()["openstack.lcm.mirantis.com/original-node"])
             .unwrap();
