@@ -1,7 +1,7 @@
 //! Renders `deploy/chart/rockoon` with the pinned helm (`helm template`, no cluster needed) and
 //! checks what a cluster would receive: one Deployment with the five controllers, their
-//! probes, security settings and resources, per-container overrides, least-privilege RBAC and
-//! the PodMonitor.
+//! probes, security settings and resources, per-container overrides, least-privilege RBAC
+//! (exactly the union the RBAC table of docs/architecture.md documents) and the PodMonitor.
 //!
 //! helm comes from the dev-cluster bin dir printed by `tests/cluster/build.sh --print`. When it
 //! has not been built, the tests print how to build it and pass, except under `CI=true`, where
@@ -382,6 +382,103 @@ fn rbac_rules_use_no_wildcards_and_no_binding_grants_cluster_admin() {
             );
         }
     }
+}
+
+/// One granted verb: (Role, API group, resource, verb), Roles named as in the RBAC table of
+/// docs/architecture.md (`cluster`, `openstack`, `ceph-shared`, `controller`, `events`), group `core`
+/// for `""`.
+type Grant = (String, String, String, String);
+
+/// Every grant the RBAC table of docs/architecture.md lists.
+fn documented_grants() -> BTreeSet<Grant> {
+    let text = std::fs::read_to_string(workspace_root().join("docs/architecture.md")).unwrap();
+    let section = text
+        .split("\n## RBAC\n")
+        .nth(1)
+        .expect("docs/architecture.md has an RBAC section");
+    let section = section.split("\n## ").next().unwrap_or_default();
+    let ticked = |cell: &str| -> Vec<String> {
+        cell.split(',')
+            .map(|v| v.trim().trim_matches('`').to_owned())
+            .filter(|v| !v.is_empty())
+            .collect()
+    };
+    let mut grants = BTreeSet::new();
+    for line in section.lines().filter(|l| l.starts_with("| `")) {
+        let cells: Vec<&str> = line.split('|').map(str::trim).collect();
+        let (role, group) = (ticked(cells[1]).remove(0), ticked(cells[2]).remove(0));
+        for resource in ticked(cells[3]) {
+            for verb in ticked(cells[4]) {
+                grants.insert((role.clone(), group.clone(), resource.clone(), verb));
+            }
+        }
+    }
+    grants
+}
+
+/// Every grant of the rendered chart.
+fn rendered_grants(docs: &[Value]) -> BTreeSet<Grant> {
+    let mut grants = BTreeSet::new();
+    let roles = of_kind(docs, "ClusterRole")
+        .into_iter()
+        .chain(of_kind(docs, "Role"));
+    for role in roles {
+        let name = role["metadata"]["name"].as_str().unwrap();
+        let table_name = if role["kind"] == "ClusterRole" {
+            "cluster"
+        } else {
+            ["openstack", "ceph-shared", "controller", "events"]
+                .into_iter()
+                .find(|suffix| name.ends_with(&format!("-{suffix}")))
+                .unwrap_or_else(|| panic!("Role {name} is not in the RBAC table"))
+        };
+        let list = |rule: &Value, field: &str| -> Vec<String> {
+            rule[field]
+                .as_array()
+                .map(Vec::as_slice)
+                .unwrap_or_default()
+                .iter()
+                .map(|v| v.as_str().unwrap().to_owned())
+                .collect()
+        };
+        for rule in role["rules"].as_array().unwrap() {
+            for group in list(rule, "apiGroups") {
+                let group = if group.is_empty() {
+                    "core".to_owned()
+                } else {
+                    group
+                };
+                for resource in list(rule, "resources") {
+                    for verb in list(rule, "verbs") {
+                        let grant = (table_name.to_owned(), group.clone(), resource.clone(), verb);
+                        grants.insert(grant);
+                    }
+                }
+            }
+        }
+    }
+    grants
+}
+
+#[test]
+fn the_chart_grants_exactly_the_verbs_the_architecture_table_says_the_binaries_use() {
+    let Some(docs) = default_render() else { return };
+    let documented = documented_grants();
+    assert!(
+        documented.len() > 50,
+        "the RBAC table was not read: {documented:?}"
+    );
+    let rendered = rendered_grants(docs);
+    let undocumented: Vec<_> = rendered.difference(&documented).collect();
+    let missing: Vec<_> = documented.difference(&rendered).collect();
+    assert!(
+        undocumented.is_empty(),
+        "granted by the chart but used by no binary per docs/architecture.md: {undocumented:?}"
+    );
+    assert!(
+        missing.is_empty(),
+        "in the docs' RBAC table but not granted by the chart: {missing:?}"
+    );
 }
 
 #[test]

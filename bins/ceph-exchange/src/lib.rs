@@ -29,12 +29,12 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use kube::Api;
-use kube::core::DeserializeGuard;
 use kube::runtime::watcher;
 use rockoon_core::crd::OpenStackDeployment;
 use rockoon_core::names::OSDPL_CRD;
 use rockoon_core::render::Templates;
 use rockoon_runtime::controller::{self, Scheduling, Watch};
+use rockoon_runtime::guard::Guarded;
 use rockoon_runtime::runtime::{Runtime, Task};
 use rockoon_runtime::settings::{BinaryArgs, CommonArgs};
 
@@ -122,12 +122,13 @@ fn tasks(
     let settings = reconcile::Settings {
         namespace: namespace.clone(),
         ceph_namespace,
+        controller_namespace: runtime.args.controller_namespace.clone(),
     };
     let reconciler =
         reconcile::CephExchange::new(client.clone(), settings, mirrors, templates, metrics);
     let watch = Watch {
         resource: "OpenStackDeployment",
-        api: Api::<DeserializeGuard<OpenStackDeployment>>::namespaced(client, &namespace),
+        api: Api::<Guarded<OpenStackDeployment>>::namespaced(client, &namespace),
         config: watcher::Config::default(),
         crd: Some(OSDPL_CRD),
     };

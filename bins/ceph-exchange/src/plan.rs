@@ -61,6 +61,8 @@ impl Needs {
 pub struct Observed<'a> {
     /// `openstack-ceph-keys`, when published.
     pub keys: Option<&'a Secret>,
+    /// The installation's hash key, for the published hash.
+    pub hash_key: &'a [u8],
     /// Namespace of `openstack-ceph-keys`, for messages.
     pub ceph_namespace: &'a str,
     /// Union of the OSDPLs' needs.
@@ -122,7 +124,7 @@ pub fn plan(observed: &Observed<'_>) -> Plan {
             return plan;
         }
     };
-    plan.hash = Some(ceph::published_hash(raw.iter().copied()));
+    plan.hash = Some(ceph::published_hash(observed.hash_key, raw.iter().copied()));
     let keys = ceph["keys"].as_object().cloned().unwrap_or_default();
     plan.published_users = Some(keys.len());
 

@@ -45,6 +45,7 @@ fn needs(users: &[(&'static str, &'static str)]) -> Needs {
 fn run(keys: Option<&Secret>, needs: &Needs, secrets: &[&Secret], maps: &[&ConfigMap]) -> Plan {
     plan(&Observed {
         keys,
+        hash_key: b"0123456789abcdef",
         ceph_namespace: NS,
         needs,
         owned_secrets: secrets,

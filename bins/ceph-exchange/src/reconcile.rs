@@ -13,7 +13,6 @@ use std::time::Duration;
 use k8s_openapi::api::core::v1::{ConfigMap, Secret};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{Condition, Time};
 use k8s_openapi::jiff::Timestamp;
-use kube::core::DeserializeGuard;
 use kube::runtime::controller::Action;
 use kube::{Api, Client, Resource, ResourceExt};
 use rockoon_core::ceph;
@@ -23,6 +22,8 @@ use rockoon_core::secret_text::decoded;
 use rockoon_runtime::controller::Reconciler;
 use rockoon_runtime::error::RuntimeError;
 use rockoon_runtime::events::Events;
+use rockoon_runtime::guard::Guarded;
+use rockoon_runtime::hash_key::HashKey;
 
 use rockoon_runtime::ssa;
 use serde_json::{Value, json};
@@ -56,6 +57,8 @@ pub struct Settings {
     pub namespace: String,
     /// The Ceph shared namespace.
     pub ceph_namespace: String,
+    /// The controllers' namespace (home of the hash key).
+    pub controller_namespace: String,
 }
 
 /// The ceph-exchange reconciler.
@@ -66,6 +69,7 @@ pub struct CephExchange {
     templates: Templates,
     metrics: Metrics,
     events: Events,
+    hash_key: HashKey,
 }
 
 impl CephExchange {
@@ -79,6 +83,7 @@ impl CephExchange {
     ) -> Self {
         Self {
             events: Events::new(client.clone(), FIELD_MANAGER, "CephExchange"),
+            hash_key: HashKey::new(client.clone(), &settings.controller_namespace),
             client,
             settings,
             mirrors,
@@ -88,12 +93,12 @@ impl CephExchange {
     }
 }
 
-impl Reconciler<DeserializeGuard<OpenStackDeployment>> for CephExchange {
+impl Reconciler<Guarded<OpenStackDeployment>> for CephExchange {
     type Error = RuntimeError;
 
     async fn reconcile(
         &self,
-        object: Arc<DeserializeGuard<OpenStackDeployment>>,
+        object: Arc<Guarded<OpenStackDeployment>>,
     ) -> Result<Action, RuntimeError> {
         // osdpl reports an object it cannot read; its needs count as unknown (see `needs`).
         let Ok(osdpl) = &object.0 else {
@@ -116,8 +121,10 @@ impl Reconciler<DeserializeGuard<OpenStackDeployment>> for CephExchange {
         let config_maps = self.mirrors.config_maps.state();
         let secret_refs: Vec<&Secret> = secrets.iter().map(AsRef::as_ref).collect();
         let config_refs: Vec<&ConfigMap> = config_maps.iter().map(AsRef::as_ref).collect();
+        let hash_key = self.hash_key.get().await?;
         let plan = plan::plan(&Observed {
             keys: keys.map(AsRef::as_ref),
+            hash_key,
             ceph_namespace: &self.settings.ceph_namespace,
             needs: &needs,
             owned_secrets: &secret_refs,

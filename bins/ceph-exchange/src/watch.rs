@@ -5,12 +5,12 @@
 
 use k8s_openapi::api::core::v1::{ConfigMap, Secret};
 use kube::Api;
-use kube::core::DeserializeGuard;
 use kube::runtime::watcher;
 use rockoon_core::crd::OpenStackDeployment;
 use rockoon_core::credentials::OWNER_LABEL;
 use rockoon_core::names::{CEPH_KEYS_SECRET, OSDPL_SECRET_SELECTOR};
 use rockoon_runtime::controller::Trigger;
+use rockoon_runtime::guard::Guarded;
 use rockoon_runtime::mirror::{self, Mirror};
 use rockoon_runtime::runtime::Runtime;
 
@@ -25,7 +25,7 @@ pub struct Mirrors {
     /// ConfigMaps of the OpenStack namespace labelled as this container's.
     pub config_maps: Mirror<ConfigMap>,
     /// Every OSDPL of the OpenStack namespace (their enabled services).
-    pub osdpls: Mirror<DeserializeGuard<OpenStackDeployment>>,
+    pub osdpls: Mirror<Guarded<OpenStackDeployment>>,
     /// The generated credentials of `object-storage` (its service user).
     pub credentials: Mirror<Secret>,
     /// Secrets the OSDPLs reference (`osdpl_secret=true`), for the public certificate.
@@ -69,7 +69,7 @@ impl Mirrors {
         // for the whole namespace: the OSDPL mirror needs no trigger of its own.
         let (osdpls, _) = mirror::objects(
             "osdpls",
-            Api::<DeserializeGuard<OpenStackDeployment>>::namespaced(client.clone(), namespace),
+            Api::<Guarded<OpenStackDeployment>>::namespaced(client.clone(), namespace),
             watcher::Config::default(),
             readiness,
         );

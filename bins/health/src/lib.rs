@@ -30,6 +30,7 @@ use kube::runtime::watcher;
 use rockoon_core::crd::OpenStackDeploymentStatus;
 use rockoon_runtime::controller::{self, Scheduling, Watch};
 use rockoon_runtime::mirror;
+use rockoon_runtime::owner::Osdpls;
 use rockoon_runtime::runtime::Runtime;
 use rockoon_runtime::settings::{BinaryArgs, CommonArgs};
 
@@ -131,6 +132,8 @@ fn status_task(
     // Read to compare with what is to be written; not a trigger, as the controller already
     // watches these objects.
     let (statuses, _) = mirror::objects("osdplst", namespaced(runtime), all(), readiness);
+    // Only the namespace owner's osdplst gets health; when OSDPLs come or go, ask again.
+    let (osdpls, t4) = Osdpls::start(runtime, &runtime.args.namespace);
     let workloads = Workloads {
         deployments,
         statefulsets,
@@ -140,6 +143,7 @@ fn status_task(
         runtime.client.clone(),
         workloads,
         statuses,
+        osdpls,
         metrics,
         Duration::from_millis(settings.min_write_interval_ms),
     );
@@ -151,7 +155,7 @@ fn status_task(
     };
     // No debounce: the writer paces itself, and a debounce would starve under steady churn.
     let scheduling = Scheduling {
-        triggers: vec![t1, t2, t3],
+        triggers: vec![t1, t2, t3, t4],
         debounce: Duration::ZERO,
     };
     controller::task_with(runtime, watch, writer, scheduling)

@@ -63,18 +63,22 @@ pub struct Observation {
     pub rolling: bool,
     /// The rollout gave up (a Deployment's `ProgressDeadlineExceeded`).
     pub stalled: bool,
+    /// A Deployment or StatefulSet asks for no pods, and not because its release said so
+    /// (someone scaled it down: the replica count is no longer Helm's).
+    pub scaled_to_zero: bool,
 }
 
 /// The state of one workload. Clauses in order, the first that applies wins:
 ///
-/// 1. a stalled rollout is `Unhealthy`;
+/// 1. a stalled rollout or a workload scaled to zero against its release is `Unhealthy`
+///    (nothing runs that the release wants running, although no pod is missing);
 /// 2. a spec the workload's controller has not seen yet (`observedGeneration < generation`)
 ///    is `Progressing`;
 /// 3. every desired pod updated and ready (also: none desired) is `Ready`;
 /// 4. pods still being replaced (`updated < desired`) or a rollout in flight is `Progressing`;
 /// 5. anything else (all pods at the current spec, some not ready) is `Unhealthy`.
 pub fn assess(o: &Observation) -> Health {
-    if o.stalled {
+    if o.stalled || o.scaled_to_zero {
         Health::Unhealthy
     } else if o.observed_generation < o.generation {
         Health::Progressing
@@ -132,6 +136,7 @@ mod tests {
             updated: 3,
             rolling: false,
             stalled: false,
+            scaled_to_zero: false,
         }
     }
 
@@ -141,7 +146,7 @@ mod tests {
     }
 
     #[test]
-    fn a_workload_scaled_to_zero_is_ready() {
+    fn a_workload_its_release_wants_without_pods_is_ready() {
         let o = Observation {
             desired: 0,
             ready: 0,
@@ -149,6 +154,18 @@ mod tests {
             ..settled()
         };
         assert_eq!(assess(&o), Health::Ready);
+    }
+
+    #[test]
+    fn a_workload_scaled_to_zero_against_its_release_is_unhealthy() {
+        let o = Observation {
+            desired: 0,
+            ready: 0,
+            updated: 0,
+            scaled_to_zero: true,
+            ..settled()
+        };
+        assert_eq!(assess(&o), Health::Unhealthy);
     }
 
     #[test]

@@ -8,6 +8,9 @@
 //! `status.health_summary` when the summary changed. Entries of workloads that are gone drop
 //! out of the apply (server-side apply removes fields its manager stops sending); entries
 //! another writer left (Rockoon's merge patches) are removed with a merge patch of nulls.
+//!
+//! Only the osdplst of the OSDPL that owns the namespace ([`rockoon_core::ownership`]) gets
+//! health: the workloads are that OSDPL's; another OSDPL's osdplst says CONFLICT (osdpl's).
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -20,6 +23,7 @@ use kube::{Api, Client, Resource, ResourceExt};
 use rockoon_core::crd::{OpenStackDeployment, OpenStackDeploymentStatus};
 use rockoon_runtime::controller::Reconciler;
 use rockoon_runtime::mirror::Mirror;
+use rockoon_runtime::owner::Osdpls;
 use rockoon_runtime::ssa;
 use serde_json::{Value, json};
 use tokio::time::Instant;
@@ -87,6 +91,7 @@ pub struct StatusWriter {
     client: Client,
     workloads: Workloads,
     statuses: Mirror<OpenStackDeploymentStatus>,
+    osdpls: Osdpls,
     metrics: HealthMetrics,
     interval: Duration,
     memory: Mutex<Memory>,
@@ -98,6 +103,7 @@ impl StatusWriter {
         client: Client,
         workloads: Workloads,
         statuses: Mirror<OpenStackDeploymentStatus>,
+        osdpls: Osdpls,
         metrics: HealthMetrics,
         interval: Duration,
     ) -> Self {
@@ -105,6 +111,7 @@ impl StatusWriter {
             client,
             workloads,
             statuses,
+            osdpls,
             metrics,
             interval,
             memory: Mutex::default(),
@@ -273,6 +280,15 @@ impl Reconciler<OpenStackDeploymentStatus> for StatusWriter {
     async fn reconcile(&self, object: Arc<OpenStackDeploymentStatus>) -> Result<Action, Error> {
         self.workloads.synced().await;
         self.statuses.synced().await;
+        let osdpl = object
+            .owner_references()
+            .iter()
+            .find(|o| o.kind == OpenStackDeployment::kind(&()))
+            .map(|o| o.uid.as_str());
+        if !self.osdpls.owns_namespace(&object.name_any(), osdpl).await {
+            tracing::debug!(osdplst = %object.name_any(), "its OSDPL does not own the namespace; no health written");
+            return Ok(Action::await_change());
+        }
         let uid = object.uid().unwrap_or_default();
         self.pace(&uid).await;
         // Read after the pause: everything that changed meanwhile goes into this write. The

@@ -5,6 +5,7 @@ use std::fmt::Debug;
 
 use k8s_openapi::NamespaceResourceScope;
 use k8s_openapi::api::apps::v1::{DaemonSet, Deployment, StatefulSet};
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use kube::{Resource, ResourceExt};
 use serde::de::DeserializeOwned;
 
@@ -14,6 +15,8 @@ use crate::rules::{self, Observation};
 const ROLLOUT_COMPLETE: &str = "NewReplicaSetAvailable";
 /// Deployment `Progressing` reason of a rollout past its deadline.
 const ROLLOUT_STALLED: &str = "ProgressDeadlineExceeded";
+/// Field manager of Helm's writes (helm's default, the name of its binary).
+const HELM_MANAGER: &str = "helm";
 
 /// A Deployment, StatefulSet or DaemonSet.
 pub trait Workload:
@@ -53,15 +56,17 @@ impl Workload for Deployment {
             .flatten()
             .find(|c| c.type_ == "Progressing");
         let reason = progressing.and_then(|c| c.reason.as_deref());
+        let replicas = self.spec.as_ref().and_then(|s| s.replicas);
         Observation {
             generation: self.metadata.generation.unwrap_or(0),
             observed_generation: status.observed_generation.unwrap_or(0),
-            desired: self.spec.as_ref().and_then(|s| s.replicas).unwrap_or(1),
+            desired: replicas.unwrap_or(1),
             ready: status.ready_replicas.unwrap_or(0),
             updated: status.updated_replicas.unwrap_or(0),
             rolling: progressing.is_some_and(|c| c.status == "True")
                 && reason != Some(ROLLOUT_COMPLETE),
             stalled: reason == Some(ROLLOUT_STALLED),
+            scaled_to_zero: scaled_to_zero(&self.metadata, replicas),
         }
     }
 }
@@ -71,15 +76,17 @@ impl Workload for StatefulSet {
 
     fn observe(&self) -> Observation {
         let status = self.status.clone().unwrap_or_default();
+        let replicas = self.spec.as_ref().and_then(|s| s.replicas);
         Observation {
             generation: self.metadata.generation.unwrap_or(0),
             observed_generation: status.observed_generation.unwrap_or(0),
-            desired: self.spec.as_ref().and_then(|s| s.replicas).unwrap_or(1),
+            desired: replicas.unwrap_or(1),
             ready: status.ready_replicas.unwrap_or(0),
             updated: status.updated_replicas.unwrap_or(0),
             rolling: status.update_revision.is_some()
                 && status.current_revision != status.update_revision,
             stalled: false,
+            scaled_to_zero: scaled_to_zero(&self.metadata, replicas),
         }
     }
 }
@@ -108,8 +115,28 @@ impl Workload for DaemonSet {
             },
             rolling: false,
             stalled: false,
+            // A DaemonSet has no replica count: no pods is no matching node.
+            scaled_to_zero: false,
         }
     }
+}
+
+/// Whether `replicas` is 0 although the release did not ask for that. Helm writes the
+/// rendered count under its field manager; `kubectl scale`, an edit or another controller
+/// take the field over, so 0 that Helm does not own is a hand-made scale-down (the charts'
+/// rendered values want pods there).
+fn scaled_to_zero(meta: &ObjectMeta, replicas: Option<i32>) -> bool {
+    if replicas != Some(0) {
+        return false;
+    }
+    let helm_owns_replicas = meta.managed_fields.iter().flatten().any(|entry| {
+        entry.manager.as_deref() == Some(HELM_MANAGER)
+            && entry
+                .fields_v1
+                .as_ref()
+                .is_some_and(|fields| fields.0.pointer("/f:spec/f:replicas").is_some())
+    });
+    !helm_owns_replicas
 }
 
 #[cfg(test)]
@@ -119,7 +146,7 @@ mod tests {
         DaemonSetSpec, DaemonSetStatus, DaemonSetUpdateStrategy, DeploymentCondition,
         DeploymentSpec, DeploymentStatus, StatefulSetStatus,
     };
-    use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
+    use k8s_openapi::apimachinery::pkg::apis::meta::v1::{FieldsV1, ManagedFieldsEntry};
 
     fn meta(name: &str, labels: &[(&str, &str)]) -> ObjectMeta {
         ObjectMeta {
@@ -235,6 +262,33 @@ mod tests {
     fn a_daemonset_without_status_wants_nothing_yet() {
         let o = DaemonSet::default().observe();
         assert_eq!((o.desired, o.ready, o.updated), (0, 0, 0));
+    }
+
+    fn zero_replicas_set_by(manager: &str) -> Deployment {
+        let mut d = deployment(None);
+        d.spec = Some(DeploymentSpec {
+            replicas: Some(0),
+            ..Default::default()
+        });
+        d.metadata.managed_fields = Some(vec![ManagedFieldsEntry {
+            manager: Some(manager.to_owned()),
+            fields_v1: Some(FieldsV1(serde_json::json!({"f:spec": {"f:replicas": {}}}))),
+            ..Default::default()
+        }]);
+        d
+    }
+
+    #[test]
+    fn zero_replicas_taken_over_from_helm_are_a_scale_down_against_the_release() {
+        assert!(zero_replicas_set_by("kubectl").observe().scaled_to_zero);
+        assert!(DaemonSet::default().observe().desired == 0);
+        assert!(!DaemonSet::default().observe().scaled_to_zero);
+    }
+
+    #[test]
+    fn zero_replicas_helm_wrote_are_what_the_release_wants() {
+        assert!(!zero_replicas_set_by(HELM_MANAGER).observe().scaled_to_zero);
+        assert!(!deployment(None).observe().scaled_to_zero);
     }
 
     #[test]

@@ -5,7 +5,9 @@
 //!   uninstalled) before the upgrade;
 //! - an upgrade refused because a Job's template is immutable deletes those Jobs (only Jobs)
 //!   and tries once more, so db-sync style Jobs re-run with the new image or config;
-//! - a failing release backs off exponentially, per release, until its values change;
+//! - a failing release backs off exponentially, per release, until its values change; a
+//!   failure to reach the API (helm's `connection refused` while the API server restarts)
+//!   is retried within seconds instead, as it says nothing about the release;
 //! - after a successful command, the release cache is awaited until it shows the result, so
 //!   the next decision never acts on a stale view.
 
@@ -23,13 +25,19 @@ use rockoon_runtime::backoff;
 use tokio::sync::Semaphore;
 
 use crate::helm::installed::{HASH_LABEL, OSDPL_LABEL, SERVICE_LABEL, installed};
+use crate::helm::stored::{Check, StoredValues};
 use crate::helm::{ChartSource, Helm, HelmError, Upgrade};
 use crate::plan::{Action, Desired, Recovery};
 use crate::rollout::Releases;
 use rockoon_runtime::mirror::Mirror;
 
-/// How long to wait for the release cache to show a finished helm command.
-const SETTLE: Duration = Duration::from_secs(15);
+/// How long to wait for the release cache to show a finished helm command. The watch retries
+/// within seconds ([`rockoon_runtime::backoff::WatchBackoff`]), and a cache that is still
+/// behind triggers a reconcile when it catches up, so a short wait is enough.
+const SETTLE: Duration = Duration::from_secs(5);
+
+/// Cap of the retry delay after a transient helm failure (the API was away).
+const TRANSIENT_MAX: Duration = Duration::from_secs(5);
 
 /// Runs helm for plans.
 pub struct Applier {
@@ -42,6 +50,7 @@ pub struct Applier {
     locks: Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
     failures: Mutex<HashMap<String, Failure>>,
     backoff: (Duration, Duration),
+    stored: StoredValues,
 }
 
 /// The last failure of a release.
@@ -77,6 +86,7 @@ impl Applier {
             helm,
             openstack: config.openstack,
             infra: config.infra,
+            stored: StoredValues::new(client.clone()),
             client,
             releases,
             slots: Semaphore::new(config.concurrency.max(1)),
@@ -133,8 +143,14 @@ impl Applier {
                             .is_some_and(|r| r.is_deployed() && r.hash.as_deref() == Some(&hash))
                     })
                     .await;
-                if !shown {
-                    tracing::warn!(release = %name, "release cache did not show the upgrade in time");
+                match self.revision(&name).filter(|_| shown) {
+                    // The revision we just wrote holds what we rendered: no need to read it.
+                    Some(revision) => {
+                        self.stored.ours(&name, revision, &release.fingerprint);
+                    }
+                    None => {
+                        tracing::warn!(release = %name, "release cache did not show the upgrade in time");
+                    }
                 }
             }
             Err(error) => {
@@ -252,6 +268,28 @@ impl Applier {
         Ok(())
     }
 
+    /// Releases of `plan` the labels call converged whose stored values (or chart) differ
+    /// from the render: changed outside osdpl.
+    pub async fn drifted(&self, plan: &crate::plan::Plan) -> std::collections::BTreeSet<String> {
+        let all = self.releases.state();
+        let world = installed(all.iter().map(|m| &m.metadata));
+        let checks: Vec<Check<'_>> = plan
+            .skipped()
+            .filter_map(|desired| {
+                let release = &desired.release;
+                Some(Check {
+                    name: &release.name,
+                    namespace: &release.namespace,
+                    revision: world.get(&release.name)?.revision,
+                    chart: &release.chart,
+                    fingerprint: &release.fingerprint,
+                    values: &release.values,
+                })
+            })
+            .collect();
+        self.stored.drifted(&checks).await
+    }
+
     /// Time until the earliest backed-off release may be retried.
     pub fn next_retry(&self) -> Option<Duration> {
         let now = Instant::now();
@@ -284,6 +322,11 @@ impl Applier {
             .map_or(0, |f| f.count)
             + 1;
         let (base, max) = self.backoff;
+        let max = if error.is_transient() {
+            max.min(TRANSIENT_MAX)
+        } else {
+            max
+        };
         let delay = backoff::delay(base, max, count);
         failures.insert(
             name.to_owned(),

@@ -1,6 +1,6 @@
 //! Step 1 of the osdpl reconcile: everything it reads besides the OSDPL, from the caches
 //! (never the API): the render inputs ([`crate::inputs`]), what Helm has installed, and the
-//! OpenStackDeploymentStatus as last written.
+//! OpenStackDeploymentStatus as last written, and the namespace's OSDPLs (who owns it).
 
 use std::collections::BTreeMap;
 
@@ -14,6 +14,7 @@ use rockoon_core::names::{CEPH_KEYS_SECRET, OSDPL_SECRET_SELECTOR};
 use rockoon_core::render::Templates;
 use rockoon_runtime::controller::Trigger;
 use rockoon_runtime::mirror::{self, Mirror};
+use rockoon_runtime::owner::Osdpls;
 use rockoon_runtime::runtime::Runtime;
 
 use crate::helm::installed::{HELM_OWNER_SELECTOR, Installed, installed};
@@ -31,6 +32,8 @@ pub struct Mirrors {
     pub releases: Mirror<PartialObjectMeta<Secret>>,
     /// The OpenStackDeploymentStatus objects.
     pub statuses: Mirror<OpenStackDeploymentStatus>,
+    /// The namespace's OSDPLs, by metadata: which one owns the namespace.
+    pub osdpls: Osdpls,
 }
 
 /// Render settings from the command line.
@@ -76,22 +79,26 @@ impl Mirrors {
             labelled(HELM_OWNER_SELECTOR),
             readiness,
         );
-        // Read only to remember what was reported before a restart: not a trigger, since our
-        // own status writes would then schedule reconciles.
-        let (statuses, _) = mirror::objects(
+        // Read to remember what was reported before a restart. Its trigger fires only when an
+        // osdplst appears or goes (not on our own status writes): one deleted by hand is
+        // written again, whole, at once.
+        let (statuses, t5) = mirror::objects(
             "osdplst",
             Api::<OpenStackDeploymentStatus>::namespaced(client.clone(), namespace),
             watcher::Config::default(),
             readiness,
         );
+        let t5 = mirror::membership(&statuses, t5);
+        let (osdpls, t6) = Osdpls::start(runtime, namespace);
         let mirrors = Self {
             credentials,
             referenced,
             ceph,
             releases,
             statuses,
+            osdpls,
         };
-        (mirrors, vec![t1, t2, t3, t4])
+        (mirrors, vec![t1, t2, t3, t4, t5, t6])
     }
 
     /// Waits for every cache's first list: an empty cache would read as "nothing installed".
@@ -130,12 +137,40 @@ impl Mirrors {
         installed(all.iter().map(|m| &m.metadata))
     }
 
-    /// The OpenStackDeploymentStatus of `osdpl`, as cached.
+    /// The OpenStackDeploymentStatus of `osdpl`, as cached: only one it owns (an osdplst of
+    /// the same name owned by an earlier OSDPL is [`Self::stale_status_of`]).
     pub fn status_of(
         &self,
         osdpl: &OpenStackDeployment,
     ) -> Option<std::sync::Arc<OpenStackDeploymentStatus>> {
-        let name = osdpl.name_any();
-        self.statuses.find(|s| s.name_any() == name)
+        self.named_status(osdpl, true)
     }
+
+    /// An osdplst named like `osdpl` but owned by another (deleted) OSDPL of that name, which
+    /// garbage collection has not removed yet: it must not be shown as this one's.
+    pub fn stale_status_of(
+        &self,
+        osdpl: &OpenStackDeployment,
+    ) -> Option<std::sync::Arc<OpenStackDeploymentStatus>> {
+        self.named_status(osdpl, false)
+    }
+
+    fn named_status(
+        &self,
+        osdpl: &OpenStackDeployment,
+        owned: bool,
+    ) -> Option<std::sync::Arc<OpenStackDeploymentStatus>> {
+        let (name, uid) = (osdpl.name_any(), osdpl.uid());
+        self.statuses
+            .find(|s| s.name_any() == name && (owner_uid(s) == uid) == owned)
+    }
+}
+
+/// The uid of the OSDPL an osdplst belongs to (its controller owner reference).
+fn owner_uid(status: &OpenStackDeploymentStatus) -> Option<String> {
+    status
+        .owner_references()
+        .iter()
+        .find(|o| o.controller == Some(true))
+        .map(|o| o.uid.clone())
 }

@@ -1,7 +1,9 @@
 //! The OSDPL finalizer `lcm.mirantis.com/rockoon-osdpl`, one small module: added before
 //! anything is applied, and on deletion every release labelled as this OSDPL's is uninstalled
-//! (latest stage first, concurrent within a stage) before it is removed. Credential Secrets are
-//! not touched; the osdplst goes with its owner reference.
+//! (latest stage first, concurrent within a stage) before it is removed. An OSDPL that does not
+//! own its namespace uninstalls nothing (the releases are the owner's). Credential Secrets are
+//! not touched; the osdplst is deleted before the finalizer goes, so no status outlives its
+//! OSDPL (garbage collection of its owner reference would take a moment).
 //!
 //! Kept by hand rather than through `kube::runtime::finalizer`: that helper would also put the
 //! finalizer on an object the suite's types cannot read (reported and left alone here), and
@@ -10,9 +12,10 @@
 
 use futures::future::join_all;
 use kube::api::{Patch, PatchParams};
-use kube::core::DeserializeGuard;
 use kube::{Api, Client, Resource, ResourceExt};
 use rockoon_core::crd::OpenStackDeployment;
+use rockoon_core::ownership::Standing;
+use rockoon_runtime::guard::Guarded;
 use serde_json::json;
 
 use crate::error::Error;
@@ -25,7 +28,7 @@ use crate::rollout::Releases;
 /// Finalizer that makes deleting an OSDPL uninstall its releases first.
 pub const FINALIZER: &str = "lcm.mirantis.com/rockoon-osdpl";
 
-type Object = DeserializeGuard<OpenStackDeployment>;
+type Object = Guarded<OpenStackDeployment>;
 
 /// Whether `object` carries our finalizer.
 pub fn held(object: &Object) -> bool {
@@ -54,11 +57,18 @@ pub async fn cleanup(
     object: &Object,
 ) -> Result<(), Error> {
     let name = object.name_any();
-    mirrors.releases.synced().await;
+    mirrors.synced().await;
+    let owner = match mirrors.osdpls.standing(object.meta()).await {
+        Standing::Owner => true,
+        Standing::Conflict { owner } => {
+            tracing::info!(osdpl = %name, %owner, "deleting an OSDPL in conflict: uninstalling nothing");
+            false
+        }
+    };
     let ours: Vec<Installed> = mirrors
         .installed()
         .into_values()
-        .filter(|r| r.osdpl.as_deref() == Some(name.as_str()))
+        .filter(|r| owner && r.osdpl.as_deref() == Some(name.as_str()))
         .collect();
     let namespace = object.namespace().unwrap_or_default();
     tracing::info!(osdpl = %name, releases = ours.len(), "deleting: uninstalling releases");
@@ -78,10 +88,10 @@ pub async fn cleanup(
             }
         }
     }
+    let uid = object.uid().unwrap_or_default();
+    report.remove_status(mirrors, &name, &uid).await?;
     patch(client, object, false).await?;
-    if let Some(uid) = object.uid() {
-        report.forget(&uid);
-    }
+    report.forget(&uid);
     tracing::info!(osdpl = %name, "deleted; generated credential Secrets are kept");
     Ok(())
 }

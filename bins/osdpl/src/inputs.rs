@@ -51,7 +51,7 @@ pub fn gather(
 
     let ceph = ceph_keys.and_then(|secret| {
         let data = decoded(secret);
-        secret_values.extend(data.values().cloned());
+        // Only the keys are secret; monitor addresses and pool names are not.
         match rockoon_core::ceph::from_keys_secret(&data) {
             Ok(ceph) => {
                 collect_strings(&ceph["keys"], &mut secret_values);
@@ -84,10 +84,15 @@ pub fn gather(
     }
 }
 
+/// Every string of `value` but usernames: a username is no secret, and generated ones are
+/// ordinary words (`rabbitmq`, `keystone…`) that scrubbing would cut out of object names.
 fn collect_strings(value: &serde_json::Value, out: &mut Vec<String>) {
     match value {
         serde_json::Value::String(s) => out.push(s.clone()),
-        serde_json::Value::Object(map) => map.values().for_each(|v| collect_strings(v, out)),
+        serde_json::Value::Object(map) => map
+            .iter()
+            .filter(|(key, _)| !key.ends_with("username"))
+            .for_each(|(_, v)| collect_strings(v, out)),
         serde_json::Value::Array(items) => items.iter().for_each(|v| collect_strings(v, out)),
         _ => {}
     }
@@ -185,6 +190,27 @@ mod tests {
             inputs.notes[0].contains("mon_endpoints"),
             "{:?}",
             inputs.notes
+        );
+    }
+
+    #[test]
+    fn usernames_are_not_scrubbed_from_messages_but_passwords_are() {
+        let credentials = [secret(
+            "generated-messaging-passwords",
+            &[(OWNER_LABEL, "messaging")],
+            &[
+                ("messaging.username", "rabbitmq"),
+                ("messaging.password", "Zx81pass9w"),
+            ],
+        )];
+        let inputs = gather(&DEFAULTS, &credentials, &[], None);
+        let scrubbed = scrub(
+            "job openstack-rabbitmq-cluster-wait failed with Zx81pass9w",
+            &inputs.secret_values,
+        );
+        assert_eq!(
+            scrubbed,
+            "job openstack-rabbitmq-cluster-wait failed with [redacted]"
         );
     }
 }

@@ -2,8 +2,9 @@
 //!
 //! Wiring only: flags, the caches a reconcile reads ([`fetch`]), the helm runner ([`helm`],
 //! driven by [`apply`]) and the reconciler ([`reconcile`]: read → [`fetch`] → render →
-//! [`plan`] → [`rollout`] → [`report`], with the [`finalizer`] on deletion). `render` and
-//! `diff` ([`cli`]) work offline.
+//! [`plan`] → [`rollout`] → [`report`], with the [`finalizer`] on deletion), and, when asked,
+//! the reporter of OSDPLs outside the managed namespace ([`unmanaged`]). `render` and `diff`
+//! ([`cli`]) work offline.
 
 pub mod apply;
 pub mod cli;
@@ -19,6 +20,7 @@ pub mod report;
 pub mod rollout;
 pub mod state;
 pub mod status;
+pub mod unmanaged;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -26,12 +28,12 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use kube::Api;
-use kube::core::DeserializeGuard;
 use kube::runtime::watcher;
 use rockoon_core::crd::OpenStackDeployment;
 use rockoon_core::names::OSDPL_CRD;
 use rockoon_core::render::Templates;
 use rockoon_runtime::controller::{self, Scheduling, Watch};
+use rockoon_runtime::guard::Guarded;
 use rockoon_runtime::runtime::{Runtime, Task};
 use rockoon_runtime::settings::{BinaryArgs, CommonArgs};
 
@@ -42,6 +44,7 @@ use crate::fetch::{Mirrors, RenderSettings};
 use crate::helm::{ChartSource, Helm, HelmConfig, HelmMetrics};
 use crate::reconcile::Osdpl;
 use crate::report::Report;
+use crate::unmanaged::Unmanaged;
 
 /// Name of this container; the `controller` label of its metrics.
 pub const NAME: &str = "osdpl";
@@ -123,6 +126,10 @@ pub struct ControllerArgs {
     /// upgrade writes several objects) make one reconcile.
     #[arg(long, env = "OSCTL_RECONCILE_DEBOUNCE_MS", default_value_t = 300)]
     pub debounce_ms: u64,
+    /// Give OSDPLs outside `--namespace` that match this label selector (`*`: every one) the
+    /// state UNMANAGED, so they are not left without status; unset, they are not watched.
+    #[arg(long, env = "OSCTL_UNMANAGED_SELECTOR")]
+    pub unmanaged_selector: Option<String>,
 }
 
 impl BinaryArgs for Args {
@@ -173,12 +180,10 @@ fn tasks(runtime: &Runtime, settings: &ControllerArgs, templates: Templates) -> 
     };
     let report = Report::new(client.clone(), state_metrics);
     let reconciler = Osdpl::new(client.clone(), Arc::new(applier), mirrors, render, report);
+    let namespace = &runtime.args.namespace;
     let watch = Watch {
         resource: "OpenStackDeployment",
-        api: Api::<DeserializeGuard<OpenStackDeployment>>::namespaced(
-            client,
-            &runtime.args.namespace,
-        ),
+        api: Api::<Guarded<OpenStackDeployment>>::namespaced(client.clone(), namespace),
         config: watcher::Config::default(),
         crd: Some(OSDPL_CRD),
     };
@@ -186,9 +191,15 @@ fn tasks(runtime: &Runtime, settings: &ControllerArgs, templates: Templates) -> 
         triggers,
         debounce: Duration::from_millis(settings.debounce_ms),
     };
-    vec![controller::task_with(
+    let mut tasks = vec![controller::task_with(
         runtime, watch, reconciler, scheduling,
-    )]
+    )];
+    if let Some(selector) = &settings.unmanaged_selector {
+        let watch = Unmanaged::watch(client.clone(), namespace, selector);
+        let reporter = Unmanaged::new(client, namespace);
+        tasks.push(controller::task(runtime, watch, reporter));
+    }
+    tasks
 }
 
 /// The helm runner with the chart sources and limits of the flags.

@@ -4,8 +4,16 @@
 //!
 //! A release is skipped when its latest revision is `deployed` with the hash of the values,
 //! chart and namespace we would apply now: re-reconciling an unchanged OSDPL calls helm zero
-//! times. Only releases labelled as ours are ever uninstalled, and never those of a service that
+//! times. Since anyone can copy a label, skipped releases are then checked against the values
+//! their revision stores ([`crate::helm::stored`]); those that drifted are upgraded back
+//! ([`Plan::undo_drift`]). Only releases labelled as ours are ever uninstalled, and never those of a service that
 //! is still enabled but cannot render right now (waiting for a credential or Ceph).
+//!
+//! Ownership of releases: one labelled as another living OSDPL's is never upgraded, rolled
+//! back or uninstalled; its service waits, saying whose it is. A release of the same name
+//! that nobody living owns (no label: installed by hand or by an older Rockoon; or labelled
+//! for an OSDPL that no longer exists) is adopted: upgraded like any other, which labels it
+//! as ours ([`adoptions`] lists them for the `Adopted` event).
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
@@ -83,6 +91,37 @@ impl Plan {
     }
 }
 
+impl Plan {
+    /// The releases the labels say are converged (their stored values are checked for drift).
+    pub fn skipped(&self) -> impl Iterator<Item = &Desired> {
+        self.services
+            .iter()
+            .flat_map(|s| match &s.work {
+                Work::Releases(releases) => releases.as_slice(),
+                Work::Waiting(_) => &[],
+            })
+            .filter(|d| d.action == Action::Skip)
+    }
+
+    /// Upgrades, back to what is rendered, the skipped releases among `drifted` (their stored
+    /// values differ from the render although their labels match); returns their names.
+    pub fn undo_drift(&mut self, drifted: &BTreeSet<String>) -> Vec<String> {
+        let mut undone = Vec::new();
+        for service in &mut self.services {
+            let Work::Releases(releases) = &mut service.work else {
+                continue;
+            };
+            for desired in releases {
+                if desired.action == Action::Skip && drifted.contains(&desired.release.name) {
+                    desired.action = Action::Apply(None);
+                    undone.push(desired.release.name.clone());
+                }
+            }
+        }
+        undone
+    }
+}
+
 /// Hash of what would be applied: values fingerprint, chart identity and namespace. 32 hex
 /// characters, so it fits a label value.
 pub fn desired_hash(release: &Release, chart_identity: &str) -> String {
@@ -153,21 +192,19 @@ pub fn plan(
                 waiting.insert(service);
                 Work::Waiting(reason.clone())
             }
-            ServiceOutcome::Ready { releases } => Work::Releases(
-                releases
-                    .iter()
-                    .map(|release| {
-                        wanted.insert(&release.name);
-                        let hash = desired_hash(release, identities.get(release));
-                        let action = action(installed.get(&release.name), &hash);
-                        Desired {
-                            release: release.clone(),
-                            hash,
-                            action,
-                        }
-                    })
-                    .collect(),
-            ),
+            ServiceOutcome::Ready { releases } => {
+                wanted.extend(releases.iter().map(|r| r.name.as_str()));
+                match foreign(osdpl, releases, installed) {
+                    // Nothing of the service is touched, its other releases included.
+                    Some(reason) => Work::Waiting(reason),
+                    None => Work::Releases(
+                        releases
+                            .iter()
+                            .map(|release| desired(release, installed, identities))
+                            .collect(),
+                    ),
+                }
+            }
         };
         services.push(ServicePlan {
             service: service.clone(),
@@ -183,6 +220,71 @@ pub fn plan(
         .collect();
     removals.sort_by_key(|r| std::cmp::Reverse(stage_of(r.service.as_deref().unwrap_or(""))));
     Plan { services, removals }
+}
+
+fn desired(
+    release: &Release,
+    installed: &BTreeMap<String, Installed>,
+    identities: &Identities,
+) -> Desired {
+    let hash = desired_hash(release, identities.get(release));
+    let action = action(installed.get(&release.name), &hash);
+    Desired {
+        release: release.clone(),
+        hash,
+        action,
+    }
+}
+
+/// Why a service cannot be applied when one of its releases is labelled as another OSDPL's.
+fn foreign(
+    osdpl: &str,
+    releases: &[Release],
+    installed: &BTreeMap<String, Installed>,
+) -> Option<String> {
+    releases.iter().find_map(|release| {
+        let owner = installed.get(&release.name)?.osdpl.as_deref()?;
+        (owner != osdpl).then(|| {
+            format!(
+                "release {} belongs to OpenStackDeployment {owner}: not upgraded, rolled back \
+                 or uninstalled by this one",
+                release.name
+            )
+        })
+    })
+}
+
+/// What Helm has installed, with the owner label of a release dropped when it names an OSDPL
+/// that does not exist (`living`): such a release is nobody's, to be adopted.
+pub fn without_dead_owners(
+    mut installed: BTreeMap<String, Installed>,
+    living: impl Fn(&str) -> bool,
+) -> BTreeMap<String, Installed> {
+    for release in installed.values_mut() {
+        if release.osdpl.as_deref().is_some_and(|o| !living(o)) {
+            release.osdpl = None;
+        }
+    }
+    installed
+}
+
+/// The installed releases without an owner that `plan` applies: they are adopted.
+pub fn adoptions(plan: &Plan, installed: &BTreeMap<String, Installed>) -> Vec<String> {
+    plan.services
+        .iter()
+        .filter_map(|s| match &s.work {
+            Work::Releases(releases) => Some(releases),
+            Work::Waiting(_) => None,
+        })
+        .flatten()
+        .filter(|d| d.action != Action::Skip)
+        .filter(|d| {
+            installed
+                .get(&d.release.name)
+                .is_some_and(|r| r.osdpl.is_none())
+        })
+        .map(|d| d.release.name.clone())
+        .collect()
 }
 
 fn action(installed: Option<&Installed>, hash: &str) -> Action {

@@ -223,3 +223,116 @@ fn releases_of_an_enabled_service_that_waits_are_kept() {
     assert!(plan.removals.is_empty());
     assert!(!plan.has_work());
 }
+
+fn labelled(name: &str, owner: Option<&str>, service: &str) -> Installed {
+    Installed {
+        osdpl: owner.map(Into::into),
+        ..installed(name, 1, "pending-upgrade", "old", service)
+    }
+}
+
+#[test]
+fn a_release_labelled_as_another_osdpls_is_never_touched_and_its_service_waits_naming_it() {
+    let rendered = rendered(vec![
+        ("compute", ready(vec![release("openstack-nova", "f")])),
+        ("image", ready(vec![release("openstack-glance", "f")])),
+    ]);
+    let world = by_name(vec![
+        // Stuck too: no rollback either.
+        labelled("openstack-nova", Some("other"), "compute"),
+        labelled("openstack-libvirt", Some("other"), "compute"),
+    ]);
+    let plan = plan(
+        "osh",
+        &rendered,
+        &world,
+        &Identities::of(&rendered, identity),
+    );
+    assert_eq!(
+        actions(&plan),
+        [("openstack-glance".to_owned(), Action::Apply(None))]
+    );
+    let compute = plan
+        .services
+        .iter()
+        .find(|s| s.service == "compute")
+        .unwrap();
+    let Work::Waiting(reason) = &compute.work else {
+        panic!("compute must wait: {:?}", compute.work);
+    };
+    assert!(
+        reason.contains("openstack-nova") && reason.contains("other"),
+        "{reason}"
+    );
+    assert!(plan.removals.is_empty(), "{:?}", plan.removals);
+}
+
+#[test]
+fn our_releases_of_a_service_blocked_by_a_foreign_release_are_not_removed() {
+    let rendered = rendered(vec![(
+        "compute",
+        ready(vec![
+            release("openstack-nova", "f"),
+            release("openstack-placement", "f"),
+        ]),
+    )]);
+    let world = by_name(vec![
+        labelled("openstack-nova", Some("other"), "compute"),
+        labelled("openstack-placement", Some("osh"), "compute"),
+    ]);
+    let plan = plan(
+        "osh",
+        &rendered,
+        &world,
+        &Identities::of(&rendered, identity),
+    );
+    assert!(plan.removals.is_empty(), "{:?}", plan.removals);
+    assert!(!plan.has_work());
+}
+
+#[test]
+fn a_release_nobody_living_owns_is_adopted_and_listed_as_such() {
+    let rendered = rendered(vec![(
+        "memcached",
+        ready(vec![release("openstack-memcached", "f")]),
+    )]);
+    let world = by_name(vec![labelled(
+        "openstack-memcached",
+        Some("gone"),
+        "memcached",
+    )]);
+    let world = without_dead_owners(world, |name| name == "osh");
+    let plan = plan(
+        "osh",
+        &rendered,
+        &world,
+        &Identities::of(&rendered, identity),
+    );
+    assert_eq!(
+        actions(&plan),
+        [(
+            "openstack-memcached".to_owned(),
+            Action::Apply(Some(Recovery::Uninstall))
+        )]
+    );
+    assert_eq!(adoptions(&plan, &world), ["openstack-memcached"]);
+}
+
+#[test]
+fn releases_of_living_osdpls_keep_their_owner_and_our_own_are_never_adoptions() {
+    let world = by_name(vec![
+        labelled("a", Some("osh"), "memcached"),
+        labelled("b", Some("other"), "memcached"),
+    ]);
+    let world = without_dead_owners(world, |name| name == "osh" || name == "other");
+    assert_eq!(world["a"].osdpl.as_deref(), Some("osh"));
+    assert_eq!(world["b"].osdpl.as_deref(), Some("other"));
+    let rendered = rendered(vec![("memcached", ready(vec![release("a", "f")]))]);
+    let plan = plan(
+        "osh",
+        &rendered,
+        &world,
+        &Identities::of(&rendered, identity),
+    );
+    assert!(adoptions(&plan, &world).is_empty());
+}

@@ -1,8 +1,10 @@
 //! Reconcile of one OpenStackDeployment, as a pipeline:
 //!
 //! 1. **read**: an object the suite's types cannot read gets a Warning event and waits for a
-//!    change; a deleted one goes to the [`finalizer`](crate::finalizer); the finalizer is
-//!    added; a draft only says so in status;
+//!    change; a deleted one goes to the [`finalizer`](crate::finalizer); one that does not own
+//!    its namespace ([`rockoon_core::ownership`]) is reported `CONFLICT` and nothing else is
+//!    done for it (not even the finalizer); the finalizer is added; a draft only says so in
+//!    status;
 //! 2. **fetch** ([`crate::fetch`]): render inputs and what Helm has installed, from caches;
 //! 3. **render** (pure, `rockoon_core::render`, typed spec in): a spec that cannot render is
 //!    reported and nothing is applied or removed;
@@ -15,12 +17,13 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use kube::core::DeserializeGuard;
 use kube::runtime::controller::Action as Requeue;
 use kube::{Client, Resource, ResourceExt};
 use rockoon_core::crd::OpenStackDeployment;
+use rockoon_core::ownership::Standing;
 use rockoon_core::render;
 use rockoon_runtime::controller::Reconciler;
+use rockoon_runtime::guard::Guarded;
 
 use crate::apply::Applier;
 use crate::error::Error;
@@ -60,13 +63,10 @@ impl Osdpl {
     }
 }
 
-impl Reconciler<DeserializeGuard<OpenStackDeployment>> for Osdpl {
+impl Reconciler<Guarded<OpenStackDeployment>> for Osdpl {
     type Error = Error;
 
-    async fn reconcile(
-        &self,
-        object: Arc<DeserializeGuard<OpenStackDeployment>>,
-    ) -> Result<Requeue, Error> {
+    async fn reconcile(&self, object: Arc<Guarded<OpenStackDeployment>>) -> Result<Requeue, Error> {
         if object.meta().deletion_timestamp.is_some() {
             if finalizer::held(&object) {
                 let applier = self.applier.as_ref();
@@ -84,8 +84,12 @@ impl Reconciler<DeserializeGuard<OpenStackDeployment>> for Osdpl {
                 return Err(error);
             }
         };
-        finalizer::ensure(&self.client, &object).await?;
         self.mirrors.synced().await;
+        if let Standing::Conflict { owner } = self.mirrors.osdpls.standing(osdpl.meta()).await {
+            self.report.conflict(&self.mirrors, osdpl, &owner).await?;
+            return Ok(Requeue::await_change());
+        }
+        finalizer::ensure(&self.client, &object).await?;
         if osdpl.spec.draft.unwrap_or(false) {
             let draft = &Overall::Draft;
             let report = self.report.status(&self.mirrors, osdpl, draft, None, None);
@@ -111,9 +115,15 @@ impl Osdpl {
                 return Ok(Requeue::await_change());
             }
         };
-        let world = self.mirrors.installed();
+        let osdpls = &self.mirrors.osdpls;
+        let world = plan::without_dead_owners(self.mirrors.installed(), |o| osdpls.exists(o));
         let identities = Identities::of(&rendered, |r| self.applier.identity(r));
-        let plan = plan::plan(&name, &rendered, &world, &identities);
+        let mut plan = plan::plan(&name, &rendered, &world, &identities);
+        let drifted = plan.undo_drift(&self.applier.drifted(&plan).await);
+        self.report.drift(osdpl, &drifted).await;
+        self.report
+            .adopted(osdpl, &plan::adoptions(&plan, &world))
+            .await;
         tracing::debug!(osdpl = %name, services = plan.services.len(), installed = world.len(),
             removals = plan.removals.len(), work = plan.has_work(), "planned");
         if plan.has_work() {
@@ -161,7 +171,7 @@ impl Osdpl {
 
 /// The OSDPL, or why it cannot be read (it passed the API schema, e.g. under an older, looser
 /// CRD, but does not match the suite's types).
-fn readable(object: &DeserializeGuard<OpenStackDeployment>) -> Result<&OpenStackDeployment, Error> {
+fn readable(object: &Guarded<OpenStackDeployment>) -> Result<&OpenStackDeployment, Error> {
     object
         .0
         .as_ref()
@@ -174,7 +184,7 @@ mod tests {
     use super::*;
     use rockoon_core::error::ErrorKind;
 
-    fn guard(spec: serde_json::Value) -> DeserializeGuard<OpenStackDeployment> {
+    fn guard(spec: serde_json::Value) -> Guarded<OpenStackDeployment> {
         let object = serde_json::json!({
             "apiVersion": "lcm.mirantis.com/v1alpha1",
             "kind": "OpenStackDeployment",

@@ -1,7 +1,12 @@
 //! Step 5 of the osdpl reconcile, and the one place it writes status and events: the typed
 //! status of the OSDPL and its OpenStackDeploymentStatus ([`crate::status`]), events on
 //! transitions only (`Applied`, `ApplyFailed`, `Waiting`, `InvalidSpec`, `Uninstalled`,
-//! `UninstallFailed`, `UnusableInput`), and the state metrics.
+//! `UninstallFailed`, `UnusableInput`, `Conflict`, `Adopted`), `Drift` when a release was
+//! changed outside osdpl, and the state metrics.
+//!
+//! The osdplst shows the OSDPL it belongs to and nothing else: one left by an earlier OSDPL of
+//! the same name is deleted before the first write, one deleted by hand is written again
+//! whole, and it is deleted with its OSDPL.
 //!
 //! After a restart, the last reported service states are read back from the osdplst, so a
 //! restart repeats no events.
@@ -59,6 +64,14 @@ impl Report {
         fingerprint: Option<&str>,
         unsupported: Option<&[String]>,
     ) -> Result<(), Error> {
+        if let Some(stale) = mirrors.stale_status_of(osdpl) {
+            tracing::info!(osdpl = %osdpl.name_any(), "deleting an osdplst another OSDPL left");
+            let uid = osdpl.uid().unwrap_or_default();
+            self.writer
+                .delete(&uid, &stale)
+                .await
+                .map_err(Error::Report)?;
+        }
         let current = mirrors.status_of(osdpl);
         let mut osdplst = status::osdplst_status(osdpl, overall, fingerprint);
         // A spec that cannot render says nothing new about the services: keep what they were
@@ -95,6 +108,66 @@ impl Report {
         }
         let invalid = Overall::Invalid(message);
         self.status(mirrors, osdpl, &invalid, None, None).await
+    }
+
+    /// Another OSDPL owns the namespace: CONFLICT with a message naming it, a Warning event
+    /// `Conflict` on the transition. Nothing else is done for this OSDPL.
+    pub async fn conflict(
+        &self,
+        mirrors: &Mirrors,
+        osdpl: &OpenStackDeployment,
+        owner: &str,
+    ) -> Result<(), Error> {
+        let message = format!(
+            "namespace {} is owned by OpenStackDeployment {owner} (the oldest): this one is \
+             not rendered, applied or removed until {owner} is deleted",
+            osdpl.namespace().unwrap_or_default()
+        );
+        let words = BTreeMap::from([("*".to_owned(), message.clone())]);
+        if self.transition(mirrors, osdpl, words) {
+            tracing::warn!(osdpl = %osdpl.name_any(), %owner, "namespace owned by another OSDPL");
+            self.events
+                .warning(&osdpl.object_ref(&()), "Conflict", &message)
+                .await;
+        }
+        let conflict = Overall::Conflict(message);
+        self.status(mirrors, osdpl, &conflict, None, None).await
+    }
+
+    /// Releases this OSDPL takes over (installed without an owner label, or labelled for an
+    /// OSDPL that no longer exists): a Normal event `Adopted` naming them.
+    pub async fn adopted(&self, osdpl: &OpenStackDeployment, releases: &[String]) {
+        if releases.is_empty() {
+            return;
+        }
+        let note = format!(
+            "adopting release(s) {} found without a living owner: upgraded and labelled as \
+             this OSDPL's",
+            releases.join(", ")
+        );
+        tracing::info!(osdpl = %osdpl.name_any(), releases = %releases.join(","), "adopting");
+        self.events
+            .normal(&osdpl.object_ref(&()), "Adopted", &note)
+            .await;
+    }
+
+    /// Deletes the osdplst of the OSDPL `uid` named `name` (it is being deleted).
+    pub async fn remove_status(
+        &self,
+        mirrors: &Mirrors,
+        name: &str,
+        uid: &str,
+    ) -> Result<(), Error> {
+        let owned = mirrors
+            .statuses
+            .find(|s| s.name_any() == name && s.owner_references().iter().any(|o| o.uid == uid));
+        if let Some(status) = owned {
+            self.writer
+                .delete(uid, &status)
+                .await
+                .map_err(Error::Report)?;
+        }
+        Ok(())
     }
 
     /// An object the types cannot read (no status can be written for it).
@@ -150,6 +223,20 @@ impl Report {
                 .filter(|r| r.osdpl.is_some())
                 .map(|r| r.status.as_str()),
         );
+    }
+
+    /// Releases whose stored values were changed outside osdpl (their labels still said
+    /// converged): a Warning event `Drift` per release, which is then upgraded back.
+    pub async fn drift(&self, osdpl: &OpenStackDeployment, releases: &[String]) {
+        for release in releases {
+            tracing::warn!(osdpl = %osdpl.name_any(), %release, "release drifted from the render");
+            let note = format!(
+                "release {release} holds values other than rendered (changed outside osdpl); upgrading it back"
+            );
+            self.events
+                .warning(&osdpl.object_ref(&()), "Drift", &note)
+                .await;
+        }
     }
 
     /// A release that could not be uninstalled while deleting the OSDPL.
@@ -292,49 +379,5 @@ fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn states(list: &[(&str, ServiceState)]) -> BTreeMap<String, ServiceState> {
-        list.iter()
-            .map(|(n, s)| ((*n).to_owned(), s.clone()))
-            .collect()
-    }
-
-    #[test]
-    fn only_services_whose_state_changed_get_an_event() {
-        let before = states(&[
-            ("identity", ServiceState::Applied),
-            ("compute", ServiceState::Applying),
-        ]);
-        let now = states(&[
-            ("identity", ServiceState::Applied),
-            ("compute", ServiceState::Failed("nova: boom".into())),
-            ("image", ServiceState::Waiting("credentials".into())),
-        ]);
-        let events = transition_events(&words(&before), &now);
-        let reasons: Vec<_> = events.iter().map(|(_, reason, _)| *reason).collect();
-        assert_eq!(reasons, ["ApplyFailed", "Waiting"]);
-        assert_eq!(events[0].0, EventType::Warning);
-        assert_eq!(events[0].2, "compute: nova: boom");
-    }
-
-    #[test]
-    fn a_service_that_turned_applied_gets_a_normal_event_and_passing_states_none() {
-        let before = states(&[("compute", ServiceState::Failed("x".into()))]);
-        let now = states(&[
-            ("compute", ServiceState::Applied),
-            ("image", ServiceState::Applying),
-            ("tempest", ServiceState::Deleting),
-        ]);
-        let events = transition_events(&words(&before), &now);
-        assert_eq!(events.len(), 1);
-        assert_eq!((events[0].0, events[0].1), (EventType::Normal, "Applied"));
-    }
-
-    #[test]
-    fn the_same_states_again_make_no_event() {
-        let now = states(&[("compute", ServiceState::Waiting("ceph".into()))]);
-        assert!(transition_events(&words(&now), &now).is_empty());
-    }
-}
+#[path = "report_tests.rs"]
+mod tests;

@@ -40,6 +40,23 @@ impl ServiceState {
     }
 }
 
+/// Services named in a condition message; the rest are counted.
+const LISTED: usize = 10;
+
+/// Longest cause, in characters, a condition message shows per service.
+const HEADLINE: usize = 160;
+
+/// The first line of a cause, cut to [`HEADLINE`] characters: what a condition shows. Helm's
+/// first line names the release and the failing object; the whole cause (with the manifests
+/// helm may print) stays in the osdplst service entry and the `ApplyFailed` event.
+pub fn headline(cause: &str) -> String {
+    let first = cause.lines().next().unwrap_or_default().trim();
+    match first.char_indices().nth(HEADLINE) {
+        Some((at, _)) => format!("{}…", &first[..at]),
+        None => first.to_owned(),
+    }
+}
+
 /// The overall picture of one reconcile.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Overall {
@@ -51,6 +68,8 @@ pub enum Overall {
     Services(BTreeMap<String, ServiceState>),
     /// The OSDPL is being deleted.
     Deleting(Option<String>),
+    /// Another OSDPL owns the namespace (the message names it); nothing is done for this one.
+    Conflict(String),
 }
 
 impl Overall {
@@ -60,6 +79,7 @@ impl Overall {
             Overall::Draft => "DRAFT",
             Overall::Invalid(_) => "FAILED",
             Overall::Deleting(_) => "DELETING",
+            Overall::Conflict(_) => "CONFLICT",
             Overall::Services(services) => {
                 let states: Vec<&ServiceState> = services.values().collect();
                 if states.iter().any(|s| matches!(s, ServiceState::Failed(_))) {
@@ -99,15 +119,18 @@ impl Overall {
     /// Ready / Progressing / Degraded as `(type, status, reason, message)`.
     pub fn conditions(&self) -> [(&'static str, bool, &'static str, String); 3] {
         let listed = |services: &BTreeMap<String, ServiceState>, word: &str| {
-            let mut parts: Vec<String> = services
+            let matching: Vec<String> = services
                 .iter()
                 .filter(|(_, s)| s.word() == word)
                 .map(|(name, s)| match s.cause() {
-                    Some(cause) => format!("{name}: {cause}"),
+                    Some(cause) => format!("{name}: {}", headline(cause)),
                     None => name.clone(),
                 })
                 .collect();
-            parts.truncate(10);
+            let mut parts: Vec<String> = matching.iter().take(LISTED).cloned().collect();
+            if matching.len() > LISTED {
+                parts.push(format!("{} more", matching.len() - LISTED));
+            }
             parts.join("; ")
         };
         match self {
@@ -125,6 +148,11 @@ impl Overall {
                 ("Ready", false, "InvalidSpec", message.clone()),
                 ("Progressing", false, "InvalidSpec", String::new()),
                 ("Degraded", true, "InvalidSpec", message.clone()),
+            ],
+            Overall::Conflict(message) => [
+                ("Ready", false, "Conflict", message.clone()),
+                ("Progressing", false, "Conflict", String::new()),
+                ("Degraded", true, "Conflict", message.clone()),
             ],
             Overall::Deleting(error) => [
                 ("Ready", false, "Deleting", "uninstalling releases".into()),
@@ -231,5 +259,27 @@ mod tests {
         assert!(!progressing.1);
         assert!(degraded.1);
         assert_eq!(degraded.3, "compute: pod.replicas.api must be an integer");
+    }
+
+    #[test]
+    fn a_failed_condition_names_each_service_with_the_first_line_of_its_cause_only() {
+        let long = format!(
+            "UPGRADE FAILED: cannot patch \"keystone-db-sync\" with kind Job: invalid\n{}",
+            "spec:\n  template: {...}\n".repeat(2000)
+        );
+        let failed: Vec<(String, ServiceState)> = (0..11)
+            .map(|i| (format!("svc{i:02}"), ServiceState::Failed(long.clone())))
+            .collect();
+        let overall = Overall::Services(failed.into_iter().collect());
+        let [ready, _, degraded] = overall.conditions();
+        assert!(ready.3.len() < 2500, "{} bytes", ready.3.len());
+        assert!(
+            ready.3.starts_with(
+                "svc00: UPGRADE FAILED: cannot patch \"keystone-db-sync\" with kind Job"
+            )
+        );
+        assert!(!ready.3.contains("template"));
+        assert!(ready.3.ends_with("; 1 more"), "{}", ready.3);
+        assert_eq!(ready.3, degraded.3);
     }
 }

@@ -54,6 +54,7 @@ pub fn osdpl_status(
         .chain(
             unsupported.map(|(status, reason, message)| ("Unsupported", status, reason, message)),
         )
+        .chain(conflict_condition(overall))
         .map(|(kind, status, reason, message)| {
             let status = if status { "True" } else { "False" };
             // The transition time moves only when the status does.
@@ -82,6 +83,20 @@ pub fn osdpl_status(
     }
 }
 
+/// `Conflict`, only while another OSDPL owns the namespace: the condition then disappears
+/// with the conflict (the owner never has one).
+fn conflict_condition(overall: &Overall) -> Option<(&'static str, bool, String, String)> {
+    match overall {
+        Overall::Conflict(message) => Some((
+            "Conflict",
+            true,
+            "NamespaceOwnedByAnother".into(),
+            message.clone(),
+        )),
+        _ => None,
+    }
+}
+
 /// `Unsupported` as `(status, reason, message)`: True, listing every setting, when the spec
 /// has settings no chart takes.
 fn unsupported_condition(settings: &[String]) -> (bool, String, String) {
@@ -99,7 +114,9 @@ pub fn osdplst_status(
     fingerprint: Option<&str>,
 ) -> OsdplstStatus {
     let cause = match overall {
-        Overall::Invalid(message) | Overall::Deleting(Some(message)) => Some(message.clone()),
+        Overall::Invalid(message)
+        | Overall::Deleting(Some(message))
+        | Overall::Conflict(message) => Some(message.clone()),
         _ => None,
     };
     let summary = DeploymentSummary {
@@ -157,6 +174,13 @@ pub trait StatusCalls: Send + Sync {
         name: &str,
         status: &OsdplstStatus,
     ) -> impl Future<Output = kube::Result<()>> + Send;
+    /// Deletes the OpenStackDeploymentStatus `name` if its uid is still `uid` (gone is fine).
+    fn delete_osdplst(
+        &self,
+        namespace: &str,
+        name: &str,
+        uid: &str,
+    ) -> impl Future<Output = kube::Result<()>> + Send;
 }
 
 impl StatusCalls for Client {
@@ -187,6 +211,23 @@ impl StatusCalls for Client {
         let api: Api<OpenStackDeploymentStatus> = Api::namespaced(self.clone(), namespace);
         ssa::apply_status(&api, FIELD_MANAGER, name, status).await?;
         Ok(())
+    }
+
+    async fn delete_osdplst(&self, namespace: &str, name: &str, uid: &str) -> kube::Result<()> {
+        let api: Api<OpenStackDeploymentStatus> = Api::namespaced(self.clone(), namespace);
+        let params = kube::api::DeleteParams {
+            preconditions: Some(kube::api::Preconditions {
+                uid: Some(uid.to_owned()),
+                resource_version: None,
+            }),
+            ..kube::api::DeleteParams::default()
+        };
+        match api.delete(name, &params).await {
+            Ok(_) => Ok(()),
+            // Gone already, or replaced (the precondition failed): nothing stale to delete.
+            Err(kube::Error::Api(status)) if status.code == 404 || status.code == 409 => Ok(()),
+            Err(error) => Err(error),
+        }
     }
 }
 
@@ -240,7 +281,16 @@ impl<C: StatusCalls> Writer<C> {
     ) -> Result<(), kube::Error> {
         let name = osdpl.name_any();
         let namespace = osdpl.namespace().unwrap_or_default();
-        let object_key = format!("osdplst-object/{}", osdpl.uid().unwrap_or_default());
+        let uid = osdpl.uid().unwrap_or_default();
+        let object_key = format!("osdplst-object/{uid}");
+        let seen_key = format!("osdplst-seen/{uid}");
+        if current.is_some() {
+            self.remember(seen_key, json!(true));
+        } else if self.already(&seen_key, &json!(true)) {
+            // Shown before and gone now: deleted by hand. Created again with the whole status,
+            // not only what changed since the last write.
+            self.forget(&uid);
+        }
         if current.is_none() && !self.already(&object_key, &json!(true)) {
             if let Some(owner) = osdpl.controller_owner_ref(&()) {
                 self.calls.create_osdplst(&namespace, &name, &owner).await?;
@@ -261,6 +311,24 @@ impl<C: StatusCalls> Writer<C> {
         }
         self.calls.osdplst(&namespace, &name, status).await?;
         self.remember(key, wanted);
+        Ok(())
+    }
+
+    /// Deletes the osdplst `status` and forgets what was written for the OSDPL `osdpl_uid`
+    /// (the next write creates it afresh). For an osdplst that belongs to an earlier OSDPL of
+    /// the same name, or to none, and for the osdplst of an OSDPL being deleted: a status
+    /// outliving its OSDPL would show the next OSDPL of that name as what this one was.
+    pub async fn delete(
+        &self,
+        osdpl_uid: &str,
+        status: &OpenStackDeploymentStatus,
+    ) -> Result<(), kube::Error> {
+        let namespace = status.namespace().unwrap_or_default();
+        let uid = status.uid().unwrap_or_default();
+        self.calls
+            .delete_osdplst(&namespace, &status.name_any(), &uid)
+            .await?;
+        self.forget(osdpl_uid);
         Ok(())
     }
 

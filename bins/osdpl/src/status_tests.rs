@@ -46,6 +46,14 @@ impl StatusCalls for Calls {
         self.0.lock().unwrap().push(line);
         Ok(())
     }
+
+    async fn delete_osdplst(&self, _: &str, name: &str, uid: &str) -> kube::Result<()> {
+        self.0
+            .lock()
+            .unwrap()
+            .push(format!("delete osdplst {name} {uid}"));
+        Ok(())
+    }
 }
 
 fn osdpl() -> OpenStackDeployment {
@@ -131,4 +139,81 @@ async fn a_service_dropped_from_the_states_is_written_although_the_rest_is_shown
     let wanted = osdplst_status(&osdpl, &applied(&["identity"]), None);
     writer.osdplst(&osdpl, Some(&shown), &wanted).await.unwrap();
     assert_eq!(*writer.calls.0.lock().unwrap(), ["osdplst osh identity"]);
+}
+
+fn shown(osdpl: &OpenStackDeployment, overall: &Overall) -> OpenStackDeploymentStatus {
+    OpenStackDeploymentStatus {
+        metadata: Default::default(),
+        spec: Default::default(),
+        status: Some(osdplst_status(osdpl, overall, Some("f1"))),
+    }
+}
+
+#[tokio::test]
+async fn an_osdplst_deleted_by_hand_is_created_again_with_the_whole_status() {
+    let writer = Writer::new(Calls::default());
+    let osdpl = osdpl();
+    let status = osdplst_status(&osdpl, &applied(&["identity"]), Some("f1"));
+    writer.osdplst(&osdpl, None, &status).await.unwrap();
+    let on_screen = shown(&osdpl, &applied(&["identity"]));
+    writer
+        .osdplst(&osdpl, Some(&on_screen), &status)
+        .await
+        .unwrap();
+    // Deleted by hand: the cache shows none, and the same status as before is wanted.
+    writer.osdplst(&osdpl, None, &status).await.unwrap();
+    assert_eq!(
+        *writer.calls.0.lock().unwrap(),
+        [
+            "create osdplst osh owned by osh",
+            "osdplst osh identity",
+            "create osdplst osh owned by osh",
+            "osdplst osh identity",
+        ]
+    );
+}
+
+#[tokio::test]
+async fn deleting_an_osdplst_forgets_what_was_written_so_the_next_write_is_whole() {
+    let writer = Writer::new(Calls::default());
+    let osdpl = osdpl();
+    let status = osdplst_status(&osdpl, &applied(&["identity"]), Some("f1"));
+    writer.osdplst(&osdpl, None, &status).await.unwrap();
+    let mut stale = shown(&osdpl, &applied(&["identity"]));
+    stale.metadata.name = Some("osh".into());
+    stale.metadata.uid = Some("st-1".into());
+    writer.delete("u-1", &stale).await.unwrap();
+    writer.osdplst(&osdpl, None, &status).await.unwrap();
+    assert_eq!(
+        writer.calls.0.lock().unwrap()[2..],
+        [
+            "delete osdplst osh st-1",
+            "create osdplst osh owned by osh",
+            "osdplst osh identity",
+        ]
+    );
+}
+
+#[test]
+fn a_conflicting_osdpl_shows_state_conflict_and_a_conflict_condition_naming_the_owner() {
+    let osdpl = osdpl();
+    let conflict =
+        Overall::Conflict("namespace openstack is owned by OpenStackDeployment first".into());
+    let status = osdpl_status(&osdpl, &conflict, None, None);
+    assert_eq!(status.state.as_deref(), Some("CONFLICT"));
+    let conditions = status.conditions.unwrap();
+    let found = conditions.iter().find(|c| c.type_ == "Conflict").unwrap();
+    assert_eq!(found.status, "True");
+    assert!(found.message.contains("first"), "{}", found.message);
+    let summary = osdplst_status(&osdpl, &conflict, None).osdpl.unwrap();
+    assert_eq!(summary.state.as_deref(), Some("CONFLICT"));
+    assert!(summary.cause.unwrap().contains("first"));
+    let owner = osdpl_status(&osdpl, &applied(&["identity"]), None, None);
+    assert!(
+        owner
+            .conditions
+            .unwrap()
+            .iter()
+            .all(|c| c.type_ != "Conflict")
+    );
 }

@@ -2,12 +2,14 @@
 //!
 //! One controller over the OpenStackDeployments of the OpenStack namespace, reconciled again
 //! whenever a Secret it reads changes ([`watch`]). For each OSDPL it generates the credentials
-//! of the enabled services, never changing a present value ([`write`]), rotates them when the
+//! of the enabled services, never changing a present value ([`write`]) nor losing one to a
+//! deletion ([`backup`]), rotates them when the
 //! user raises a rotation id ([`rotation`]), hashes the Secrets the spec references into the
 //! OSDPL status ([`value_from`]), keeps a `clouds.yaml` with the admin account in the
 //! controller namespace ([`clouds`]) and reports conditions ([`status`]). The pipeline is in
 //! [`reconcile`]. No secret value is ever logged, put in an event, a metric or an error.
 
+mod backup;
 mod clouds;
 mod error;
 mod generate;
@@ -25,11 +27,11 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use kube::Api;
-use kube::core::DeserializeGuard;
 use kube::runtime::watcher;
 use rockoon_core::crd::OpenStackDeployment;
 use rockoon_core::names::OSDPL_CRD;
 use rockoon_runtime::controller::{self, Scheduling, Watch};
+use rockoon_runtime::guard::Guarded;
 use rockoon_runtime::runtime::{Runtime, Task};
 use rockoon_runtime::settings::{BinaryArgs, CommonArgs};
 
@@ -98,7 +100,7 @@ fn tasks(runtime: &Runtime, clouds_secret: String, debounce: Duration) -> Vec<Ta
     let reconciler = reconcile::Secrets::new(client.clone(), settings, stores, metrics);
     let watch = Watch {
         resource: "OpenStackDeployment",
-        api: Api::<DeserializeGuard<OpenStackDeployment>>::namespaced(client, &namespace),
+        api: Api::<Guarded<OpenStackDeployment>>::namespaced(client, &namespace),
         config: watcher::Config::default(),
         crd: Some(OSDPL_CRD),
     };

@@ -12,6 +12,7 @@ pub struct Metrics {
     unusable: IntGaugeVec,
     references: IntGaugeVec,
     conflicts: IntCounterVec,
+    restored: IntCounterVec,
 }
 
 impl Metrics {
@@ -50,6 +51,11 @@ impl Metrics {
                 "Credential writes refused because another writer changed the Secret first \
                  (each is re-read and retried), by group.",
             )?,
+            restored: counter(
+                "credentials_restored_total",
+                "Credential Secrets created again from their protected copies after a deletion, \
+                 by group.",
+            )?,
         };
         registry.register(Box::new(metrics.managed.clone()))?;
         registry.register(Box::new(metrics.created.clone()))?;
@@ -57,6 +63,7 @@ impl Metrics {
         registry.register(Box::new(metrics.unusable.clone()))?;
         registry.register(Box::new(metrics.references.clone()))?;
         registry.register(Box::new(metrics.conflicts.clone()))?;
+        registry.register(Box::new(metrics.restored.clone()))?;
         Ok(metrics)
     }
 
@@ -70,6 +77,11 @@ impl Metrics {
         self.created
             .with_label_values(&[group])
             .inc_by(count as u64);
+    }
+
+    /// Counts one credential Secret of `group` restored from its copy.
+    pub fn restored(&self, group: &str) {
+        self.restored.with_label_values(&[group]).inc();
     }
 
     /// Counts one generation written by a rotation of `group`.

@@ -10,10 +10,12 @@ use k8s_openapi::ByteString;
 use k8s_openapi::api::core::v1::Secret;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{Condition, Time};
 use k8s_openapi::jiff::Timestamp;
+use kube::core::error_boundary::InvalidObject;
 use kube::{Api, Client, Resource, ResourceExt};
 use rockoon_core::crd::{OpenStackDeployment, OpenStackDeploymentSpec, OpenStackDeploymentStatus};
 use rockoon_core::credentials::{self, Group};
 use rockoon_runtime::events::Events;
+use rockoon_runtime::guard::Guarded;
 use rockoon_runtime::ssa;
 use serde_json::{Value, json};
 
@@ -23,6 +25,7 @@ use crate::generate::Generated;
 use crate::reconcile::Settings;
 use crate::rotation::{self, Plan};
 use crate::status::{self, Verdict};
+use crate::verdicts;
 use crate::watch::Stores;
 use crate::write::FIELD_MANAGER;
 
@@ -92,6 +95,43 @@ impl Report<'_> {
         let api: Api<OpenStackDeployment> =
             Api::namespaced(self.client.clone(), &self.settings.namespace);
         ssa::apply_status(&api, FIELD_MANAGER, &osdpl.name_any(), &body["status"]).await?;
+        Ok(())
+    }
+
+    /// A Warning event naming the credential Secrets restored from their copies (names only).
+    pub async fn restored(&self, osdpl: &OpenStackDeployment, restored: &[String]) {
+        if restored.is_empty() {
+            return;
+        }
+        let note = verdicts::restored_message(restored);
+        self.events
+            .warning(&osdpl.object_ref(&()), "CredentialsRestored", &note)
+            .await;
+    }
+
+    /// An OSDPL the types cannot read (e.g. values nested too deep): the `Credentials`
+    /// condition False with reason `InvalidSpec` naming why, and a Warning event. Nothing is
+    /// generated for it. Written through the guarded kind: the API's answer holds the object,
+    /// which the typed decoder could not take either.
+    pub async fn unreadable(
+        &self,
+        object: &Guarded<OpenStackDeployment>,
+        invalid: &InvalidObject,
+    ) -> Result<(), Error> {
+        let problem = format!(
+            "the spec cannot be read, so no credentials are generated for it: {}",
+            invalid.error
+        );
+        let verdict = Verdict::failed(status::CREDENTIALS, status::INVALID_SPEC, &[problem]);
+        let now = Time(Timestamp::now());
+        let condition = status::condition(&verdict, None, invalid.metadata.generation, &now);
+        self.events
+            .warning(&object.object_ref(&()), verdict.reason, &verdict.message)
+            .await;
+        let api: Api<Guarded<OpenStackDeployment>> =
+            Api::namespaced(self.client.clone(), &self.settings.namespace);
+        let body = json!({"conditions": [condition]});
+        ssa::apply_status(&api, FIELD_MANAGER, &object.name_any(), &body).await?;
         Ok(())
     }
 

@@ -17,6 +17,11 @@ pub const ROTATION: &str = "CredentialsRotation";
 /// Condition: every `value_from.secret_key_ref` resolves.
 pub const SECRET_REFERENCES: &str = "SecretReferences";
 
+/// Condition: which deleted credential Secrets were last restored from their copies.
+pub const RESTORED: &str = "CredentialsRestored";
+/// Reason of a False `Credentials` condition on an OSDPL the types cannot read.
+pub const INVALID_SPEC: &str = "InvalidSpec";
+
 /// Longest condition message; the rest is counted, not listed.
 const MAX_MESSAGE: usize = 2048;
 

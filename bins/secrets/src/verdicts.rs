@@ -128,6 +128,7 @@ impl References {
         spec: &OpenStackDeploymentSpec,
         labelled: &[Arc<Secret>],
         api: &Api<Secret>,
+        hash_key: &[u8],
     ) -> Result<Self, Error> {
         let spec = serde_json::to_value(spec).unwrap_or(Value::Null);
         let references = value_from::references(&spec);
@@ -141,7 +142,7 @@ impl References {
                 unlabelled.insert(reference.name.clone(), exists);
             }
         }
-        let (hashes, problems) = value_from::check(&references, |name| {
+        let (hashes, problems) = value_from::check(&references, hash_key, |name| {
             match labelled
                 .iter()
                 .find(|s| s.metadata.name.as_deref() == Some(name))
@@ -172,5 +173,50 @@ impl References {
     /// References that resolve.
     pub fn resolved(&self) -> usize {
         self.total - self.problems.min(self.total)
+    }
+}
+/// CredentialsRestored: the Secrets this reconcile restored from their protected copies;
+/// without a restore now, the last one stays as it was (none: the condition is absent).
+pub fn restored(
+    existing: Option<&[k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition]>,
+    restored: &[String],
+) -> Option<Verdict> {
+    let message = if restored.is_empty() {
+        let was = existing?.iter().find(|c| c.type_ == status::RESTORED)?;
+        was.message.clone()
+    } else {
+        restored_message(restored)
+    };
+    Some(Verdict::ok(status::RESTORED, "Restored", message))
+}
+
+/// What a restore says (names only, never a value).
+pub fn restored_message(restored: &[String]) -> String {
+    format!(
+        "credential Secret(s) {} deleted and restored from their protected copies with the same values",
+        restored.join(", ")
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use k8s_openapi::apimachinery::pkg::apis::meta::v1::{Condition, Time};
+
+    #[test]
+    fn a_restore_is_named_and_then_kept_until_the_next_one() {
+        assert_eq!(restored(None, &[]), None, "never restored: no condition");
+        let now = restored(None, &["generated-compute-passwords".to_owned()]).unwrap();
+        assert!(now.ok && now.message.contains("generated-compute-passwords"));
+        let condition = Condition {
+            type_: status::RESTORED.to_owned(),
+            status: "True".to_owned(),
+            reason: "Restored".to_owned(),
+            message: now.message.clone(),
+            observed_generation: None,
+            last_transition_time: Time(k8s_openapi::jiff::Timestamp::UNIX_EPOCH),
+        };
+        let kept = restored(Some(&[condition]), &[]).unwrap();
+        assert_eq!(kept.message, now.message);
     }
 }

@@ -1,6 +1,7 @@
 //! The Secret caches behind the OSDPL reconcile (runtime mirrors): the reconcile reads them
 //! instead of calling the API, and each change reconciles the OSDPL again (a credential edited
-//! by hand, a referenced Secret changed, the clouds.yaml copy touched).
+//! or deleted by hand, a referenced Secret changed, the clouds.yaml copy or a credential's
+//! protected copy touched).
 //!
 //! Each has its readiness gate `watch:<resource>` and its `rockoon_watched_objects` series,
 //! like the controller's own watch; reconciles wait for every first list.
@@ -12,7 +13,10 @@ use rockoon_core::credentials::OWNER_LABEL;
 use rockoon_core::names::OSDPL_SECRET_SELECTOR;
 use rockoon_runtime::controller::Trigger;
 use rockoon_runtime::mirror::{self, Mirror};
+use rockoon_runtime::owner::Osdpls;
 use rockoon_runtime::runtime::Runtime;
+
+use crate::backup::BACKUP_LABEL;
 
 /// Caches of the watched Secrets.
 #[derive(Clone)]
@@ -23,6 +27,10 @@ pub struct Stores {
     pub referenced: Mirror<Secret>,
     /// The clouds.yaml copy in the controller namespace.
     pub clouds: Mirror<Secret>,
+    /// Protected copies of the credential Secrets (label `lcm.mirantis.com/credentials-backup`).
+    pub backups: Mirror<Secret>,
+    /// The namespace's OSDPLs by metadata: only the namespace owner gets credentials.
+    pub osdpls: Osdpls,
 }
 
 impl Stores {
@@ -53,12 +61,23 @@ impl Stores {
             readiness,
             metrics,
         );
+        let (backups, t4) = mirror::counted_objects(
+            "CredentialBackup",
+            secrets(namespace),
+            watcher::Config::default().labels(BACKUP_LABEL),
+            readiness,
+            metrics,
+        );
+        // Fires when OSDPLs appear or go: the next owner is served once the old one is gone.
+        let (osdpls, t5) = Osdpls::start(runtime, namespace);
         let stores = Self {
             credentials,
             referenced,
             clouds,
+            backups,
+            osdpls,
         };
-        (stores, vec![t1, t2, t3])
+        (stores, vec![t1, t2, t3, t4, t5])
     }
 
     /// Waits for every cache's first complete list.
@@ -66,5 +85,6 @@ impl Stores {
         self.credentials.synced().await;
         self.referenced.synced().await;
         self.clouds.synced().await;
+        self.backups.synced().await;
     }
 }

@@ -7,6 +7,9 @@
 //! re-read and recompute). So a value present in any version of the Secret is never replaced,
 //! whoever wrote it. Rotation writes only the generation that is not active, the same way.
 //!
+//! Before a first generation is made, the protected copies ([`crate::backup`]) are read from
+//! the API: a Secret that was deleted comes back from its copy, never with new values.
+//!
 //! No owner reference is set: credential Secrets must outlive the OSDPL (deleting and
 //! re-creating it must find the same credentials, or every database password would change).
 
@@ -21,6 +24,7 @@ use kube::api::{Patch, PatchParams, PostParams};
 use rockoon_core::credentials::{self, Group, Needed};
 use serde_json::{Value, json};
 
+use crate::backup;
 use crate::error::Error;
 use crate::metrics::Metrics;
 use crate::rotation;
@@ -132,6 +136,7 @@ impl<A: SecretCalls> Writer<'_, A> {
         for _ in 0..ATTEMPTS {
             let generations = self.generations(owner).await?;
             let written = match generations.active() {
+                None if self.restore_copies(owner).await? => continue,
                 None => {
                     let add = credentials::additions(owner, needs, None)?;
                     let mut annotations = BTreeMap::new();
@@ -232,6 +237,23 @@ impl<A: SecretCalls> Writer<'_, A> {
             self.metrics.conflict(group);
         }
         Err(Error::Contended(credentials::secret_name(owner)))
+    }
+
+    /// Creates `owner`'s generations again from their protected copies, if the API has any;
+    /// returns whether it found one (then the generations are read again).
+    async fn restore_copies(&self, owner: &str) -> Result<bool, Error> {
+        let mut found = false;
+        for name in credentials::generation_names(owner) {
+            let copy = self.api.get(&backup::backup_name(&name)).await?;
+            if let Some(original) = copy.as_ref().and_then(backup::original_of) {
+                found = true;
+                if self.create(&original).await? {
+                    tracing::warn!(secret = %name, "credential Secret was gone; restored from its copy");
+                    self.metrics.restored(backup::group_of(&original));
+                }
+            }
+        }
+        Ok(found)
     }
 
     async fn create(&self, secret: &Secret) -> Result<bool, Error> {

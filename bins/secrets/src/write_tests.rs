@@ -249,3 +249,26 @@ async fn rotation_writes_the_inactive_generation_at_the_new_priority_and_keeps_t
         "already at that rotation id"
     );
 }
+
+#[tokio::test]
+async fn a_deleted_generation_comes_back_from_its_copy_with_the_same_values() {
+    let namespace = Namespace::default();
+    let metrics = metrics();
+    let writer = Writer {
+        api: &namespace,
+        metrics: &metrics,
+    };
+    writer.ensure("admin", ADMIN_NEEDS, 0).await.unwrap();
+    let before = namespace.lock()["openstack-admin-users"].clone();
+    let copy = crate::backup::copy_of(&before);
+    {
+        let mut secrets = namespace.lock();
+        secrets.remove("openstack-admin-users");
+        secrets.insert(name(&copy).to_owned(), copy);
+    }
+    let created = writer.ensure("admin", ADMIN_NEEDS, 0).await.unwrap();
+    assert_eq!(created, 0, "nothing generated");
+    let after = namespace.lock()["openstack-admin-users"].clone();
+    assert_eq!(after.data, before.data);
+    assert_eq!(after.metadata.labels, before.metadata.labels);
+}

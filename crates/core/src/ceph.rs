@@ -78,9 +78,13 @@ pub fn decode<'a>(
     Ok(text)
 }
 
-/// Hex SHA-256 of everything published in [`KEYS_SECRET`] (every key, read or not): the JSON
-/// of its `data` as the API holds it (base64 values), keys sorted.
-pub fn published_hash<'a>(data: impl IntoIterator<Item = (&'a str, &'a [u8])>) -> String {
+/// Hex HMAC-SHA256 under the installation's `key` of everything published in [`KEYS_SECRET`]
+/// (every key, read or not): the JSON of its `data` as the API holds it (base64 values), keys
+/// sorted. Keyed, so that readers of the OSDPL status cannot test guesses against it.
+pub fn published_hash<'a>(
+    key: &[u8],
+    data: impl IntoIterator<Item = (&'a str, &'a [u8])>,
+) -> String {
     let encoded: Map<String, Value> = data
         .into_iter()
         .map(|(key, bytes)| {
@@ -88,7 +92,7 @@ pub fn published_hash<'a>(data: impl IntoIterator<Item = (&'a str, &'a [u8])>) -
             (key.to_owned(), Value::String(value))
         })
         .collect();
-    crate::values::fingerprint::fingerprint(&Value::Object(encoded))
+    crate::values::fingerprint::keyed_fingerprint(key, &Value::Object(encoded))
 }
 
 /// A short, non-reversible fingerprint of a cephx key (16 hex digits of its SHA-256), for
@@ -344,17 +348,20 @@ mod tests {
 
     #[test]
     fn the_published_hash_covers_every_key_and_ignores_order() {
-        let a = published_hash([("a", b"1".as_slice()), ("b", b"2".as_slice())]);
-        let b = published_hash([("b", b"2".as_slice()), ("a", b"1".as_slice())]);
+        let a = published_hash(b"k", [("a", b"1".as_slice()), ("b", b"2".as_slice())]);
+        let b = published_hash(b"k", [("b", b"2".as_slice()), ("a", b"1".as_slice())]);
         assert_eq!(a, b);
         assert_eq!(a.len(), 64);
-        let c = published_hash([("a", b"1".as_slice()), ("b", b"3".as_slice())]);
+        let c = published_hash(b"k", [("a", b"1".as_slice()), ("b", b"3".as_slice())]);
         assert_ne!(a, c);
-        let d = published_hash([
-            ("a", b"1".as_slice()),
-            ("b", b"2".as_slice()),
-            ("x", [0xff].as_slice()),
-        ]);
+        let d = published_hash(
+            b"k",
+            [
+                ("a", b"1".as_slice()),
+                ("b", b"2".as_slice()),
+                ("x", [0xff].as_slice()),
+            ],
+        );
         assert_ne!(a, d);
     }
 

@@ -7,6 +7,7 @@
 //! - [`services`]: one descriptor per service; every per-service table is derived from them.
 //! - [`error`]: the stable error-kind trait every error of the suite implements.
 //! - [`names`]: well-known names (CRD, Secrets, labels, field managers, placement labels).
+//! - [`ownership`]: which OpenStackDeployment owns a namespace (the oldest); the others conflict.
 //! - [`enabled`]: the services an OSDPL enables, from its preset and spec, without templates.
 //! - [`credentials`]: generated credential Secrets: names, layout, what each service needs.
 //! - [`secret_text`]: a Secret's data as text (non-UTF-8 values left out).
@@ -19,6 +20,7 @@ pub mod credentials;
 pub mod enabled;
 pub mod error;
 pub mod names;
+pub mod ownership;
 pub mod render;
 pub mod secret_text;
 pub mod services;

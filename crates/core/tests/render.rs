@@ -69,6 +69,17 @@ fn compute_sample_renders_to_its_golden_output() {
 }
 
 #[test]
+fn telemetry_sample_renders_to_its_golden_output() {
+    let rendered = render_dry(&sample_spec("telemetry.yaml")).unwrap();
+    assert!(
+        rendered.unsupported.is_empty(),
+        "{:?}",
+        rendered.unsupported
+    );
+    golden("telemetry.yaml", &serde_json::to_value(&rendered).unwrap());
+}
+
+#[test]
 fn rendering_twice_gives_identical_output_and_fingerprints() {
     let spec = sample_spec("compute.yaml");
     assert_eq!(render_dry(&spec).unwrap(), render_dry(&spec).unwrap());

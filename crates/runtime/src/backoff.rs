@@ -3,7 +3,9 @@
 //! [`delay`] is the rule (the first failure waits `base`, each further one doubles, never
 //! beyond `max`); [`Backoff`] keeps failure counts per key for the controller's error policy
 //! and forgets a key as soon as it reconciles successfully. osdpl's per-release helm backoff
-//! counts failures per values hash and asks [`delay`] for the wait.
+//! counts failures per values hash and asks [`delay`] for the wait. [`WatchBackoff`] is the
+//! same rule for watches, with a short cap: a watch that lost the API server retries every
+//! few seconds, so caches catch up within seconds of its return.
 
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -63,6 +65,34 @@ impl Backoff {
     }
 }
 
+/// The first retry of a broken watch.
+const WATCH_BASE: Duration = Duration::from_millis(250);
+/// The longest wait between retries of a broken watch. kube-runtime's default (30 s, reset
+/// only after 120 s) left caches minutes behind an API server that came back.
+const WATCH_MAX: Duration = Duration::from_secs(3);
+
+/// Retry delays of a broken watch: [`delay`] from 250 ms up to 3 s, back to the start as
+/// soon as the watch delivers again.
+#[derive(Debug, Default)]
+pub struct WatchBackoff {
+    failures: u32,
+}
+
+impl Iterator for WatchBackoff {
+    type Item = Duration;
+
+    fn next(&mut self) -> Option<Duration> {
+        self.failures = self.failures.saturating_add(1);
+        Some(delay(WATCH_BASE, WATCH_MAX, self.failures))
+    }
+}
+
+impl kube::runtime::utils::Backoff for WatchBackoff {
+    fn reset(&mut self) {
+        self.failures = 0;
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -98,5 +128,15 @@ mod tests {
         for _ in 0..100 {
             assert!(backoff.next_delay("a") <= Duration::from_secs(300));
         }
+    }
+
+    #[test]
+    fn a_broken_watch_retries_within_seconds_and_starts_over_once_it_delivers() {
+        use kube::runtime::utils::Backoff as _;
+        let mut watch = WatchBackoff::default();
+        let delays: Vec<u128> = watch.by_ref().take(6).map(|d| d.as_millis()).collect();
+        assert_eq!(delays, vec![250, 500, 1000, 2000, 3000, 3000]);
+        watch.reset();
+        assert_eq!(watch.next(), Some(WATCH_BASE));
     }
 }

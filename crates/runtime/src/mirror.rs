@@ -127,3 +127,28 @@ where
     .boxed();
     (Mirror { store, changes }, trigger)
 }
+
+/// `trigger` (of `mirror`) reduced to changes of which objects exist, by uid: edits and
+/// status writes of the objects do not fire it. For a reconcile that depends on its
+/// siblings (the namespace owner among the OSDPLs) without being woken by each of their
+/// writes.
+pub fn membership<K>(mirror: &Mirror<K>, trigger: Trigger) -> Trigger
+where
+    K: Resource<DynamicType = ()> + Clone + Send + Sync + 'static,
+{
+    let mirror = mirror.clone();
+    let mut last: Option<Vec<String>> = None;
+    trigger
+        .filter_map(move |()| {
+            let mut uids: Vec<String> = mirror
+                .state()
+                .iter()
+                .filter_map(|o| o.meta().uid.clone())
+                .collect();
+            uids.sort();
+            let changed = last.as_ref() != Some(&uids);
+            last = Some(uids);
+            futures::future::ready(changed.then_some(()))
+        })
+        .boxed()
+}

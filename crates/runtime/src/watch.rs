@@ -1,5 +1,5 @@
-//! The one watch cache of the suite: a reflector store fed by a watch with the default
-//! backoff, its readiness gate `watch:<resource>` closed until the first list completes, and
+//! The one watch cache of the suite: a reflector store fed by a watch with the suite's short
+//! watch backoff ([`crate::backoff::WatchBackoff`]), its readiness gate `watch:<resource>` closed until the first list completes, and
 //! the `rockoon_watched_objects{resource}` series kept at the store's size.
 //!
 //! Both users build on [`observe`]: [`crate::controller`] feeds the events to kube-runtime's
@@ -15,6 +15,7 @@ use kube::{Api, Resource};
 use serde::de::DeserializeOwned;
 
 use crate::admin::Readiness;
+use crate::backoff::WatchBackoff;
 use crate::metrics::ReconcileMetrics;
 
 /// The events of a reflected watch.
@@ -40,7 +41,7 @@ where
     let readiness = readiness.clone();
     let mut listed = false;
     let events = watcher(api, config)
-        .default_backoff()
+        .backoff(WatchBackoff::default())
         .reflect(writer)
         .inspect(move |event| {
             let count = || {
@@ -60,8 +61,9 @@ where
                 // Changes during the first list are counted once, at InitDone.
                 Ok(watcher::Event::Apply(_) | watcher::Event::Delete(_)) if listed => count(),
                 Ok(_) => {}
-                // The watcher retries with backoff; an error is worth a line, not a stop.
-                Err(error) => tracing::debug!(resource, %error, "watch error; retrying"),
+                // The watcher retries with backoff; an error is worth a warning (the cache is
+                // stale until it recovers), not a stop.
+                Err(error) => tracing::warn!(resource, %error, "watch error; retrying"),
             }
         });
     (store, events.boxed())

@@ -263,7 +263,12 @@ async fn start_suite(
     let mut started = Vec::new();
     for name in suite::BINARIES {
         let port = devcluster::ports::free_port()?;
-        let binary = suite::start_binary(target_dir, name, dir, &cluster.kubeconfig, port, &[])
+        // As the chart does by default: OSDPLs outside the managed namespace are told so.
+        let extra = match *name {
+            "osdpl" => vec![("OSCTL_UNMANAGED_SELECTOR", "*".to_owned())],
+            _ => Vec::new(),
+        };
+        let binary = suite::start_binary(target_dir, name, dir, &cluster.kubeconfig, port, &extra)
             .with_context(|| format!("step 'start rockoon-{name}'"))?;
         state
             .pids

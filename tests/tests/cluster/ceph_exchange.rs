@@ -36,6 +36,8 @@ fn start(cluster: &ClusterInfo, namespace: &str, ceph_namespace: &str) -> Runnin
         &[
             ("OSCTL_OS_DEPLOYMENT_NAMESPACE", namespace.to_owned()),
             ("OSCTL_CEPH_SHARED_NAMESPACE", ceph_namespace.to_owned()),
+            // Home of the installation's hash key.
+            ("OSCTL_CONTROLLER_NAMESPACE", namespace.to_owned()),
         ],
     )
     .unwrap()

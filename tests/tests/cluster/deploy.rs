@@ -107,6 +107,12 @@ async fn every_binary_gets_ready_with_only_the_rbac_the_chart_grants() {
         let env = [
             ("KUBECONFIG", path.display().to_string()),
             ("OSCTL_CONTROLLER_NAMESPACE", "osh-system".to_owned()),
+            // osdpl's cluster-wide watch of OSDPLs elsewhere (`osdpl.reportUnmanaged`),
+            // matching nothing here so no other test's OSDPL is touched.
+            (
+                "OSCTL_UNMANAGED_SELECTOR",
+                "rockoon-deploy-test=none".to_owned(),
+            ),
         ];
         let mut binary = RunningBinary::start(&cluster, name, &env).unwrap();
         if let Err(error) = binary.wait_ready(Duration::from_secs(30)).await {

@@ -425,6 +425,80 @@ impl LabelWatch {
     }
 }
 
+/// Scales `name` through its `scale` subresource as `kubectl scale` does (its own manager).
+async fn scale_by_hand(client: &Client, ns: &str, name: &str, replicas: i32) {
+    let params = PatchParams {
+        field_manager: Some("kubectl".to_owned()),
+        ..PatchParams::default()
+    };
+    Api::<StatefulSet>::namespaced(client.clone(), ns)
+        .patch_scale(
+            name,
+            &params,
+            &Patch::Merge(&json!({"spec": {"replicas": replicas}})),
+        )
+        .await
+        .unwrap();
+}
+
+#[tokio::test]
+async fn a_statefulset_scaled_to_zero_by_hand_is_unhealthy_and_leaves_the_summary() {
+    let cluster = cluster_or_return!();
+    ensure_crds(&cluster).await.unwrap();
+    let client = cluster.client().await.unwrap();
+    let ns = TestNamespace::create(&client, "health-zero").await.unwrap();
+    let binary = start_health(&cluster, &ns.name);
+    let labels = |application: &str, component: &str| json!({"application": application, "component": component, "release_group": application});
+    apply_workload(
+        &client,
+        &ns.name,
+        "Deployment",
+        "demo-api",
+        labels("demo", "api"),
+    )
+    .await;
+    apply_workload(
+        &client,
+        &ns.name,
+        "StatefulSet",
+        "store-db",
+        labels("store", "db"),
+    )
+    .await;
+    create_osdpl_and_status(&client, &ns.name).await;
+    let statuses: Api<OpenStackDeploymentStatus> = Api::namespaced(client.clone(), &ns.name);
+    osdplst_until(&statuses, &binary, "2/2 before the scale-down", |o| {
+        summary(o).as_deref() == Some("2/2") && entry(o, "store", "db").as_deref() == Some("Ready")
+    })
+    .await;
+
+    // 0/0 pods: nothing missing, nothing unready, and still nothing the release wants runs.
+    scale_by_hand(&client, &ns.name, "store-db", 0).await;
+    osdplst_until(
+        &statuses,
+        &binary,
+        "store/db Unhealthy at 0 replicas",
+        |o| {
+            summary(o).as_deref() == Some("1/2")
+                && entry(o, "store", "db").as_deref() == Some("Unhealthy")
+                && entry(o, "demo", "api").as_deref() == Some("Ready")
+        },
+    )
+    .await;
+
+    scale_by_hand(&client, &ns.name, "store-db", 1).await;
+    osdplst_until(
+        &statuses,
+        &binary,
+        "store/db Ready again at 1 replica",
+        |o| {
+            summary(o).as_deref() == Some("2/2")
+                && entry(o, "store", "db").as_deref() == Some("Ready")
+        },
+    )
+    .await;
+}
+
 /// Waits until the pods' labels satisfy `check` (name → role label).
 async fn roles_until(
     pods: &Api<Pod>,

@@ -758,6 +758,10 @@ async fn drafts_and_specs_that_cannot_render_apply_nothing_and_say_why() {
             json!({"nodes": {"Not A Label::x": {"services": {}}}}),
             "spec.nodes[\"Not A Label::x\"]",
         ),
+        (
+            json!({"features": {"database": {"cleanup": {"heat": {"enabled": "yes"}}}}}),
+            "spec.features.database.cleanup.heat.enabled",
+        ),
     ] {
         setup.merge_spec(patch.clone()).await;
         let status = setup
@@ -771,6 +775,7 @@ async fn drafts_and_specs_that_cannot_render_apply_nothing_and_say_why() {
         assert_eq!(setup.releases().await, installed);
         let undo = match patch.as_object().unwrap().keys().next().unwrap().as_str() {
             "services" => json!({"services": {"identiy": null}}),
+            "features" => json!({"features": {"database": null}}),
             _ => json!({"nodes": null}),
         };
         setup.merge_spec(undo).await;

@@ -7,18 +7,28 @@
 // In tests a failed unwrap is a failed test with its message; that is what we want.
 #![allow(clippy::unwrap_used)]
 
+mod api_outage;
 mod binaries;
 mod ceph_exchange;
 mod conformance;
 mod crds;
+mod credential_restore;
+mod deep_values;
 mod deploy;
+mod drift;
+mod events;
 mod gateway_routes;
 mod health;
+mod helm_recovery;
 mod lifecycle;
+mod memcached_only;
 mod node;
+mod ownership;
 mod render_diff;
 mod secrets;
+mod small;
 mod ssa;
+mod status_truth;
 mod supervisor;
 mod upstream_objects;
 mod workloads;

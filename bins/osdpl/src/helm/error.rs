@@ -47,6 +47,13 @@ pub enum HelmError {
         /// Helm's message.
         message: String,
     },
+    /// Helm could not reach the Kubernetes API (refused, reset, timed out, unavailable): a
+    /// passing condition, retried within seconds rather than backed off like a bad release.
+    #[error("{message}")]
+    Unreachable {
+        /// Helm's message.
+        message: String,
+    },
     /// Any other failure.
     #[error("{message}")]
     Failed {
@@ -68,19 +75,29 @@ impl HelmError {
             HelmError::NoDeployedRelease { .. } => "helm_no_deployed_release",
             HelmError::ChartNotFound { .. } => "helm_chart_not_found",
             HelmError::Template { .. } => "helm_template",
+            HelmError::Unreachable { .. } => "helm_api_unreachable",
             HelmError::Failed { .. } => "helm_failed",
             HelmError::Spawn(_) => "helm_spawn",
         }
     }
 
-    /// Reads a non-zero exit's stderr.
+    /// Whether the failure says nothing about the release (the API was away), so a retry
+    /// soon is likely to succeed.
+    pub fn is_transient(&self) -> bool {
+        matches!(self, HelmError::Unreachable { .. })
+    }
+
+    /// Reads a non-zero exit's stderr. The kind is decided on the whole of it (helm prints
+    /// whole manifests, and the telling phrase can come after many kilobytes); only the
+    /// message kept for people is cut.
     pub fn from_stderr(stderr: &str) -> Self {
-        let message = clean(stderr);
-        let lower = message.to_lowercase();
+        let full = clean(stderr);
+        let lower = full.to_lowercase();
+        let message = cut(&full);
         if lower.contains("another operation (install/upgrade/rollback) is in progress") {
             HelmError::InProgress { message }
         } else if lower.contains("field is immutable") || lower.contains("are forbidden") {
-            let objects = immutable_objects(&message);
+            let objects = immutable_objects(&full);
             HelmError::ImmutableField { objects, message }
         } else if lower.contains("has no deployed releases") {
             HelmError::NoDeployedRelease { message }
@@ -100,16 +117,31 @@ impl HelmError {
             || lower.contains("values don't meet the specifications of the schema")
         {
             HelmError::Template { message }
+        } else if UNREACHABLE.iter().any(|phrase| lower.contains(phrase)) {
+            HelmError::Unreachable { message }
         } else {
             HelmError::Failed { message }
         }
     }
 }
 
+/// What Go's HTTP client and the API server say when the API is away (restarting, overloaded).
+const UNREACHABLE: &[&str] = &[
+    "connection refused",
+    "connection reset by peer",
+    "no route to host",
+    "i/o timeout",
+    "tls handshake timeout",
+    "kubernetes cluster unreachable",
+    "http2: client connection lost",
+    "the server is currently unable to handle the request",
+    "etcdserver: request timed out",
+];
+
 /// Longest helm message kept; helm can print whole manifests.
 const MAX_MESSAGE: usize = 1500;
 
-/// Helm's stderr without its `Error: ` prefix, warnings and blank lines, cut to a sane length.
+/// Helm's stderr without its `Error: ` prefix, warnings and blank lines.
 fn clean(stderr: &str) -> String {
     let lines: Vec<&str> = stderr
         .lines()
@@ -117,10 +149,14 @@ fn clean(stderr: &str) -> String {
         .filter(|l| !l.is_empty() && !l.starts_with("WARNING:") && !l.starts_with("walk.go:"))
         .map(|l| l.strip_prefix("Error: ").unwrap_or(l))
         .collect();
-    let joined = lines.join("\n");
-    match joined.char_indices().nth(MAX_MESSAGE) {
-        Some((at, _)) => format!("{}…", &joined[..at]),
-        None => joined,
+    lines.join("\n")
+}
+
+/// `text` cut to [`MAX_MESSAGE`] characters, marked with `…` when cut.
+fn cut(text: &str) -> String {
+    match text.char_indices().nth(MAX_MESSAGE) {
+        Some((at, _)) => format!("{}…", &text[..at]),
+        None => text.to_owned(),
     }
 }
 
@@ -218,5 +254,37 @@ mod tests {
         let text = e.to_string();
         assert!(!text.contains("WARNING"));
         assert!(text.chars().count() <= MAX_MESSAGE + 1);
+    }
+
+    #[test]
+    fn an_immutable_job_deep_in_a_10_kb_stderr_is_still_recognised_and_named() {
+        // Helm prints the whole rejected Job before the reason, as on a real image change.
+        let manifest =
+            "spec.template: Invalid value: core.PodTemplateSpec{Spec: ...}\n".repeat(150);
+        let stderr = format!(
+            "Error: UPGRADE FAILED: cannot patch \"keystone-db-sync\" with kind Job: \
+             Job.batch \"keystone-db-sync\" is invalid: {manifest}: field is immutable"
+        );
+        assert!(stderr.len() > 9_000);
+        match HelmError::from_stderr(&stderr) {
+            HelmError::ImmutableField { objects, message } => {
+                assert_eq!(
+                    objects,
+                    vec![("Job".to_owned(), "keystone-db-sync".to_owned())]
+                );
+                assert!(message.chars().count() <= MAX_MESSAGE + 1);
+            }
+            other => panic!("{}", other.kind()),
+        }
+    }
+
+    #[test]
+    fn an_api_server_that_refuses_connections_is_a_transient_failure() {
+        let e = HelmError::from_stderr(
+            "Error: Kubernetes cluster unreachable: Get \"https://127.0.0.1:6443/version\": dial tcp 127.0.0.1:6443: connect: connection refused",
+        );
+        assert_eq!(e.kind(), "helm_api_unreachable");
+        assert!(e.is_transient());
+        assert!(!HelmError::from_stderr("Error: boom").is_transient());
     }
 }

@@ -2,13 +2,16 @@
 //!
 //! Values always go through stdin (`--values -`), never the command line, because they hold
 //! credentials. Every command has a time limit after which the process is killed (a killed
-//! upgrade leaves the release `pending-*`, which the apply step recovers). Failures are read
+//! upgrade leaves the release `pending-*`, which the apply step recovers). Helm runs in a
+//! process group of its own, and the whole group is killed (on timeout, or when the caller
+//! gives up), so no plugin or post-renderer it started lives on. Failures are read
 //! into [`HelmError`] kinds. Concurrency limits and per-release locking belong to the caller
 //! (`apply`), which knows what may run together.
 
 pub mod chart;
 pub mod error;
 pub mod installed;
+pub mod stored;
 
 use std::ffi::OsString;
 use std::path::PathBuf;
@@ -215,10 +218,12 @@ impl Helm {
             })
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
+            .process_group(0)
             .kill_on_drop(true);
         let mut child = command
             .spawn()
             .map_err(|e| HelmError::Spawn(format!("{}: {e}", self.config.binary.display())))?;
+        let mut group = Group(child.id());
         if let (Some(data), Some(mut pipe)) = (stdin, child.stdin.take()) {
             // Helm reads all of stdin before it starts; a write error shows up as its exit.
             let _ = pipe.write_all(&data).await;
@@ -226,8 +231,12 @@ impl Helm {
         }
         let output = match tokio::time::timeout(self.config.timeout, child.wait_with_output()).await
         {
-            Ok(output) => output.map_err(|e| HelmError::Spawn(e.to_string()))?,
-            // Dropping the future kills the child (kill_on_drop).
+            Ok(output) => {
+                // Helm has exited: its group id may be reused from now on.
+                group.0 = None;
+                output.map_err(|e| HelmError::Spawn(e.to_string()))?
+            }
+            // Dropping `group` kills helm and everything it started.
             Err(_) => {
                 return Err(HelmError::Timeout {
                     op,
@@ -235,6 +244,7 @@ impl Helm {
                 });
             }
         };
+        drop(group);
         if output.status.success() {
             Ok(String::from_utf8_lossy(&output.stdout).into_owned())
         } else {
@@ -244,3 +254,22 @@ impl Helm {
         }
     }
 }
+
+/// The process group of a running helm (its id is helm's pid), killed when dropped: on
+/// timeout, and when the future running helm is dropped (shutdown, a cancelled reconcile).
+struct Group(Option<u32>);
+
+impl Drop for Group {
+    fn drop(&mut self) {
+        let Some(id) = self.0.and_then(|id| i32::try_from(id).ok()) else {
+            return;
+        };
+        let group = nix::unistd::Pid::from_raw(id);
+        // ESRCH: everything already exited.
+        let _ = nix::sys::signal::killpg(group, nix::sys::signal::Signal::SIGKILL);
+    }
+}
+
+#[cfg(test)]
+#[path = "runner_tests.rs"]
+mod tests;

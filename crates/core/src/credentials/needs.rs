@@ -112,7 +112,7 @@ pub fn needed<'a>(
     let mut needs: BTreeMap<&'static str, Vec<Needed>> = BTreeMap::new();
     needs.insert(ADMIN, ADMIN_NEEDS.to_vec());
     for service in enabled {
-        for credential in service.credentials {
+        for credential in service.all_credentials() {
             let shape = match credential {
                 Credential::Database | Credential::Messaging | Credential::Identity => USER,
                 Credential::MemcacheKey | Credential::Secret(_) | Credential::Shared(_) => {

@@ -26,6 +26,7 @@ pub mod removals;
 pub mod routes;
 pub mod secret_refs;
 pub mod service;
+pub mod shapes;
 pub mod spec;
 pub mod templates;
 pub mod unused;
@@ -199,6 +200,7 @@ pub fn render_only(
     unused::check_service_names(spec)?;
     let (merged, missing_refs) = spec::merged_spec(spec, context, templates)?;
     node_overrides::check_keys(&merged)?;
+    shapes::check(&merged)?;
     let fingerprint = fingerprint(&merged);
     let images = context::images(&merged, context, templates)?;
     let shared = service::shared_context(&merged, &images, context);

@@ -30,7 +30,7 @@ fn check_providers(enabled: &[&Service]) -> Result<(), RenderError> {
         }
         let dependents: Vec<&str> = enabled
             .iter()
-            .filter(|s| s.credentials.iter().any(|c| c.provider() == Some(provider)))
+            .filter(|s| s.all_credentials().any(|c| c.provider() == Some(provider)))
             .map(|s| s.name)
             .collect();
         if !dependents.is_empty() {

@@ -77,7 +77,7 @@ fn credentials_of(
 ) -> Result<(Credentials, Credentials), Vec<&'static str>> {
     let mut credentials = Map::new();
     let mut missing = Vec::new();
-    for credential in service.credentials {
+    for credential in service.all_credentials() {
         match context.credential(credential.owner(service.name), credential.key()) {
             Some(value) => {
                 credentials.insert(credential.key().to_owned(), value);

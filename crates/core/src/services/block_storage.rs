@@ -1,7 +1,6 @@
 //! Cinder: block storage (upstream `cinder` chart).
 
-use super::model::Credential::{Database, Identity, MemcacheKey, Messaging, Secret, Shared};
-use super::model::{COMPUTE_ONLY, Chart, PublicApi, SERVICE_API, Service};
+use super::model::{API, COMPUTE_ONLY, Chart, NOTIFYING, PublicApi, SERVICE_API, Service, TESTED};
 
 /// The descriptor.
 pub const SERVICE: Service = Service {
@@ -21,13 +20,6 @@ pub const SERVICE: Service = Service {
         )],
         ..Chart::openstack("cinder")
     }],
-    credentials: &[
-        Database,
-        Messaging,
-        Identity,
-        MemcacheKey,
-        Secret("test_password"),
-        Shared("notifications_password"),
-    ],
+    credentials: &[API, TESTED, NOTIFYING],
     presets: COMPUTE_ONLY,
 };

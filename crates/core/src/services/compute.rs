@@ -1,7 +1,8 @@
 //! Nova and libvirt: compute (upstream `nova` and `libvirt` charts).
 
-use super::model::Credential::{Database, Identity, MemcacheKey, Messaging, Secret, Shared};
-use super::model::{CORE_AND_COMPUTE, Chart, PublicApi, Service};
+use super::model::{
+    API, CORE_AND_COMPUTE, Chart, METADATA_PROXY, NOTIFYING, PublicApi, Service, TESTED,
+};
 
 /// nova's API and its console proxies (the one the spec's `console.console_kind` picks).
 const NOVA_APIS: &[PublicApi] = &[
@@ -63,14 +64,6 @@ pub const SERVICE: Service = Service {
         },
         Chart::infra("libvirt"),
     ],
-    credentials: &[
-        Database,
-        Messaging,
-        Identity,
-        MemcacheKey,
-        Shared("metadata_proxy_secret"),
-        Secret("test_password"),
-        Shared("notifications_password"),
-    ],
+    credentials: &[API, METADATA_PROXY, TESTED, NOTIFYING],
     presets: CORE_AND_COMPUTE,
 };

@@ -22,6 +22,6 @@ pub const SERVICE: Service = Service {
         .internal_port()],
         ..Chart::openstack("horizon")
     }],
-    credentials: &[Database, MemcacheKey, Secret("secret_key")],
+    credentials: &[&[Database, MemcacheKey, Secret("secret_key")]],
     presets: CORE_AND_COMPUTE,
 };

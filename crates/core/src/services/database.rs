@@ -12,10 +12,10 @@ pub const SERVICE: Service = Service {
     project: "mariadb",
     feature: Some("database"),
     charts: &[Chart::infra("mariadb")],
-    credentials: &[
+    credentials: &[&[
         Secret("sst_password"),
         Secret("audit_password"),
         Secret("exporter_password"),
-    ],
+    ]],
     presets: CORE_AND_COMPUTE,
 };

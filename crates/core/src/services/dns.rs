@@ -1,7 +1,7 @@
 //! Designate with PowerDNS: DNS as a service (upstream `designate` and `powerdns` charts).
 
-use super::model::Credential::{Database, Identity, MemcacheKey, Messaging, Secret};
-use super::model::{COMPUTE_ONLY, Chart, PublicApi, SERVICE_API, Service};
+use super::model::Credential::Secret;
+use super::model::{API, COMPUTE_ONLY, Chart, PublicApi, SERVICE_API, Service, TESTED};
 
 /// The descriptor.
 pub const SERVICE: Service = Service {
@@ -20,13 +20,6 @@ pub const SERVICE: Service = Service {
         },
         Chart::infra("powerdns"),
     ],
-    credentials: &[
-        Database,
-        Messaging,
-        Identity,
-        MemcacheKey,
-        Secret("powerdns_api_key"),
-        Secret("test_password"),
-    ],
+    credentials: &[API, &[Secret("powerdns_api_key")], TESTED],
     presets: COMPUTE_ONLY,
 };

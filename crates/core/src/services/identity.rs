@@ -1,7 +1,7 @@
 //! Keystone: identity, the first OpenStack service up (upstream `keystone` chart).
 
-use super::model::Credential::{Database, MemcacheKey, Messaging, Secret, Shared};
-use super::model::{CORE_AND_COMPUTE, Chart, PublicApi, SERVICE_API, Service};
+use super::model::Credential::{Database, MemcacheKey, Messaging};
+use super::model::{CORE_AND_COMPUTE, Chart, NOTIFYING, PublicApi, SERVICE_API, Service, TESTED};
 
 /// The descriptor.
 pub const SERVICE: Service = Service {
@@ -19,12 +19,6 @@ pub const SERVICE: Service = Service {
         ],
         ..Chart::openstack("keystone")
     }],
-    credentials: &[
-        Database,
-        Messaging,
-        MemcacheKey,
-        Secret("test_password"),
-        Shared("notifications_password"),
-    ],
+    credentials: &[&[Database, Messaging, MemcacheKey], TESTED, NOTIFYING],
     presets: CORE_AND_COMPUTE,
 };

@@ -1,7 +1,8 @@
 //! Glance: the image service (upstream `glance` chart).
 
-use super::model::Credential::{Database, Identity, MemcacheKey, Messaging, Secret, Shared};
-use super::model::{CORE_AND_COMPUTE, Chart, PublicApi, SERVICE_API, Service};
+use super::model::{
+    API, CORE_AND_COMPUTE, Chart, NOTIFYING, PublicApi, SERVICE_API, Service, TESTED,
+};
 
 /// The descriptor.
 pub const SERVICE: Service = Service {
@@ -21,13 +22,6 @@ pub const SERVICE: Service = Service {
         )],
         ..Chart::openstack("glance")
     }],
-    credentials: &[
-        Database,
-        Messaging,
-        Identity,
-        MemcacheKey,
-        Secret("test_password"),
-        Shared("notifications_password"),
-    ],
+    credentials: &[API, TESTED, NOTIFYING],
     presets: CORE_AND_COMPUTE,
 };

@@ -1,7 +1,6 @@
 //! Masakari: instance high availability (upstream `masakari` chart).
 
-use super::model::Credential::{Database, Identity, MemcacheKey, Messaging, Secret};
-use super::model::{Chart, NO_PRESET, PublicApi, SERVICE_API, Service};
+use super::model::{API, Chart, NO_PRESET, PublicApi, SERVICE_API, Service, TESTED};
 
 /// The descriptor.
 pub const SERVICE: Service = Service {
@@ -21,12 +20,6 @@ pub const SERVICE: Service = Service {
         )],
         ..Chart::openstack("masakari")
     }],
-    credentials: &[
-        Database,
-        Messaging,
-        Identity,
-        MemcacheKey,
-        Secret("test_password"),
-    ],
+    credentials: &[API, TESTED],
     presets: NO_PRESET,
 };

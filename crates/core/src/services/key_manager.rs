@@ -1,7 +1,7 @@
 //! Barbican: key management (upstream `barbican` chart).
 
-use super::model::Credential::{Database, Identity, MemcacheKey, Messaging, Secret};
-use super::model::{COMPUTE_ONLY, Chart, PublicApi, SERVICE_API, Service};
+use super::model::Credential::Secret;
+use super::model::{API, COMPUTE_ONLY, Chart, PublicApi, SERVICE_API, Service};
 
 /// The descriptor.
 pub const SERVICE: Service = Service {
@@ -17,6 +17,6 @@ pub const SERVICE: Service = Service {
         ],
         ..Chart::openstack("barbican")
     }],
-    credentials: &[Database, Messaging, Identity, MemcacheKey, Secret("kek")],
+    credentials: &[API, &[Secret("kek")]],
     presets: COMPUTE_ONLY,
 };

@@ -1,7 +1,7 @@
 //! Octavia: load balancing (upstream `octavia` chart).
 
-use super::model::Credential::{Database, Identity, MemcacheKey, Messaging, Secret, Shared};
-use super::model::{COMPUTE_ONLY, Chart, PublicApi, SERVICE_API, Service};
+use super::model::Credential::Secret;
+use super::model::{API, COMPUTE_ONLY, Chart, NOTIFYING, PublicApi, SERVICE_API, Service, TESTED};
 
 /// The descriptor.
 pub const SERVICE: Service = Service {
@@ -22,14 +22,10 @@ pub const SERVICE: Service = Service {
         ..Chart::openstack("octavia")
     }],
     credentials: &[
-        Database,
-        Messaging,
-        Identity,
-        MemcacheKey,
-        Secret("heartbeat_key"),
-        Secret("ca_passphrase"),
-        Secret("test_password"),
-        Shared("notifications_password"),
+        API,
+        &[Secret("heartbeat_key"), Secret("ca_passphrase")],
+        TESTED,
+        NOTIFYING,
     ],
     presets: COMPUTE_ONLY,
 };

@@ -11,6 +11,7 @@
 mod accepted;
 mod model;
 
+mod alarming;
 mod block_storage;
 mod compute;
 mod coordination;
@@ -58,6 +59,7 @@ pub const ALL: &[&Service] = &[
     &object_storage::SERVICE,
     &instance_ha::SERVICE,
     &shared_file_system::SERVICE,
+    &alarming::SERVICE,
     &tempest::SERVICE,
 ];
 

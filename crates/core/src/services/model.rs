@@ -24,11 +24,35 @@ pub struct Service {
     pub feature: Option<&'static str>,
     /// The charts its releases may use.
     pub charts: &'static [Chart],
-    /// Generated credentials that must exist before it renders.
-    pub credentials: &'static [Credential],
+    /// Generated credentials that must exist before it renders, in groups (see [`API`]).
+    pub credentials: &'static [&'static [Credential]],
     /// The presets whose base spec enables it.
     pub presets: &'static [Preset],
 }
+
+impl Service {
+    /// Every generated credential it needs, in declaration order.
+    pub fn all_credentials(&self) -> impl Iterator<Item = Credential> + '_ {
+        self.credentials
+            .iter()
+            .flat_map(|group| group.iter().copied())
+    }
+}
+
+/// What an OpenStack API service needs: a database user, a RabbitMQ user, a Keystone user and
+/// the memcache key of its token cache.
+pub const API: &[Credential] = &[
+    Credential::Database,
+    Credential::Messaging,
+    Credential::Identity,
+    Credential::MemcacheKey,
+];
+/// The password of the chart's `<chart>-test` Keystone user (its helm test pod).
+pub const TESTED: &[Credential] = &[Credential::Secret("test_password")];
+/// The user of the notifications RabbitMQ instance, shared by every publisher.
+pub const NOTIFYING: &[Credential] = &[Credential::Shared("notifications_password")];
+/// The metadata proxy secret nova and neutron must agree on.
+pub const METADATA_PROXY: &[Credential] = &[Credential::Shared("metadata_proxy_secret")];
 
 /// The presets enabling a service of a minimal cloud.
 pub const CORE_AND_COMPUTE: &[Preset] = &[Preset::Core, Preset::Compute];

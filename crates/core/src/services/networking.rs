@@ -1,7 +1,8 @@
 //! Neutron with Open vSwitch or OVN: networking (upstream `neutron`, `openvswitch`, `ovn` charts).
 
-use super::model::Credential::{Database, Identity, MemcacheKey, Messaging, Secret, Shared};
-use super::model::{CORE_AND_COMPUTE, Chart, PublicApi, Service};
+use super::model::{
+    API, CORE_AND_COMPUTE, Chart, METADATA_PROXY, NOTIFYING, PublicApi, Service, TESTED,
+};
 
 /// The descriptor.
 pub const SERVICE: Service = Service {
@@ -26,14 +27,6 @@ pub const SERVICE: Service = Service {
         Chart::infra("openvswitch"),
         Chart::infra("ovn"),
     ],
-    credentials: &[
-        Database,
-        Messaging,
-        Identity,
-        MemcacheKey,
-        Shared("metadata_proxy_secret"),
-        Secret("test_password"),
-        Shared("notifications_password"),
-    ],
+    credentials: &[API, METADATA_PROXY, TESTED, NOTIFYING],
     presets: CORE_AND_COMPUTE,
 };

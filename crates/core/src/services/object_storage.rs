@@ -21,6 +21,6 @@ pub const SERVICE: Service = Service {
             ..Chart::infra("ceph-rgw")
         },
     ],
-    credentials: &[Identity],
+    credentials: &[&[Identity]],
     presets: NO_PRESET,
 };

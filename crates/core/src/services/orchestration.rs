@@ -1,7 +1,6 @@
 //! Heat: orchestration (upstream `heat` chart).
 
-use super::model::Credential::{Database, Identity, MemcacheKey, Messaging, Secret, Shared};
-use super::model::{COMPUTE_ONLY, Chart, PublicApi, SERVICE_API, Service};
+use super::model::{API, COMPUTE_ONLY, Chart, NOTIFYING, PublicApi, SERVICE_API, Service, TESTED};
 
 /// The descriptor.
 pub const SERVICE: Service = Service {
@@ -25,13 +24,6 @@ pub const SERVICE: Service = Service {
         ],
         ..Chart::openstack("heat")
     }],
-    credentials: &[
-        Database,
-        Messaging,
-        Identity,
-        MemcacheKey,
-        Secret("test_password"),
-        Shared("notifications_password"),
-    ],
+    credentials: &[API, TESTED, NOTIFYING],
     presets: COMPUTE_ONLY,
 };

@@ -22,6 +22,6 @@ pub const SERVICE: Service = Service {
         .typed(8778)],
         ..Chart::openstack("placement")
     }],
-    credentials: &[Database, Identity, MemcacheKey],
+    credentials: &[&[Database, Identity, MemcacheKey]],
     presets: CORE_AND_COMPUTE,
 };

@@ -1,7 +1,7 @@
 //! Manila: shared file systems (upstream `manila` chart).
 
-use super::model::Credential::{Database, Identity, MemcacheKey, Messaging, Secret, Shared};
-use super::model::{Chart, NO_PRESET, PublicApi, SERVICE_API, Service};
+use super::model::Credential::Secret;
+use super::model::{API, Chart, NO_PRESET, NOTIFYING, PublicApi, SERVICE_API, Service, TESTED};
 
 /// The descriptor.
 pub const SERVICE: Service = Service {
@@ -18,13 +18,10 @@ pub const SERVICE: Service = Service {
         ..Chart::openstack("manila")
     }],
     credentials: &[
-        Database,
-        Messaging,
-        Identity,
-        MemcacheKey,
-        Secret("service_instance_password"),
-        Secret("test_password"),
-        Shared("notifications_password"),
+        API,
+        &[Secret("service_instance_password")],
+        TESTED,
+        NOTIFYING,
     ],
     presets: NO_PRESET,
 };

@@ -12,6 +12,6 @@ pub const SERVICE: Service = Service {
     project: "tempest",
     feature: None,
     charts: &[Chart::openstack("tempest")],
-    credentials: &[Identity],
+    credentials: &[&[Identity]],
     presets: NO_PRESET,
 };

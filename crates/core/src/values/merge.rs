@@ -96,7 +96,8 @@ fn same_kind(base: &Value, overlay: &Value) -> bool {
         || (numeric(base) && numeric(overlay))
 }
 
-fn type_name(value: &Value) -> &'static str {
+/// How a value's JSON type reads in a message (`a map`, `a string`, ...).
+pub fn type_name(value: &Value) -> &'static str {
     match value {
         Value::Null => "null",
         Value::Bool(_) => "a boolean",
