@@ -385,7 +385,7 @@ fn rbac_rules_use_no_wildcards_and_no_binding_grants_cluster_admin() {
 }
 
 /// One granted verb: (Role, API group, resource, verb), Roles named as in the RBAC table of
-/// docs/architecture.md (`cluster`, `openstack`, `ceph-shared`, `controller`), group `core`
+/// docs/architecture.md (`cluster`, `openstack`, `ceph-shared`, `controller`, `events`), group `core`
 /// for `""`.
 type Grant = (String, String, String, String);
 
@@ -427,7 +427,7 @@ fn rendered_grants(docs: &[Value]) -> BTreeSet<Grant> {
         let table_name = if role["kind"] == "ClusterRole" {
             "cluster"
         } else {
-            ["openstack", "ceph-shared", "controller"]
+            ["openstack", "ceph-shared", "controller", "events"]
                 .into_iter()
                 .find(|suffix| name.ends_with(&format!("-{suffix}")))
                 .unwrap_or_else(|| panic!("Role {name} is not in the RBAC table"))

@@ -13,7 +13,7 @@ const BINARIES: &[(&str, &[&str])] = &[
     ("osdpl", &["OpenStackDeployment"]),
     ("secrets", &["Secret"]),
     ("health", &["Deployment", "StatefulSet", "DaemonSet"]),
-    ("node", &["Node"]),
+    ("node", &["Node", "NodeWorkloadLock"]),
     ("ceph-exchange", &["Secret"]),
 ];
 

@@ -22,6 +22,7 @@ mod health;
 mod helm_recovery;
 mod lifecycle;
 mod memcached_only;
+mod node;
 mod ownership;
 mod render_diff;
 mod secrets;

@@ -6,6 +6,7 @@
 //! camelCase in the LCM maintenance kinds), so existing objects are read unchanged.
 
 mod features;
+pub mod node_disable_notification;
 pub mod node_workload_lock;
 pub mod osdpl;
 mod osdpl_state;
@@ -15,6 +16,7 @@ mod schema;
 use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
 use kube::CustomResourceExt;
 
+pub use node_disable_notification::{NodeDisableNotification, NodeDisableNotificationSpec};
 pub use node_workload_lock::{NodeWorkloadLock, NodeWorkloadLockSpec, NodeWorkloadLockStatus};
 pub use osdpl::{OpenStackDeployment, OpenStackDeploymentSpec, OsdplStatus};
 pub use osdpl_status::{OpenStackDeploymentStatus, OsdplstSpec, OsdplstStatus};
@@ -33,6 +35,10 @@ pub fn all_crds() -> Vec<(&'static str, CustomResourceDefinition)> {
             OpenStackDeploymentStatus::crd(),
         ),
         ("nodeworkloadlocks.yaml", NodeWorkloadLock::crd()),
+        (
+            "nodedisablenotifications.yaml",
+            NodeDisableNotification::crd(),
+        ),
     ]
 }
 
