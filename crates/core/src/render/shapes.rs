@@ -71,7 +71,11 @@ fn check_at(
         } else {
             Err(RenderError::InvalidSpec {
                 path: path.clone(),
-                message: format!("must be {}, not {}", describe(kind), crate::values::merge::type_name(value)),
+                message: format!(
+                    "must be {}, not {}",
+                    describe(kind),
+                    crate::values::merge::type_name(value)
+                ),
             })
         };
     };
