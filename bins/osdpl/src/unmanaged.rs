@@ -1,23 +1,25 @@
 //! OSDPLs outside the namespace the suite manages. osdpl renders and applies the OSDPLs of
 //! `--namespace` only; one created anywhere else would sit without any status. With
-//! `--unmanaged-selector`, a cluster-wide, metadata-only watch of the OSDPLs of every other
-//! namespace (matching the selector) gives each one state `UNMANAGED` and condition
+//! `--unmanaged-selector`, a cluster-wide watch of the OSDPLs of every other namespace
+//! (matching the selector; read through `Guarded`, so one this version cannot decode is still
+//! marked, and managed fields are dropped) gives each one state `UNMANAGED` and condition
 //! Ready=False, reason `NamespaceNotManaged`, naming the namespace the suite manages. Nothing
-//! else is done for them: no finalizer, no render, no helm call. Off by default, since two
-//! suites in one cluster would each mark the other's OSDPLs.
+//! else is done for them: no finalizer, no render, no helm call. Off unless the flag is set
+//! (the chart sets it by default); two suites in one cluster would each mark the other's
+//! OSDPLs, so there it is turned off.
 
 use std::collections::HashSet;
 use std::sync::{Arc, Mutex, PoisonError};
 
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{Condition, Time};
 use k8s_openapi::jiff::Timestamp;
-use kube::core::PartialObjectMeta;
 use kube::runtime::controller::Action as Requeue;
 use kube::runtime::watcher;
-use kube::{Api, Client, ResourceExt};
+use kube::{Api, Client, Resource, ResourceExt};
 use rockoon_core::crd::{OpenStackDeployment, OsdplStatus};
 use rockoon_core::names::OSDPL_CRD;
 use rockoon_runtime::controller::{Reconciler, Watch};
+use rockoon_runtime::guard::Guarded;
 use rockoon_runtime::ssa;
 
 use crate::error::Error;
@@ -54,7 +56,7 @@ impl Unmanaged {
         client: Client,
         managed: &str,
         selector: &str,
-    ) -> Watch<PartialObjectMeta<OpenStackDeployment>> {
+    ) -> Watch<Guarded<OpenStackDeployment>> {
         let mut config =
             watcher::Config::default().fields(&format!("metadata.namespace!={managed}"));
         if selector != EVERY {
@@ -91,20 +93,17 @@ pub fn unmanaged_status(managed: &str, namespace: &str, generation: Option<i64>)
     }
 }
 
-impl Reconciler<PartialObjectMeta<OpenStackDeployment>> for Unmanaged {
+impl Reconciler<Guarded<OpenStackDeployment>> for Unmanaged {
     type Error = Error;
 
-    async fn reconcile(
-        &self,
-        object: Arc<PartialObjectMeta<OpenStackDeployment>>,
-    ) -> Result<Requeue, Error> {
+    async fn reconcile(&self, object: Arc<Guarded<OpenStackDeployment>>) -> Result<Requeue, Error> {
         let namespace = object.namespace().unwrap_or_default();
         let uid = object.uid().unwrap_or_default();
         let known = || self.lock().contains(&uid);
-        if namespace == self.managed || object.metadata.deletion_timestamp.is_some() || known() {
+        if namespace == self.managed || object.meta().deletion_timestamp.is_some() || known() {
             return Ok(Requeue::await_change());
         }
-        let status = unmanaged_status(&self.managed, &namespace, object.metadata.generation);
+        let status = unmanaged_status(&self.managed, &namespace, object.meta().generation);
         let api: Api<OpenStackDeployment> = Api::namespaced(self.client.clone(), &namespace);
         match ssa::apply_status(&api, FIELD_MANAGER, &object.name_any(), &status).await {
             Ok(_) => {}

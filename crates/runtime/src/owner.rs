@@ -1,6 +1,11 @@
-//! The OpenStackDeployments of the watched namespace, by metadata only, and where one of them
-//! stands by the namespace-ownership rule of [`rockoon_core::ownership`]. osdpl, secrets and
-//! health each keep one, so all three decide with the same rule on the same kind of view.
+//! The OpenStackDeployments of the watched namespace, and where one of them stands by the
+//! namespace-ownership rule of [`rockoon_core::ownership`]. osdpl, secrets and health each keep
+//! one, so all three decide with the same rule on the same kind of view.
+//!
+//! Whole objects through [`Guarded`], not a metadata-only watch: `metadata.managedFields`
+//! mirror the spec's shape, so an OSDPL with values nested deeper than the decoder reads would
+//! fail a metadata list as a whole (and kube's client would log the response); the guard drops
+//! the managed fields and keeps an unreadable object's metadata, which is all this needs.
 //!
 //! Its trigger fires only when OSDPLs appear or go (not on their status writes), so the
 //! OSDPL that becomes the owner when the old owner is gone is reconciled at once.
@@ -8,13 +13,13 @@
 use std::time::Duration;
 
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
-use kube::Api;
-use kube::core::PartialObjectMeta;
 use kube::runtime::watcher;
+use kube::{Api, Resource};
 use rockoon_core::crd::OpenStackDeployment;
 use rockoon_core::ownership::{self, Standing};
 
 use crate::controller::Trigger;
+use crate::guard::Guarded;
 use crate::mirror::{self, Mirror};
 use crate::runtime::Runtime;
 
@@ -22,16 +27,16 @@ use crate::runtime::Runtime;
 /// controller watch the same objects through two watches, so one may be a moment ahead).
 const CATCH_UP: Duration = Duration::from_secs(10);
 
-/// The OSDPLs of the namespace, by metadata.
+/// The OSDPLs of the namespace.
 #[derive(Clone)]
 pub struct Osdpls {
-    mirror: Mirror<PartialObjectMeta<OpenStackDeployment>>,
+    mirror: Mirror<Guarded<OpenStackDeployment>>,
 }
 
 impl Osdpls {
     /// Starts the cache of the namespace's OSDPLs; returns it and its membership trigger.
     pub fn start(runtime: &Runtime, namespace: &str) -> (Self, Trigger) {
-        let api: Api<PartialObjectMeta<OpenStackDeployment>> =
+        let api: Api<Guarded<OpenStackDeployment>> =
             Api::namespaced(runtime.client.clone(), namespace);
         let (mirror, trigger) = mirror::objects(
             "osdpl-metadata",
@@ -50,7 +55,7 @@ impl Osdpls {
         let uid = meta.uid.clone();
         let shown = self
             .mirror
-            .wait_until(CATCH_UP, |all| all.iter().any(|o| o.metadata.uid == uid))
+            .wait_until(CATCH_UP, |all| all.iter().any(|o| o.meta().uid == uid))
             .await;
         if !shown {
             tracing::debug!(osdpl = ?meta.name, "OSDPL not in the namespace cache yet");
@@ -59,7 +64,7 @@ impl Osdpls {
         ownership::standing(
             meta.name.as_deref().unwrap_or_default(),
             meta.creation_timestamp.as_ref(),
-            all.iter().map(|o| &o.metadata),
+            all.iter().map(|o| o.meta()),
         )
     }
 
@@ -70,14 +75,14 @@ impl Osdpls {
         self.mirror.synced().await;
         let all = self.mirror.state();
         let found = all.iter().find(|o| match uid {
-            Some(uid) => o.metadata.uid.as_deref() == Some(uid),
-            None => o.metadata.name.as_deref() == Some(name),
+            Some(uid) => o.meta().uid.as_deref() == Some(uid),
+            None => o.meta().name.as_deref() == Some(name),
         });
         found.is_some_and(|meta| {
             let standing = ownership::standing(
-                meta.metadata.name.as_deref().unwrap_or_default(),
-                meta.metadata.creation_timestamp.as_ref(),
-                all.iter().map(|o| &o.metadata),
+                meta.meta().name.as_deref().unwrap_or_default(),
+                meta.meta().creation_timestamp.as_ref(),
+                all.iter().map(|o| o.meta()),
             );
             standing == Standing::Owner
         })
@@ -86,7 +91,7 @@ impl Osdpls {
     /// Whether an OSDPL named `name` exists in the namespace (as cached).
     pub fn exists(&self, name: &str) -> bool {
         self.mirror
-            .find(|o| o.metadata.name.as_deref() == Some(name))
+            .find(|o| o.meta().name.as_deref() == Some(name))
             .is_some()
     }
 }
