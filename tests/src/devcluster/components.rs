@@ -24,6 +24,8 @@ pub struct Component {
     pub child: Child,
     /// Where its stdout and stderr go.
     pub log: PathBuf,
+    /// When the process was spawned (after its command line and environment were prepared).
+    pub spawned: std::time::Instant,
     /// How it was started, so the supervisor can start it again the same way.
     launch: Launch,
 }
@@ -62,11 +64,13 @@ impl Component {
             group: None,
         };
         let log = dir.join("logs").join(format!("{name}.log"));
+        let spawned = std::time::Instant::now();
         let child = launch.spawn(&log)?;
         Ok(Self {
             name: name.to_owned(),
             child,
             log,
+            spawned,
             launch,
         })
     }
@@ -74,6 +78,7 @@ impl Component {
     /// Starts the process again with the same command line (after it exited); its log goes on
     /// in the same file.
     pub fn respawn(&mut self) -> Result<()> {
+        self.spawned = std::time::Instant::now();
         self.child = self.launch.spawn(&self.log)?;
         self.register()
     }
