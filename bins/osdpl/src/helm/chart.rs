@@ -5,10 +5,8 @@
 
 use std::ffi::OsString;
 use std::fmt;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::str::FromStr;
-
-use sha2::{Digest, Sha256};
 
 /// The upstream Helm repository of the OpenStack-Helm charts (one repository for every chart
 /// since upstream merged its repositories).
@@ -84,12 +82,7 @@ impl ChartSource {
     pub fn identity(&self, chart: &str, version: Option<&str>) -> String {
         match self {
             ChartSource::Directory(dir) => {
-                let mut hasher = Sha256::new();
-                digest_dir(&dir.join(chart), Path::new(""), &mut hasher);
-                format!(
-                    "dir:{}",
-                    rockoon_core::values::fingerprint::hex(&hasher.finalize())
-                )
+                format!("dir:{}", super::chart_digest::digest(&dir.join(chart)))
             }
             ChartSource::Repository(url) => {
                 format!("repo:{url}|{chart}|{}", self.version(version).unwrap_or(""))
@@ -105,29 +98,6 @@ impl ChartSource {
             ChartSource::Repository(url) => {
                 version.or((url == UPSTREAM_REPOSITORY).then_some(UPSTREAM_CHART_VERSIONS))
             }
-        }
-    }
-}
-
-/// Hashes every file under `dir` (following symlinks, such as a shared library chart) in
-/// name order, with its relative path. An unreadable directory hashes as empty, and helm will
-/// then report the real problem.
-fn digest_dir(dir: &Path, relative: &Path, hasher: &mut Sha256) {
-    let Ok(entries) = std::fs::read_dir(dir) else {
-        return;
-    };
-    let mut entries: Vec<_> = entries.filter_map(Result::ok).collect();
-    entries.sort_by_key(std::fs::DirEntry::file_name);
-    for entry in entries {
-        let path = entry.path();
-        let name = relative.join(entry.file_name());
-        if path.is_dir() {
-            digest_dir(&path, &name, hasher);
-        } else if let Ok(content) = std::fs::read(&path) {
-            hasher.update(name.to_string_lossy().as_bytes());
-            hasher.update([0]);
-            hasher.update((content.len() as u64).to_le_bytes());
-            hasher.update(&content);
         }
     }
 }

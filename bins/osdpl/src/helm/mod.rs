@@ -9,6 +9,7 @@
 //! (`apply`), which knows what may run together.
 
 pub mod chart;
+mod chart_digest;
 pub mod error;
 pub mod installed;
 pub mod stored;
