@@ -42,7 +42,7 @@ mod tests {
     #[test]
     fn service_rule_lists_every_known_service() {
         let rule = service_entry_rule()["rule"].as_str().unwrap().to_owned();
-        for name in known_names() {
+        for name in known_names().iter() {
             assert!(
                 rule.contains(&format!("'{name}'")),
                 "{name} missing from the CEL rule"

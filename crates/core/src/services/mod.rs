@@ -115,15 +115,19 @@ pub fn canonical_name(name: &str) -> &str {
 
 /// Every name accepted in `features.services`: rendered services, their aliases and Rockoon's
 /// names, sorted.
-pub fn known_names() -> Vec<&'static str> {
-    let mut names: Vec<&'static str> = ALL
-        .iter()
-        .flat_map(|s| std::iter::once(s.name).chain(s.aliases.iter().copied()))
-        .chain(ROCKOON_NAMES.iter().copied())
-        .collect();
-    names.sort_unstable();
-    names.dedup();
-    names
+pub fn known_names() -> &'static [&'static str] {
+    // Built once: every render checks each `features.services` entry against it.
+    static NAMES: std::sync::LazyLock<Vec<&'static str>> = std::sync::LazyLock::new(|| {
+        let mut names: Vec<&'static str> = ALL
+            .iter()
+            .flat_map(|s| std::iter::once(s.name).chain(s.aliases.iter().copied()))
+            .chain(ROCKOON_NAMES.iter().copied())
+            .collect();
+        names.sort_unstable();
+        names.dedup();
+        names
+    });
+    &NAMES
 }
 
 /// The descriptor of the chart `name` and the service deploying it.
