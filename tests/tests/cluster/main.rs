@@ -11,6 +11,7 @@ mod api_outage;
 mod binaries;
 mod ceph_exchange;
 mod conformance;
+mod corpus;
 mod crds;
 mod credential_restore;
 mod deep_values;
