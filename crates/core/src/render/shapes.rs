@@ -45,6 +45,7 @@ const SHAPES: &[(&str, Kind)] = &[
     ("features.neutron.extensions", Map),
     ("features.neutron.extensions.*.enabled", Bool),
     ("features.neutron.dns_servers", List),
+    ("features.nova.images.lvm.volume_group", Text),
     ("features.neutron.floating_network.enabled", Bool),
     ("features.neutron.floating_network.name", Text),
     ("features.neutron.floating_network.physnet", Text),
