@@ -257,7 +257,10 @@ fn ldap_domains_of_the_list_form_become_keystone_domain_configs() {
 fn ldap_domains_of_the_map_form_become_keystone_domain_configs() {
     let rendered = render_dry(&corpus_spec("18-keystone-ldap-domains-map.yaml")).unwrap();
     let domains = &values(&rendered, "openstack-keystone")["conf"]["ks_domains"];
-    assert_eq!(domains["emea"]["ldap"]["url"], "ldap://ldap-emea.example:389");
+    assert_eq!(
+        domains["emea"]["ldap"]["url"],
+        "ldap://ldap-emea.example:389"
+    );
     assert_eq!(domains["apac"]["ldap"]["suffix"], "dc=apac,dc=example");
 
     let mut spec = corpus_spec("18-keystone-ldap-domains-map.yaml");
@@ -284,8 +287,7 @@ fn dvr_with_open_vswitch_runs_l3_agents_on_every_ovs_node_and_snat_on_gateways()
     );
     for agent in ["l3", "metadata"] {
         assert_eq!(
-            neutron["labels"]["agent"][agent]["node_selector_key"],
-            "openvswitch",
+            neutron["labels"]["agent"][agent]["node_selector_key"], "openvswitch",
             "{agent}"
         );
     }
@@ -299,7 +301,10 @@ fn dvr_with_open_vswitch_runs_l3_agents_on_every_ovs_node_and_snat_on_gateways()
         "features.neutron.dvr",
     );
     let neutron = values(&render_dry(&without_dvr).unwrap(), "openstack-neutron");
-    assert_eq!(neutron["conf"]["neutron"]["DEFAULT"]["router_distributed"], false);
+    assert_eq!(
+        neutron["conf"]["neutron"]["DEFAULT"]["router_distributed"],
+        false
+    );
     assert!(neutron["conf"]["overrides"].is_null());
     assert_eq!(
         neutron["labels"]["agent"]["l3"]["node_selector_key"],
@@ -312,7 +317,10 @@ fn vpnaas_adds_the_plugin_its_provider_and_the_agent_part_of_each_backend() {
     let rendered = render_dry(&corpus_spec("35-neutron-ovs-dvr-vpnaas.yaml")).unwrap();
     let neutron = values(&rendered, "openstack-neutron");
     let conf = &neutron["conf"];
-    assert_eq!(conf["neutron"]["DEFAULT"]["service_plugins"], "router,vpnaas");
+    assert_eq!(
+        conf["neutron"]["DEFAULT"]["service_plugins"],
+        "router,vpnaas"
+    );
     assert_eq!(
         conf["neutron_vpnaas"]["service_providers"]["service_provider"],
         "VPN:strongswan:neutron_vpnaas.services.vpn.service_drivers.ipsec.IPsecVPNDriver:default"
@@ -338,22 +346,43 @@ fn removing_any_implemented_setting_changes_what_is_rendered() {
         ("10-logging-levels.yaml", "features.logging.nova"),
         ("10-logging-levels.yaml", "features.logging.keystone"),
         ("10-logging-levels.yaml", "features.logging.horizon"),
-        ("11-policies-strict-admin.yaml", "features.policies.strict_admin"),
-        ("11-policies-strict-admin.yaml", "features.policies.keystone"),
+        (
+            "11-policies-strict-admin.yaml",
+            "features.policies.strict_admin",
+        ),
+        (
+            "11-policies-strict-admin.yaml",
+            "features.policies.keystone",
+        ),
         ("11-policies-strict-admin.yaml", "features.policies.neutron"),
         ("11-policies-strict-admin.yaml", "features.policies.glance"),
-        ("11-policies-strict-admin.yaml", "features.policies.placement"),
+        (
+            "11-policies-strict-admin.yaml",
+            "features.policies.placement",
+        ),
         ("28-instance-ha-and-manila.yaml", "features.policies.manila"),
-        ("29-alarming-object-storage-tempest.yaml", "features.policies.aodh"),
-        ("29-alarming-object-storage-tempest.yaml", "features.logging.aodh"),
+        (
+            "29-alarming-object-storage-tempest.yaml",
+            "features.policies.aodh",
+        ),
+        (
+            "29-alarming-object-storage-tempest.yaml",
+            "features.logging.aodh",
+        ),
         (
             "13-floating-network-flat.yaml",
             "features.neutron.floating_network",
         ),
         ("15-database-backup-pvc.yaml", "features.database.backup"),
         ("08-compute-gazpacho-ovs-dvr.yaml", "features.neutron.dvr"),
-        ("35-neutron-ovs-dvr-vpnaas.yaml", "features.neutron.extensions.vpnaas"),
-        ("36-neutron-ovn-vpnaas.yaml", "features.neutron.extensions.vpnaas"),
+        (
+            "35-neutron-ovs-dvr-vpnaas.yaml",
+            "features.neutron.extensions.vpnaas",
+        ),
+        (
+            "36-neutron-ovn-vpnaas.yaml",
+            "features.neutron.extensions.vpnaas",
+        ),
         (
             "17-keystone-ldap-domains-list.yaml",
             "features.keystone.domain_specific_configuration",

@@ -29,12 +29,30 @@ const SHAPES: &[(&str, Kind)] = &[
     ("features.database.backup.enabled", Bool),
     ("features.database.backup.schedule_time", Text),
     ("features.database.backup.backend", Text),
-    ("features.keystone.domain_specific_configuration.enabled", Bool),
-    ("features.keystone.domain_specific_configuration.domains", List),
-    ("features.keystone.domain_specific_configuration.ks_domains", Map),
-    ("features.keystone.domain_specific_configuration.ks_domains.*", Map),
-    ("features.keystone.domain_specific_configuration.ks_domains.*.enabled", Bool),
-    ("features.keystone.domain_specific_configuration.ks_domains.*.config", Map),
+    (
+        "features.keystone.domain_specific_configuration.enabled",
+        Bool,
+    ),
+    (
+        "features.keystone.domain_specific_configuration.domains",
+        List,
+    ),
+    (
+        "features.keystone.domain_specific_configuration.ks_domains",
+        Map,
+    ),
+    (
+        "features.keystone.domain_specific_configuration.ks_domains.*",
+        Map,
+    ),
+    (
+        "features.keystone.domain_specific_configuration.ks_domains.*.enabled",
+        Bool,
+    ),
+    (
+        "features.keystone.domain_specific_configuration.ks_domains.*.config",
+        Map,
+    ),
     ("features.database.cleanup.*", Map),
     ("features.database.cleanup.*.enabled", Bool),
     ("features.database.cleanup.*.schedule", Text),
