@@ -339,6 +339,19 @@ fn vpnaas_adds_the_plugin_its_provider_and_the_agent_part_of_each_backend() {
     assert!(neutron["conf"]["l3_agent"]["AGENT"].is_null());
 }
 
+#[test]
+fn a_domain_name_the_charts_shell_scripts_would_split_is_refused() {
+    let mut spec = corpus_spec("18-keystone-ldap-domains-map.yaml");
+    let domains = &mut spec["features"]["keystone"]["domain_specific_configuration"]["ks_domains"];
+    domains["x; rm -rf /"] = json!({"config": {"identity": {"driver": "ldap"}}});
+    let error = render_dry(&spec).unwrap_err().to_string();
+    assert!(
+        error.contains("spec.features.keystone.domain_specific_configuration")
+            && error.contains("x; rm -rf /"),
+        "{error}"
+    );
+}
+
 /// Issue 17's complaint, for the settings implemented here: removing one changes the render.
 #[test]
 fn removing_any_implemented_setting_changes_what_is_rendered() {
