@@ -137,6 +137,12 @@ auth_strategy = keystone
 log_file = $dir/masakari.log
 # The engine is not run: the API records the notification and casts to nobody.
 transport_url = fake:/
+# Adding a host to a segment asks Nova (the recorded responses) whether the compute exists.
+os_privileged_user_name = masakari
+os_privileged_user_password = $service_password
+os_privileged_user_tenant = service
+os_privileged_user_auth_url = $keystone
+os_region_name = RegionOne
 [database]
 connection = sqlite:///$dir/masakari/masakari.db
 [keystone_authtoken]
