@@ -143,6 +143,8 @@ os_privileged_user_password = $service_password
 os_privileged_user_tenant = service
 os_privileged_user_auth_url = $keystone
 os_region_name = RegionOne
+os_user_domain_name = Default
+os_project_domain_name = Default
 [database]
 connection = sqlite:///$dir/masakari/masakari.db
 [keystone_authtoken]
