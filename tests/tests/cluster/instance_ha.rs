@@ -10,7 +10,7 @@
 //!
 //! Each test creates its own Nodes (`tn-…`, scoped to its binary), a NotReady compute node
 //! stands for a dead host, and its InternalIP is loopback with a closed probe port, so the
-//! host is unreachable.
+//! host is unreachable; a host that must look alive gets 127.0.0.2 with a listener on it.
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
@@ -41,6 +41,10 @@ const TESTS: &str = "rockoon-tests";
 const SCOPE: &str = "tests.rockoon.dev/scope";
 const FLAPPING: Duration = Duration::from_secs(5);
 const EVICTED: &str = "openstack.lcm.mirantis.com/pods-evicted-for";
+/// InternalIP of a dead host: nothing listens on the probe port there.
+const LOOPBACK: &str = "127.0.0.1";
+/// InternalIP of a host that still answers on the probe port (a listener of the test).
+const ALIVE: &str = "127.0.0.2";
 
 /// Recorded Nova and Neutron: per host, whether it has servers; every `nova-compute` service
 /// is `down` and every agent dead (the host is gone). Bodies follow the API references
@@ -321,8 +325,8 @@ fn start_node(cluster: &ClusterInfo, namespace: &str, probe_port: u16) -> Runnin
 }
 
 /// A compute Node of the test (not kwok's: the test sets its Ready condition), Ready, with
-/// InternalIP 127.0.0.1.
-async fn compute_node(client: &Client, scope: &str, name: &str) {
+/// InternalIP `address`.
+async fn compute_node(client: &Client, scope: &str, name: &str, address: &str) {
     let api: Api<Node> = Api::all(client.clone());
     let body = json!({"apiVersion": "v1", "kind": "Node", "metadata": {"name": name, "labels": {
         "openstack-compute-node": "enabled", "kubernetes.io/hostname": name, SCOPE: scope,
@@ -334,12 +338,12 @@ async fn compute_node(client: &Client, scope: &str, name: &str) {
     )
     .await
     .unwrap();
-    set_ready(client, name, true, Timestamp::now()).await;
+    set_ready(client, name, address, true, Timestamp::now()).await;
 }
 
-async fn set_ready(client: &Client, name: &str, ready: bool, since: Timestamp) {
+async fn set_ready(client: &Client, name: &str, address: &str, ready: bool, since: Timestamp) {
     let status = json!({"status": {
-        "addresses": [{"type": "InternalIP", "address": "127.0.0.1"}],
+        "addresses": [{"type": "InternalIP", "address": address}],
         "conditions": [{
             "type": "Ready",
             "status": if ready { "True" } else { "False" },
@@ -440,14 +444,14 @@ async fn a_dead_compute_node_gets_one_masakari_notification_after_the_timeout_an
         .insert(name.clone(), 2);
     clouds.segment_with(&name).await;
     put_clouds(&client, &ns.name, &clouds.clouds_yaml("RegionOne")).await;
-    compute_node(&client, &ns.name, &name).await;
+    compute_node(&client, &ns.name, &name, LOOPBACK).await;
     let probe = closed_port().await;
     let mut binary = start_node(&cluster, &ns.name, probe);
     binary.wait_ready(WAIT).await.unwrap();
     wait_lock_active(&client, &name).await;
 
     let down = whole_second();
-    set_ready(&client, &name, false, down).await;
+    set_ready(&client, &name, LOOPBACK, false, down).await;
     let not_before = SystemTime::from(down) + FLAPPING;
     let deadline = tokio::time::Instant::now() + WAIT;
     let sent = loop {
@@ -536,8 +540,7 @@ async fn a_dead_compute_node_gets_one_masakari_notification_after_the_timeout_an
 }
 
 #[tokio::test(flavor = "multi_thread")]
-async fn a_host_in_no_segment_or_a_catalog_without_masakari_is_skipped_with_an_event_not_an_error()
-{
+async fn a_host_in_no_segment_or_a_catalog_without_masakari_is_skipped_and_a_reachable_one_waits() {
     let cluster = cluster_or_return!();
     ensure_crds(&cluster).await.unwrap();
     let Some(clouds) = Clouds::start(&cluster, "skip").await else {
@@ -556,14 +559,15 @@ async fn a_host_in_no_segment_or_a_catalog_without_masakari_is_skipped_with_an_e
             .insert(name.clone(), 1);
     }
     put_clouds(&client, &ns.name, &clouds.clouds_yaml("RegionOne")).await;
-    compute_node(&client, &ns.name, &lonely).await;
-    let mut binary = start_node(&cluster, &ns.name, closed_port().await);
+    compute_node(&client, &ns.name, &lonely, LOOPBACK).await;
+    let probe = closed_port().await;
+    let mut binary = start_node(&cluster, &ns.name, probe);
     binary.wait_ready(WAIT).await.unwrap();
     wait_lock_active(&client, &lonely).await;
 
     // In no failover segment: Masakari would refuse it; nothing is sent, the outage is done.
     let down = whole_second();
-    set_ready(&client, &lonely, false, down).await;
+    set_ready(&client, &lonely, LOOPBACK, false, down).await;
     let skipped = wait_event(&client, &lonely, "InstanceHaSkipped").await;
     assert!(
         skipped[0].contains("no Masakari failover segment"),
@@ -574,12 +578,57 @@ async fn a_host_in_no_segment_or_a_catalog_without_masakari_is_skipped_with_an_e
     })
     .await;
 
+    // NotReady to Kubernetes but still answering on the probe port (a kubelet problem, not a
+    // dead host): no notification and no outage mark while it answers; once it stops, one.
+    let answering = format!("tn-iha-answering-{}", suffix());
+    clouds
+        .recorded
+        .servers
+        .lock()
+        .unwrap()
+        .insert(answering.clone(), 1);
+    clouds.segment_with(&answering).await;
+    let listener = TcpListener::bind((ALIVE, probe)).await.unwrap();
+    compute_node(&client, &ns.name, &answering, ALIVE).await;
+    wait_lock_active(&client, &answering).await;
+    let down = whole_second();
+    set_ready(&client, &answering, ALIVE, false, down).await;
+    let deadline = tokio::time::Instant::now() + WAIT;
+    while metric(
+        &binary,
+        "rockoon_node_instance_ha_total",
+        &["result=\"recheck\"", "reason=\"reachable\""],
+    )
+    .await
+    .unwrap_or(0.0)
+        < 2.0
+    {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "no recheck of a reachable host within {WAIT:?}: {}",
+            binary.log_tail()
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    assert!(clouds.notifications(&answering).await.is_empty());
+    let node = Api::<Node>::all(client.clone())
+        .get(&answering)
+        .await
+        .unwrap();
+    assert_eq!(node.annotations().get(EVICTED), None);
+    drop(listener);
+    wait_node(&client, &answering, "outage marked", |n| {
+        n.annotations().get(EVICTED) == Some(&down.to_string())
+    })
+    .await;
+    assert_eq!(clouds.notifications(&answering).await.len(), 1);
+
     // A region whose catalog has no Masakari (instance-ha not deployed there).
     put_clouds(&client, &ns.name, &clouds.clouds_yaml("RegionTwo")).await;
-    compute_node(&client, &ns.name, &elsewhere).await;
+    compute_node(&client, &ns.name, &elsewhere, LOOPBACK).await;
     wait_lock_active(&client, &elsewhere).await;
     let down = whole_second();
-    set_ready(&client, &elsewhere, false, down).await;
+    set_ready(&client, &elsewhere, LOOPBACK, false, down).await;
     let skipped = wait_event(&client, &elsewhere, "InstanceHaSkipped").await;
     assert!(
         skipped[0].contains("Masakari is not in the Keystone catalog"),
@@ -613,13 +662,12 @@ async fn a_host_in_no_segment_or_a_catalog_without_masakari_is_skipped_with_an_e
         "{}",
         binary.log_tail()
     );
-    let all = clouds
-        .masakari(http::Method::GET, "/notifications", None)
-        .await;
-    assert_eq!(all["notifications"], json!([]));
+    for name in [&lonely, &elsewhere] {
+        assert!(clouds.notifications(name).await.is_empty(), "{name}");
+    }
 
     binary.terminate(WAIT).await.unwrap();
-    for name in [&lonely, &elsewhere] {
+    for name in [&lonely, &elsewhere, &answering] {
         let _ = Api::<Node>::all(client.clone())
             .delete(name, &Default::default())
             .await;
