@@ -191,19 +191,13 @@ fn tasks(runtime: &Runtime, settings: &NodeArgs, scope: Scope, metrics: NodeMetr
                 probe_timeout: Duration::from_secs(settings.instance_ha_probe_timeout),
                 recheck: Duration::from_secs(settings.instance_ha_recheck),
             };
-            match Masakari::new(
+            masakari::Choice::On(Box::new(Masakari::new(
                 masakari_settings,
                 client(),
                 shared.locks.clone(),
                 shared.events.clone(),
                 shared.metrics.clone(),
-            ) {
-                Ok(masakari) => masakari::Choice::On(Box::new(masakari)),
-                Err(error) => {
-                    tracing::error!(%error, "instance HA cannot start");
-                    return vec![];
-                }
-            }
+            )))
         }
     };
     let node_reconciler = NodeReconciler {

@@ -14,7 +14,7 @@
 //! generated time is the outage start, so Masakari's own duplicate check refuses a second
 //! body even if the listing raced.
 
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use k8s_openapi::api::core::v1::{Node, Secret};
@@ -63,7 +63,8 @@ pub struct Masakari {
     locks: Mirror<NodeWorkloadLock>,
     events: Arc<Events>,
     metrics: NodeMetrics,
-    http: Http,
+    // Made on first use: a missing CA bundle fails that outage's step, not the binary.
+    http: OnceLock<Http>,
     session: Mutex<Option<Arc<Session>>>,
 }
 
@@ -75,23 +76,23 @@ enum Outcome {
 }
 
 impl Masakari {
-    /// The implementation with its clients; fails only when the TLS roots cannot be loaded.
+    /// The implementation with its clients.
     pub fn new(
         settings: Settings,
         client: Client,
         locks: Mirror<NodeWorkloadLock>,
         events: Arc<Events>,
         metrics: NodeMetrics,
-    ) -> Result<Self, String> {
-        Ok(Self {
+    ) -> Self {
+        Self {
             settings,
             client,
             locks,
             events,
             metrics,
-            http: Http::new()?,
+            http: OnceLock::new(),
             session: Mutex::new(None),
-        })
+        }
     }
 
     /// Whether the namespace's OpenStackDeployment enables `instance-ha`.
@@ -140,11 +141,14 @@ impl Masakari {
         if let Some(session) = kept.as_ref().filter(|k| *k.cloud() == cloud) {
             return Ok(session.clone());
         }
-        let session = Arc::new(Session::new(
-            self.http.clone(),
-            cloud,
-            s.interface.as_deref(),
-        ));
+        let http = match self.http.get() {
+            Some(http) => http.clone(),
+            None => {
+                let http = Http::new()?;
+                self.http.get_or_init(|| http).clone()
+            }
+        };
+        let session = Arc::new(Session::new(http, cloud, s.interface.as_deref()));
         *kept = Some(session.clone());
         Ok(session)
     }
