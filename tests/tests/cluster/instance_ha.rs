@@ -531,6 +531,8 @@ async fn a_dead_compute_node_gets_one_masakari_notification_after_the_timeout_an
         None
     );
     assert_eq!(clouds.notifications(&name).await.len(), 1);
+    // The password (and so any token use) never reaches the log.
+    assert!(!binary.log().contains(&clouds.apis.admin_password));
 
     binary.terminate(WAIT).await.unwrap();
     let _ = Api::<Node>::all(client.clone())
