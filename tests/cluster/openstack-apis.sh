@@ -22,7 +22,16 @@ venv="$cache/openstack-apis-$hash"
 python="${PYTHON:-python3}"
 
 install() {
-    if [[ -x "$venv/bin/masakari-wsgi" && -f "$venv/.complete" ]]; then
+    if [[ -f "$venv/.complete" ]]; then
+        echo "$venv"
+        return
+    fi
+    # Tests start servers in parallel: one installs, the others wait for it.
+    mkdir -p "$cache"
+    exec 9>"$venv.lock"
+    flock 9
+    if [[ -f "$venv/.complete" ]]; then
+        exec 9>&-
         echo "$venv"
         return
     fi
@@ -30,10 +39,10 @@ install() {
     # Console scripts carry the venv path in their shebang, so it is built in place; the
     # marker says it finished.
     rm -rf "$venv"
-    mkdir -p "$cache"
     "$python" -m venv "$venv" >&2
     "$venv/bin/pip" install --quiet -r "$requirements" >&2
     touch "$venv/.complete"
+    exec 9>&-
     echo "$venv"
 }
 
