@@ -6,7 +6,8 @@
 //! - [`reconcile::NodeReconciler`], per Node (and every Node on a lock change): strips
 //!   Rockoon's old finalizers, sets the internal role labels ([`roles`], [`node_write`]), keeps
 //!   the lock `openstack-<node>` ([`lock`]) and, for a node NotReady past the flapping timeout
-//!   ([`readiness`]), deletes its OpenStack pods ([`evict`]) and calls [`instance_ha`];
+//!   ([`readiness`]), deletes its OpenStack pods ([`evict`]) and, for a compute node, runs
+//!   instance HA ([`instance_ha`]: [`masakari`] over the [`openstack`] client);
 //! - [`cleanup::LockCleaner`], per lock (and every lock on a Node or notification change):
 //!   deletes the lock of a Node that is gone, at start-up too.
 
@@ -15,8 +16,10 @@ mod error;
 pub mod evict;
 pub mod instance_ha;
 pub mod lock;
+pub mod masakari;
 pub mod metrics;
 pub mod node_write;
+pub mod openstack;
 pub mod readiness;
 pub mod reconcile;
 pub mod roles;
@@ -40,6 +43,8 @@ pub use error::Error;
 pub use roles::openstack_roles;
 
 use crate::cleanup::LockCleaner;
+use crate::instance_ha::Mode;
+use crate::masakari::{Masakari, Settings};
 use crate::metrics::NodeMetrics;
 use crate::reconcile::{NodeReconciler, Shared};
 use crate::scope::Scope;
@@ -85,6 +90,35 @@ pub struct NodeArgs {
     /// release is reset to `active`. Empty: none.
     #[arg(long, env = "OSCTL_CLUSTER_RELEASE", default_value = "")]
     pub cluster_release: String,
+    /// Instance HA for dead compute nodes (Masakari `COMPUTE_HOST` notifications): `auto`
+    /// when the OpenStackDeployment of `--namespace` enables the `instance-ha` service,
+    /// `enabled` always, `disabled` never.
+    #[arg(long, env = "OSCTL_NODE_INSTANCE_HA", value_enum, default_value_t = Mode::Auto)]
+    pub instance_ha: Mode,
+    /// Secret in the controller namespace whose `clouds.yaml` has the OpenStack credentials
+    /// (kept by the secrets container).
+    #[arg(
+        long,
+        env = "OSCTL_CLOUDS_SECRET_NAME",
+        default_value = "keystone-os-clouds"
+    )]
+    pub clouds_secret: String,
+    /// Cloud of that clouds.yaml to log in as.
+    #[arg(long, env = "OS_CLOUD", default_value = "osctl")]
+    pub os_cloud: String,
+    /// Endpoint interface to use instead of the cloud's (`public` from outside the cluster).
+    #[arg(long, env = "OSCTL_OS_INTERFACE", default_value = "")]
+    pub os_interface: String,
+    /// TCP port of a compute node that, when it accepts a connection, shows the host alive
+    /// (no notification yet).
+    #[arg(long, env = "OSCTL_INSTANCE_HA_PROBE_PORT", default_value_t = 22)]
+    pub instance_ha_probe_port: u16,
+    /// Seconds that probe waits for a connection.
+    #[arg(long, env = "OSCTL_INSTANCE_HA_PROBE_TIMEOUT", default_value_t = 10)]
+    pub instance_ha_probe_timeout: u64,
+    /// Seconds before checking again a dead compute node OpenStack still sees alive.
+    #[arg(long, env = "OSCTL_INSTANCE_HA_RECHECK", default_value_t = 60)]
+    pub instance_ha_recheck: u64,
 }
 
 impl BinaryArgs for Args {
@@ -143,10 +177,33 @@ fn tasks(runtime: &Runtime, settings: &NodeArgs, scope: Scope, metrics: NodeMetr
         metrics,
         scope: scope.clone(),
     };
+    let instance_ha = match settings.instance_ha {
+        Mode::Disabled => masakari::Choice::Off(instance_ha::Disabled),
+        mode => {
+            let masakari_settings = Settings {
+                mode,
+                namespace: runtime.args.namespace.clone(),
+                secret_namespace: runtime.args.controller_namespace.clone(),
+                secret: settings.clouds_secret.clone(),
+                cloud: settings.os_cloud.clone(),
+                interface: Some(settings.os_interface.clone()).filter(|i| !i.is_empty()),
+                probe_port: settings.instance_ha_probe_port,
+                probe_timeout: Duration::from_secs(settings.instance_ha_probe_timeout),
+                recheck: Duration::from_secs(settings.instance_ha_recheck),
+            };
+            masakari::Choice::On(Box::new(Masakari::new(
+                masakari_settings,
+                client(),
+                shared.locks.clone(),
+                shared.events.clone(),
+                shared.metrics.clone(),
+            )))
+        }
+    };
     let node_reconciler = NodeReconciler {
         shared: shared.clone(),
         flapping_timeout: Duration::from_secs(settings.node_not_ready_flapping_timeout),
-        instance_ha: instance_ha::Disabled,
+        instance_ha,
         cluster_release: Some(settings.cluster_release.clone()).filter(|r| !r.is_empty()),
     };
     let node_watch = Watch {

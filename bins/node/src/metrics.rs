@@ -21,6 +21,7 @@ pub struct NodeMetrics {
     writes: IntCounterVec,
     evictions: IntCounterVec,
     dead: IntCounterVec,
+    instance_ha: IntCounterVec,
 }
 
 impl NodeMetrics {
@@ -63,10 +64,18 @@ impl NodeMetrics {
             ),
             &["compute"],
         )?;
+        let instance_ha = IntCounterVec::new(
+            Opts::new(
+                "node_instance_ha_total",
+                "Instance-HA steps of dead compute nodes by result (sent, skipped, recheck, \
+                 failed) and reason (skip reason, what still looks alive, or the failed step).",
+            ),
+            &["result", "reason"],
+        )?;
         for metric in [&nodes, &locks] {
             registry.register(Box::new(metric.clone()))?;
         }
-        for metric in [&writes, &evictions, &dead] {
+        for metric in [&writes, &evictions, &dead, &instance_ha] {
             registry.register(Box::new(metric.clone()))?;
         }
         Ok(Self {
@@ -75,6 +84,7 @@ impl NodeMetrics {
             writes,
             evictions,
             dead,
+            instance_ha,
         })
     }
 
@@ -125,6 +135,11 @@ impl NodeMetrics {
         let word = if compute { "true" } else { "false" };
         self.dead.with_label_values(&[word]).inc();
     }
+
+    /// Counts one instance-HA step of a dead compute node.
+    pub fn instance_ha(&self, result: &str, reason: &str) {
+        self.instance_ha.with_label_values(&[result, reason]).inc();
+    }
 }
 
 #[cfg(test)]
@@ -144,6 +159,7 @@ mod tests {
         metrics.write("lock", "applied");
         metrics.eviction("deleted");
         metrics.dead(true);
+        metrics.instance_ha("skipped", "not_in_segment");
         let text = rockoon_runtime::metrics::render(&registry);
         let has = |name: &str, label: &str, value: &str| {
             text.lines().any(|l| {
@@ -174,6 +190,14 @@ mod tests {
         );
         assert!(
             has("rockoon_node_dead_nodes_total", "compute=\"true\"", "1"),
+            "{text}"
+        );
+        assert!(
+            has(
+                "rockoon_node_instance_ha_total",
+                "reason=\"not_in_segment\"",
+                "1"
+            ),
             "{text}"
         );
     }

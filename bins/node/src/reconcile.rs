@@ -18,7 +18,7 @@ use rockoon_runtime::events::Events;
 use rockoon_runtime::mirror::Mirror;
 
 use crate::error::Error;
-use crate::instance_ha::InstanceHa;
+use crate::instance_ha::{Handled, InstanceHa};
 use crate::metrics::NodeMetrics;
 use crate::node_write::{self, EVICTED_ANNOTATION};
 use crate::readiness::{self, Verdict};
@@ -89,10 +89,10 @@ impl<H: InstanceHa> Reconciler<Node> for NodeReconciler<H> {
                 tracing::info!(node = %name, remaining_seconds = remaining.as_secs(), "node not ready; waiting for the flapping timeout");
                 Ok(Action::requeue(remaining))
             }
-            Verdict::Dead { since } => {
-                self.dead(&nodes, &node, &since).await?;
-                Ok(Action::await_change())
-            }
+            Verdict::Dead { since } => match self.dead(&nodes, &node, &since).await? {
+                Handled::Done => Ok(Action::await_change()),
+                Handled::Recheck { after } => Ok(Action::requeue(after)),
+            },
         }
     }
 }
@@ -190,8 +190,10 @@ impl<H: InstanceHa> NodeReconciler<H> {
         Ok(())
     }
 
-    /// Deletes a dead node's pods once for the outage that began at `since`.
-    async fn dead(&self, nodes: &Api<Node>, node: &Node, since: &str) -> Result<(), Error> {
+    /// Deletes a dead node's pods once for the outage that began at `since`, then runs the
+    /// instance-HA step of a compute node; the outage is marked handled only when that step
+    /// is [`Handled::Done`].
+    async fn dead(&self, nodes: &Api<Node>, node: &Node, since: &str) -> Result<Handled, Error> {
         let name = node.name_any();
         if node
             .annotations()
@@ -199,7 +201,7 @@ impl<H: InstanceHa> NodeReconciler<H> {
             .map(String::as_str)
             == Some(since)
         {
-            return Ok(());
+            return Ok(Handled::Done);
         }
         let shared = &self.shared;
         let pods: Api<Pod> = Api::namespaced(shared.client.clone(), &shared.namespace);
@@ -211,13 +213,17 @@ impl<H: InstanceHa> NodeReconciler<H> {
             })?;
         let compute = openstack_roles(node.labels()).contains(&"compute");
         if compute {
-            self.instance_ha
+            let handled = self
+                .instance_ha
                 .compute_host_down(node, since)
                 .await
                 .map_err(|message| Error::InstanceHa {
                     node: name.clone(),
                     message,
                 })?;
+            if handled != Handled::Done {
+                return Ok(handled);
+            }
         }
         let desired = roles::desired_internal(node.labels());
         node_write::apply(nodes, &name, &desired, Some(since))
@@ -236,7 +242,7 @@ impl<H: InstanceHa> NodeReconciler<H> {
             .events
             .warning(&node.object_ref(&()), "PodsEvicted", &note)
             .await;
-        Ok(())
+        Ok(Handled::Done)
     }
 }
 

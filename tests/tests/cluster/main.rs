@@ -21,6 +21,7 @@ mod events;
 mod gateway_routes;
 mod health;
 mod helm_recovery;
+mod instance_ha;
 mod lifecycle;
 mod memcached_only;
 mod node;
