@@ -20,6 +20,7 @@ mod events;
 mod gateway_routes;
 mod health;
 mod helm_recovery;
+mod leader;
 mod lifecycle;
 mod memcached_only;
 mod node;
