@@ -216,7 +216,10 @@ fn two_replicas_elect_a_leader_per_binary_spread_over_nodes_and_keep_one_through
     let Some(docs) = default_render() else { return };
     let deployment = the_deployment(docs);
     let rolling = &deployment["spec"]["strategy"]["rollingUpdate"];
-    assert_eq!(rolling["maxUnavailable"], 0, "a rolling update never leaves no pod");
+    assert_eq!(
+        rolling["maxUnavailable"], 0,
+        "a rolling update never leaves no pod"
+    );
     for c in containers(docs) {
         let name = c["name"].as_str().unwrap_or_default();
         assert_eq!(env_var(c, "OSCTL_LEADER_ELECT"), Some("true"), "{name}");

@@ -1,9 +1,9 @@
 //! The Kubernetes client, and waiting for CRDs instead of crashing without them.
 
 use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
+use kube::client::ClientBuilder;
 use kube::config::{KubeConfigOptions, Kubeconfig};
 use kube::runtime::wait::{Condition, await_condition, conditions};
-use kube::client::ClientBuilder;
 use kube::{Api, Client, Config};
 
 use crate::admin::Readiness;

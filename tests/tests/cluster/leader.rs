@@ -51,7 +51,11 @@ struct Setup {
 }
 
 impl Setup {
-    async fn start(cluster: ClusterInfo, prefix: &str, timings: Vec<(&'static str, String)>) -> Self {
+    async fn start(
+        cluster: ClusterInfo,
+        prefix: &str,
+        timings: Vec<(&'static str, String)>,
+    ) -> Self {
         ensure_crds(&cluster).await.unwrap();
         let client = cluster.client().await.unwrap();
         let ns = TestNamespace::create(&client, prefix).await.unwrap();
@@ -85,7 +89,11 @@ impl Setup {
     }
 
     fn take(&mut self, identity: &str) -> RunningBinary {
-        let at = self.osdpls.iter().position(|(id, _)| id == identity).unwrap();
+        let at = self
+            .osdpls
+            .iter()
+            .position(|(id, _)| id == identity)
+            .unwrap();
         self.osdpls.remove(at).1
     }
 
@@ -125,9 +133,12 @@ impl Setup {
 
     async fn create_osdpl(&self) {
         let api: Api<OpenStackDeployment> = Api::namespaced(self.client.clone(), &self.ns.name);
-        api.create(&PostParams::default(), &memcached_osdpl(OSDPL, &self.ns.name))
-            .await
-            .unwrap();
+        api.create(
+            &PostParams::default(),
+            &memcached_osdpl(OSDPL, &self.ns.name),
+        )
+        .await
+        .unwrap();
     }
 
     async fn applied(&self, what: &str) {
@@ -179,7 +190,10 @@ impl Setup {
         for (_, mut binary) in self.osdpls.drain(..) {
             binary.terminate(Duration::from_secs(30)).await.unwrap();
         }
-        self.secrets.terminate(Duration::from_secs(30)).await.unwrap();
+        self.secrets
+            .terminate(Duration::from_secs(30))
+            .await
+            .unwrap();
         self.ns.delete().await.unwrap();
         self.ctl.delete().await.unwrap();
     }
@@ -251,7 +265,10 @@ async fn two_osdpl_processes_at_once_exactly_one_applies_and_the_other_stands_by
     assert_eq!(stand.get("/readyz").await.map(|(code, _)| code), Some(200));
     let standby_log = stand.log();
     assert!(standby_log.contains("standing by"), "{standby_log}");
-    assert!(!standby_log.contains("leading: this process holds"), "{standby_log}");
+    assert!(
+        !standby_log.contains("leading: this process holds"),
+        "{standby_log}"
+    );
     setup.finish().await;
 }
 
@@ -272,7 +289,11 @@ async fn the_standby_finishes_an_apply_whose_leader_was_killed_and_a_restart_of_
         if !helms.is_empty() {
             break helms;
         }
-        assert!(Instant::now() < deadline, "a never ran helm; logs:\n{}", setup.logs());
+        assert!(
+            Instant::now() < deadline,
+            "a never ran helm; logs:\n{}",
+            setup.logs()
+        );
         // Nothing to watch for a child process; /proc is polled.
         tokio::time::sleep(Duration::from_millis(20)).await;
     };
@@ -290,10 +311,17 @@ async fn the_standby_finishes_an_apply_whose_leader_was_killed_and_a_restart_of_
     setup.applied("after the leader's death").await;
     let after = setup.revisions().await;
     assert!(
-        after.iter().all(|(_, _, status)| !status.starts_with("pending")),
+        after
+            .iter()
+            .all(|(_, _, status)| !status.starts_with("pending")),
         "a release was left pending: {after:?}"
     );
-    let upgrades = metric(setup.binary("b"), "rockoon_helm_operations_total", "op=\"upgrade\"").await;
+    let upgrades = metric(
+        setup.binary("b"),
+        "rockoon_helm_operations_total",
+        "op=\"upgrade\"",
+    )
+    .await;
     assert!(
         upgrades <= 1.0,
         "the standby upgraded {upgrades} times one release (before {before:?}, after {after:?})"
@@ -321,20 +349,34 @@ async fn the_standby_finishes_an_apply_whose_leader_was_killed_and_a_restart_of_
         if done >= 1.0 && done == started {
             break;
         }
-        assert!(Instant::now() < deadline, "{leader} never reconciled; logs:\n{}", setup.logs());
+        assert!(
+            Instant::now() < deadline,
+            "{leader} never reconciled; logs:\n{}",
+            setup.logs()
+        );
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     setup.applied("after restarting both").await;
-    assert_eq!(setup.revisions().await, after, "a restart changed a release");
+    assert_eq!(
+        setup.revisions().await,
+        after,
+        "a restart changed a release"
+    );
     for identity in ["c", "d"] {
         let upgrades = metric(setup.binary(identity), "rockoon_helm_operations_total", "").await;
-        assert_eq!(upgrades, 0.0, "{identity} ran helm after a restart; logs:\n{}", setup.logs());
+        assert_eq!(
+            upgrades,
+            0.0,
+            "{identity} ran helm after a restart; logs:\n{}",
+            setup.logs()
+        );
     }
     setup.finish().await;
 }
 
 #[tokio::test]
-async fn a_leader_paused_longer_than_its_lease_writes_nothing_after_resuming_until_it_leads_again() {
+async fn a_leader_paused_longer_than_its_lease_writes_nothing_after_resuming_until_it_leads_again()
+{
     let cluster = cluster_or_return!();
     let mut setup = Setup::start(cluster, "ha-pause", short_timings()).await;
     setup.osdpl("a").await;
@@ -383,7 +425,11 @@ async fn a_leader_paused_longer_than_its_lease_writes_nothing_after_resuming_unt
     assert_eq!(setup.leader_among(&["a"]).await, "a");
     let deadline = Instant::now() + WAIT;
     while metric(setup.binary("a"), "rockoon_reconcile_total", "").await <= reconciles {
-        assert!(Instant::now() < deadline, "a never reconciled again; logs:\n{}", setup.logs());
+        assert!(
+            Instant::now() < deadline,
+            "a never reconciled again; logs:\n{}",
+            setup.logs()
+        );
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     assert_eq!(metric(setup.binary("a"), "rockoon_leader", "").await, 1.0);
@@ -417,7 +463,11 @@ async fn failover_time_over_ten_kills() {
         killed.kill().await.unwrap();
         let binary = setup.binary(&standby);
         while metric(binary, "rockoon_reconcile_total", "").await <= before {
-            assert!(t0.elapsed() < Duration::from_secs(60), "no failover; {}", setup.logs());
+            assert!(
+                t0.elapsed() < Duration::from_secs(60),
+                "no failover; {}",
+                setup.logs()
+            );
             tokio::time::sleep(Duration::from_millis(25)).await;
         }
         times.push(t0.elapsed());
@@ -432,7 +482,10 @@ async fn failover_time_over_ten_kills() {
          p50 {:.1} s, max {:.1} s, all {:?}; standby VmRSS p50 {} KiB",
         times[times.len() / 2].as_secs_f64(),
         times[times.len() - 1].as_secs_f64(),
-        times.iter().map(|t| format!("{:.1}", t.as_secs_f64())).collect::<Vec<_>>(),
+        times
+            .iter()
+            .map(|t| format!("{:.1}", t.as_secs_f64()))
+            .collect::<Vec<_>>(),
         rss[rss.len() / 2],
     );
     setup.finish().await;

@@ -22,8 +22,8 @@ use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use prometheus::{HistogramOpts, HistogramVec, IntCounterVec, Opts, Registry};
-use tokio::io::AsyncWriteExt;
 use rockoon_runtime::leader::LeaderGate;
+use tokio::io::AsyncWriteExt;
 use tokio::process::Command;
 
 pub use chart::ChartSource;

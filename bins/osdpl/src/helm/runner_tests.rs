@@ -107,15 +107,19 @@ async fn helm_running_when_the_term_ends_is_killed_with_everything_it_started() 
     let gate = LeaderGate::elected();
     let now = std::time::Instant::now();
     gate.extend(now + Duration::from_secs(2), now);
-    let helm = Helm::new(config(hanging_helm(&dir, &pidfile), &dir), metrics)
-        .fenced_by(gate.clone());
+    let helm =
+        Helm::new(config(hanging_helm(&dir, &pidfile), &dir), metrics).fenced_by(gate.clone());
 
     let result = tokio::time::timeout(Duration::from_secs(20), helm.rollback("r", "ns")).await;
     assert!(
         matches!(result, Ok(Err(HelmError::NotLeader { op: "rollback" }))),
         "{result:?}"
     );
-    assert!(now.elapsed() < Duration::from_secs(10), "killed late: {:?}", now.elapsed());
+    assert!(
+        now.elapsed() < Duration::from_secs(10),
+        "killed late: {:?}",
+        now.elapsed()
+    );
 
     let pid = std::fs::read_to_string(&pidfile).unwrap().trim().to_owned();
     let deadline = std::time::Instant::now() + Duration::from_secs(10);

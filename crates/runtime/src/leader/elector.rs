@@ -264,14 +264,17 @@ impl Elector {
         });
         let released = tokio::time::timeout(
             self.timings.request_timeout(),
-            self.api
-                .replace(&self.name, &PostParams::default(), &lease),
+            self.api.replace(&self.name, &PostParams::default(), &lease),
         )
         .await;
         match released {
             Ok(Ok(_)) => tracing::info!(lease = %self.name, "Lease released"),
-            Ok(Err(error)) => tracing::warn!(lease = %self.name, %error, "cannot release the Lease; it expires on its own"),
-            Err(_) => tracing::warn!(lease = %self.name, "releasing the Lease timed out; it expires on its own"),
+            Ok(Err(error)) => {
+                tracing::warn!(lease = %self.name, %error, "cannot release the Lease; it expires on its own")
+            }
+            Err(_) => {
+                tracing::warn!(lease = %self.name, "releasing the Lease timed out; it expires on its own")
+            }
         }
     }
 }

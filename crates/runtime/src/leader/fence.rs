@@ -169,6 +169,8 @@ mod tests {
             path: "/x".into(),
         }));
         assert!(is_not_leader(&error));
-        assert!(!is_not_leader(&kube::Error::LinesCodecMaxLineLengthExceeded));
+        assert!(!is_not_leader(
+            &kube::Error::LinesCodecMaxLineLengthExceeded
+        ));
     }
 }

@@ -190,7 +190,9 @@ impl Timings {
 
     /// Time limit of one Lease request: an answer after the deadline is of no use.
     pub fn request_timeout(&self) -> Duration {
-        self.renew_deadline.saturating_sub(self.retry).max(self.retry)
+        self.renew_deadline
+            .saturating_sub(self.retry)
+            .max(self.retry)
     }
 }
 

@@ -19,9 +19,15 @@ fn an_elected_gate_is_closed_until_the_first_renewal() {
     let gate = LeaderGate::elected();
     assert!(!gate.is_leading());
     let now = Instant::now();
-    assert!(gate.extend(now + 2 * SECOND, now), "the first renewal starts a term");
+    assert!(
+        gate.extend(now + 2 * SECOND, now),
+        "the first renewal starts a term"
+    );
     assert!(gate.is_leading_at(now + SECOND));
-    assert!(!gate.extend(now + 3 * SECOND, now + SECOND), "a renewal continues it");
+    assert!(
+        !gate.extend(now + 3 * SECOND, now + SECOND),
+        "a renewal continues it"
+    );
 }
 
 #[test]
@@ -32,7 +38,10 @@ fn the_term_ends_by_the_clock_without_anyone_closing_the_gate() {
     let now = Instant::now();
     gate.extend(now + 2 * SECOND, now);
     assert!(gate.is_leading_at(now + SECOND));
-    assert!(!gate.is_leading_at(now + 2 * SECOND), "the end is exclusive");
+    assert!(
+        !gate.is_leading_at(now + 2 * SECOND),
+        "the end is exclusive"
+    );
     assert!(!gate.is_leading_at(now + 60 * SECOND));
 }
 
@@ -113,7 +122,10 @@ async fn lost_follows_renewals_and_resolves_on_revocation() {
     tokio::time::sleep(4 * TICK).await;
     assert!(!watcher.is_finished(), "the renewal moved the end");
     gate.revoke();
-    tokio::time::timeout(SECOND, watcher).await.unwrap().unwrap();
+    tokio::time::timeout(SECOND, watcher)
+        .await
+        .unwrap()
+        .unwrap();
 }
 
 #[tokio::test]

@@ -50,7 +50,11 @@ pub struct LeaderArgs {
 
     /// Seconds after a renewal started during which the leader writes; it stops writing if
     /// no renewal succeeded by then. Must be below the lease duration.
-    #[arg(long, env = "OSCTL_LEADER_RENEW_DEADLINE_SECONDS", default_value_t = 7.0)]
+    #[arg(
+        long,
+        env = "OSCTL_LEADER_RENEW_DEADLINE_SECONDS",
+        default_value_t = 7.0
+    )]
     pub leader_renew_deadline_seconds: f64,
 
     /// Seconds between renewals by the leader and tries by a standby. Must be below the renew
@@ -107,10 +111,13 @@ fn default_identity() -> String {
     format!("{host}-{}", std::process::id())
 }
 
+/// The elector's stop signal and its task.
+type Running = (watch::Sender<bool>, JoinHandle<()>);
+
 /// A running election: stops and releases the Lease on [`Election::release`].
 #[derive(Clone, Default)]
 pub struct Election {
-    running: Arc<Mutex<Option<(watch::Sender<bool>, JoinHandle<()>)>>>,
+    running: Arc<Mutex<Option<Running>>>,
 }
 
 impl Election {
@@ -200,7 +207,12 @@ mod tests {
 
     #[test]
     fn bad_timings_are_refused_with_the_rule() {
-        let args = parse(&["--leader-lease-seconds", "3", "--leader-renew-deadline-seconds", "4"]);
+        let args = parse(&[
+            "--leader-lease-seconds",
+            "3",
+            "--leader-renew-deadline-seconds",
+            "4",
+        ]);
         let error = args.timings().unwrap_err().to_string();
         assert!(error.contains("renew deadline"), "{error}");
         let args = parse(&["--leader-retry-seconds=-1"]);
@@ -209,7 +221,11 @@ mod tests {
 
     #[test]
     fn the_identity_names_the_host_and_process_unless_given() {
-        assert!(parse(&[]).identity().ends_with(&format!("-{}", std::process::id())));
+        assert!(
+            parse(&[])
+                .identity()
+                .ends_with(&format!("-{}", std::process::id()))
+        );
         assert_eq!(parse(&["--leader-identity", "pod-a"]).identity(), "pod-a");
     }
 }
