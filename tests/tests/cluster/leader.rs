@@ -77,11 +77,16 @@ impl Setup {
     async fn osdpl(&mut self, identity: &str) {
         let mut env = vec![
             ("OSCTL_LEADER_ELECT", "true".to_owned()),
-            ("OSCTL_LEADER_IDENTITY", identity.to_owned()),
+            ("OSCTL_LEADER_IDENTITY", self.identity(identity)),
         ];
         env.extend(self.timings.iter().cloned());
         let binary = start_with(&self.cluster, "osdpl", &self.ns.name, &self.ctl.name, &env).await;
         self.osdpls.push((identity.to_owned(), binary));
+    }
+
+    /// The full identity of process `short`: unique in the run, whose tests share one log.
+    fn identity(&self, short: &str) -> String {
+        format!("{}-{short}", self.ns.name)
     }
 
     fn binary(&self, identity: &str) -> &RunningBinary {
@@ -104,11 +109,18 @@ impl Setup {
             .collect()
     }
 
-    /// The Lease's holder, if any.
+    /// The Lease's holder (by short identity), if any.
     async fn holder(&self) -> Option<String> {
         let leases: Api<Lease> = Api::namespaced(self.client.clone(), &self.ctl.name);
         let lease = leases.get_opt(LEASE).await.unwrap()?;
-        lease.spec?.holder_identity.filter(|h| !h.is_empty())
+        let holder = lease.spec?.holder_identity.filter(|h| !h.is_empty())?;
+        let prefix = self.identity("");
+        Some(
+            holder
+                .strip_prefix(&prefix)
+                .map(str::to_owned)
+                .unwrap_or(holder),
+        )
     }
 
     /// Waits until one of `candidates` holds the Lease and returns it.
@@ -231,6 +243,14 @@ fn helm_children(parent: u32) -> Vec<i32> {
         .collect()
 }
 
+/// Whether a line of `log` says `what` about the elector of `identity` (the processes of a
+/// test share one log file).
+fn says(log: &str, identity: &str, what: &str) -> bool {
+    let named = format!("identity={identity}");
+    log.lines()
+        .any(|line| line.contains(what) && line.split_whitespace().any(|field| field == named))
+}
+
 fn signal(pid: u32, signal: nix::sys::signal::Signal) {
     nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid as i32), signal).unwrap();
 }
@@ -263,12 +283,15 @@ async fn two_osdpl_processes_at_once_exactly_one_applies_and_the_other_stands_by
         stand.log_tail()
     );
     assert_eq!(stand.get("/readyz").await.map(|(code, _)| code), Some(200));
-    let standby_log = stand.log();
-    assert!(standby_log.contains("standing by"), "{standby_log}");
+    // The processes share one log file; the elector's lines name the identity.
+    let log = stand.log();
+    let (leader, standby) = (setup.identity(&leader), setup.identity(standby));
+    assert!(says(&log, &standby, "standing by"), "{log}");
     assert!(
-        !standby_log.contains("leading: this process holds"),
-        "{standby_log}"
+        !says(&log, &standby, "leading: this process holds"),
+        "{log}"
     );
+    assert!(says(&log, &leader, "leading: this process holds"), "{log}");
     setup.finish().await;
 }
 
@@ -416,7 +439,7 @@ async fn a_leader_paused_longer_than_its_lease_writes_nothing_after_resuming_unt
     assert_eq!(metric(a, "rockoon_helm_operations_total", "").await, helm);
     let resumed_log = a.log()[log_before..].to_owned();
     assert!(
-        resumed_log.contains("no longer leading"),
+        says(&resumed_log, &setup.identity("a"), "no longer leading"),
         "a did not say it stopped: {resumed_log}"
     );
     // Once b is gone, a leads again and works.
@@ -449,6 +472,20 @@ async fn failover_time_over_ten_kills() {
     setup.osdpl("r1").await;
     setup.create_osdpl().await;
     setup.applied("first apply").await;
+    // Renewals: each one writes the Lease, so its resourceVersion moves once per renewal.
+    let leases: Api<Lease> = Api::namespaced(setup.client.clone(), &setup.ctl.name);
+    let version = |l: Lease| l.metadata.resource_version.unwrap_or_default();
+    let mut last = version(leases.get(LEASE).await.unwrap());
+    let (mut renewals, window) = (0, Instant::now());
+    while window.elapsed() < Duration::from_secs(30) {
+        let now = version(leases.get(LEASE).await.unwrap());
+        if now != last {
+            renewals += 1;
+            last = now;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    println!("Lease writes by the leader in 30 s: {renewals}");
     let mut times = Vec::new();
     let mut rss = Vec::new();
     for run in 0..10 {
