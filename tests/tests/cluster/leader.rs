@@ -536,3 +536,114 @@ fn vm_rss_kib(pid: u32) -> u64 {
         .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
         .unwrap_or(0)
 }
+
+#[tokio::test]
+async fn every_other_writing_binary_elects_one_leader_and_hands_over_at_once_on_sigterm() {
+    let cluster = cluster_or_return!();
+    ensure_crds(&cluster).await.unwrap();
+    let client = cluster.client().await.unwrap();
+    let ns = TestNamespace::create(&client, "ha-all").await.unwrap();
+    let ctl = TestNamespace::create(&client, "ctl").await.unwrap();
+    let leases: Api<Lease> = Api::namespaced(client.clone(), &ctl.name);
+    let mut pairs = Vec::new();
+    for name in ["secrets", "health", "node", "ceph-exchange"] {
+        let mut pair = Vec::new();
+        for replica in ["x", "y"] {
+            let identity = format!("{}-{name}-{replica}", ns.name);
+            let mut env = vec![
+                ("OSCTL_LEADER_ELECT", "true".to_owned()),
+                ("OSCTL_LEADER_IDENTITY", identity.clone()),
+                // node: no Node of the shared cluster is this test's business.
+                ("OSCTL_NODE_SELECTOR", "rockoon-test/none=none".to_owned()),
+            ];
+            env.extend(short_timings());
+            let binary = start_with(&cluster, name, &ns.name, &ctl.name, &env).await;
+            pair.push((identity, binary));
+        }
+        pairs.push((name, pair));
+    }
+    // Work for secrets and ceph-exchange: an OSDPL.
+    let osdpls: Api<OpenStackDeployment> = Api::namespaced(client.clone(), &ns.name);
+    osdpls
+        .create(&PostParams::default(), &memcached_osdpl(OSDPL, &ns.name))
+        .await
+        .unwrap();
+
+    for (name, pair) in &mut pairs {
+        let lease = format!("rockoon-{name}");
+        let deadline = Instant::now() + Duration::from_secs(30);
+        let holder = loop {
+            let holder = leases
+                .get_opt(&lease)
+                .await
+                .unwrap()
+                .and_then(|l| l.spec?.holder_identity);
+            if let Some(holder) = holder.filter(|h| pair.iter().any(|(id, _)| id == h)) {
+                break holder;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "{lease} has no holder of the pair"
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        };
+        // Let the leader do its work (health and node have none here: no osdplst, no Node in
+        // scope), then look at both.
+        if matches!(*name, "secrets" | "ceph-exchange") {
+            let leader = &pair.iter().find(|(id, _)| *id == holder).unwrap().1;
+            while metric(leader, "rockoon_reconcile_total", "").await < 1.0 {
+                assert!(
+                    Instant::now() < deadline,
+                    "{name}: the leader never reconciled"
+                );
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+        }
+        for (identity, binary) in pair.iter() {
+            let leading = *identity == holder;
+            assert_eq!(
+                metric(binary, "rockoon_leader", "").await,
+                if leading { 1.0 } else { 0.0 },
+                "{identity}"
+            );
+            assert_eq!(
+                binary.get("/readyz").await.map(|(c, _)| c),
+                Some(200),
+                "{identity}"
+            );
+            if !leading {
+                assert_eq!(
+                    metric(binary, "rockoon_reconcile_total", "").await,
+                    0.0,
+                    "the {name} standby reconciled"
+                );
+            }
+        }
+        // SIGTERM to the leader: it releases the Lease and the standby leads at its next try.
+        let at = pair.iter().position(|(id, _)| *id == holder).unwrap();
+        let (_, mut leader) = pair.remove(at);
+        assert_eq!(
+            leader.terminate(Duration::from_secs(30)).await.unwrap(),
+            Some(0)
+        );
+        let stopped = Instant::now();
+        let (standby_id, standby) = &pair[0];
+        while metric(standby, "rockoon_leader", "").await < 1.0 {
+            assert!(
+                stopped.elapsed() < Duration::from_secs(2),
+                "{standby_id} did not take over within 2 s of a released Lease (lease 3 s)"
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    let _ = osdpls.delete(OSDPL, &DeleteParams::default()).await;
+    for (_, pair) in &mut pairs {
+        for (_, binary) in pair.iter_mut() {
+            binary.terminate(Duration::from_secs(30)).await.unwrap();
+        }
+    }
+    // No osdpl runs here, so nothing removes its finalizer: the namespace goes with the OSDPL.
+    ns.delete().await.unwrap();
+    ctl.delete().await.unwrap();
+}
