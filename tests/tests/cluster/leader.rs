@@ -7,7 +7,7 @@
 //! twice, and two fresh processes converge without upgrading anything; a leader paused
 //! (SIGSTOP) longer than the lease writes nothing after it resumes until it leads again. The
 //! tests use short timings (lease 3 s, renew deadline 2 s, retry 0.5 s) through the flags'
-//! environment variables. `failover_time_over_ten_kills` (ignored; run by hand, see
+//! environment variables. `failover_time_over_ten_kills` (ignored; run by `make bench`, see
 //! docs/benchmarks.md) measures failover with the default timings.
 
 use std::time::{Duration, Instant};
@@ -461,9 +461,10 @@ async fn a_leader_paused_longer_than_its_lease_writes_nothing_after_resuming_unt
 
 /// Failover with the default timings (lease 10 s, renew deadline 7 s, retry 2 s): ten times,
 /// SIGKILL the leader and time until the standby's first reconcile starts. Also prints the
-/// standby's RSS. Ignored: it takes about two minutes; docs/benchmarks.md has the command.
+/// standby's RSS and the leader's Lease writes. Ignored: it takes about three minutes; `make
+/// bench` runs it (docs/benchmarks.md).
 #[tokio::test]
-#[ignore = "benchmark: run by hand, see docs/benchmarks.md"]
+#[ignore = "benchmark: run by make bench, see docs/benchmarks.md"]
 async fn failover_time_over_ten_kills() {
     let cluster = cluster_or_return!();
     let mut setup = Setup::start(cluster, "ha-bench", Vec::new()).await;
