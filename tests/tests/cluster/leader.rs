@@ -221,6 +221,29 @@ async fn metric(binary: &RunningBinary, name: &str, filter: &str) -> f64 {
         .sum()
 }
 
+/// Waits until `binary` has finished every reconcile it started and has none queued, on ten
+/// looks in a row (its own counters: "nothing happens" has no object to watch).
+async fn idle(binary: &RunningBinary) {
+    let deadline = Instant::now() + WAIT;
+    let mut quiet = 0;
+    while quiet < 10 {
+        let started = metric(binary, "rockoon_reconcile_total", "").await;
+        let finished = metric(binary, "rockoon_reconcile_duration_seconds_count", "").await;
+        let queued = metric(binary, "rockoon_reconcile_queue_depth", "").await;
+        quiet = if started == finished && queued == 0.0 {
+            quiet + 1
+        } else {
+            0
+        };
+        assert!(
+            Instant::now() < deadline,
+            "never idle:\n{}",
+            binary.log_tail()
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
 /// Pids of the processes whose parent is `parent` and whose command is `helm`.
 fn helm_children(parent: u32) -> Vec<i32> {
     let Ok(entries) = std::fs::read_dir("/proc") else {
@@ -408,6 +431,9 @@ async fn a_leader_paused_longer_than_its_lease_writes_nothing_after_resuming_unt
     setup.create_osdpl().await;
     setup.applied("first apply").await;
 
+    // Pause a while it is idle, so every reconcile it counts later started after resuming
+    // (one in flight at SIGSTOP would go on after SIGCONT, its writes refused by the fence).
+    idle(setup.binary("a")).await;
     let a = setup.binary("a");
     let pid = a.component.pid().unwrap();
     let reconciles = metric(a, "rockoon_reconcile_total", "").await;

@@ -166,9 +166,11 @@ impl Elector {
     async fn attempt(&mut self) -> kube::Result<Outcome> {
         if self.gate.is_leading()
             && let Some(own) = self.own.clone()
+            && let Outcome::Leading = self.write(own, true).await?
         {
-            return self.write(own, true).await;
+            return Ok(Outcome::Leading);
         }
+        // No copy, or it was stale (someone touched the Lease): decide on a fresh read.
         let Some(lease) = self.api.get_opt(&self.name).await? else {
             return self.create().await;
         };
