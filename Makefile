@@ -99,11 +99,12 @@ run: ## Main job: dev cluster + CRDs + the five binaries + the sample compute OS
 	@echo "stop with:  make cluster-down"
 
 .PHONY: bench
-bench: components release build ## Benchmarks: render (criterion), binary sizes, start-up, idle RSS, osdpl apply and no-op reconcile, health at scale
+bench: components release build ## Benchmarks: render (criterion), binary sizes, start-up, idle RSS, osdpl apply and no-op reconcile, health at scale, leader failover
 	$(CARGO) bench -p rockoon-core --bench render
 	$(CARGO) run -q -p rockoon-tests --bin bench-startup -- --target-dir target/release
 	$(CARGO) run -q -p rockoon-tests --bin bench-apply -- --target-dir target/release
 	$(CARGO) run -q -p rockoon-tests --bin bench-health -- --target-dir target/release
+	$(CARGO) test -q -p rockoon-tests --test cluster leader::failover -- --ignored --nocapture
 
 .PHONY: doc
 doc: ## API docs of the workspace

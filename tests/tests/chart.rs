@@ -188,8 +188,8 @@ fn probe_port(container: &Value, probe: &Value) -> u64 {
 fn chart_renders_one_deployment_with_five_containers_on_distinct_ports() {
     let Some(docs) = default_render() else { return };
     let deployment = the_deployment(docs);
-    assert_eq!(deployment["spec"]["replicas"], 1);
-    assert_eq!(deployment["spec"]["strategy"]["type"], "Recreate");
+    assert_eq!(deployment["spec"]["replicas"], 2);
+    assert_eq!(deployment["spec"]["strategy"]["type"], "RollingUpdate");
 
     let names: Vec<&str> = containers(docs)
         .iter()
@@ -209,6 +209,55 @@ fn chart_renders_one_deployment_with_five_containers_on_distinct_ports() {
         port_names.iter().all(|n| n.len() <= 15),
         "port names are at most 15 characters"
     );
+}
+
+#[test]
+fn two_replicas_elect_a_leader_per_binary_spread_over_nodes_and_keep_one_through_drains() {
+    let Some(docs) = default_render() else { return };
+    let deployment = the_deployment(docs);
+    let rolling = &deployment["spec"]["strategy"]["rollingUpdate"];
+    assert_eq!(
+        rolling["maxUnavailable"], 0,
+        "a rolling update never leaves no pod"
+    );
+    for c in containers(docs) {
+        let name = c["name"].as_str().unwrap_or_default();
+        assert_eq!(env_var(c, "OSCTL_LEADER_ELECT"), Some("true"), "{name}");
+        let identity = c["env"]
+            .as_array()
+            .and_then(|env| env.iter().find(|e| e["name"] == "OSCTL_LEADER_IDENTITY"))
+            .map(|e| &e["valueFrom"]["fieldRef"]["fieldPath"]);
+        assert_eq!(
+            identity,
+            Some(&Value::from("metadata.name")),
+            "{name}: the pod name is the Lease holder"
+        );
+    }
+    let anti = &deployment["spec"]["template"]["spec"]["affinity"]["podAntiAffinity"];
+    let preferred = anti["preferredDuringSchedulingIgnoredDuringExecution"]
+        .as_array()
+        .expect("preferred anti-affinity, so one node still runs both replicas");
+    assert_eq!(
+        preferred[0]["podAffinityTerm"]["topologyKey"],
+        "kubernetes.io/hostname"
+    );
+    assert!(anti["requiredDuringSchedulingIgnoredDuringExecution"].is_null());
+    let budgets = of_kind(docs, "PodDisruptionBudget");
+    assert_eq!(budgets.len(), 1);
+    assert_eq!(budgets[0]["spec"]["minAvailable"], 1);
+    assert_eq!(
+        budgets[0]["spec"]["selector"]["matchLabels"],
+        deployment["spec"]["selector"]["matchLabels"]
+    );
+}
+
+#[test]
+fn a_single_replica_renders_without_a_disruption_budget_that_would_block_drains() {
+    let Some(docs) = render(&["replicas=1"]) else {
+        return;
+    };
+    assert_eq!(the_deployment(&docs)["spec"]["replicas"], 1);
+    assert!(of_kind(&docs, "PodDisruptionBudget").is_empty());
 }
 
 #[test]

@@ -222,7 +222,8 @@ fn applier(
                 .unwrap_or_else(|| std::env::temp_dir().join("rockoon-helm")),
         },
         metrics,
-    );
+    )
+    .fenced_by(runtime.leader.clone());
     let config = ApplierConfig {
         openstack: settings.openstack_charts.clone(),
         infra: settings.infra_charts.clone(),

@@ -1,18 +1,33 @@
 //! The Kubernetes client, and waiting for CRDs instead of crashing without them.
 
 use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
+use kube::client::ClientBuilder;
 use kube::config::{KubeConfigOptions, Kubeconfig};
 use kube::runtime::wait::{Condition, await_condition, conditions};
 use kube::{Api, Client, Config};
 
 use crate::admin::Readiness;
 use crate::error::RuntimeError;
+use crate::leader::LeaderGate;
+use crate::leader::fence::FenceLayer;
 use crate::settings::CommonArgs;
 use crate::shutdown::Shutdown;
 
 /// Builds a client from `--kubeconfig`/`KUBECONFIG`, else the in-cluster config, else
 /// `~/.kube/config`.
 pub async fn connect(args: &CommonArgs) -> Result<Client, RuntimeError> {
+    Client::try_from(config(args).await?).map_err(RuntimeError::Kube)
+}
+
+/// A client whose writes pass `gate` ([`crate::leader::fence`]): the one every binary uses.
+pub fn fenced(config: Config, gate: LeaderGate) -> Result<Client, RuntimeError> {
+    let builder = ClientBuilder::try_from(config).map_err(RuntimeError::Kube)?;
+    Ok(builder.with_layer(&FenceLayer::new(gate)).build())
+}
+
+/// The client configuration from `--kubeconfig`/`KUBECONFIG`, else the in-cluster config,
+/// else `~/.kube/config`.
+pub async fn config(args: &CommonArgs) -> Result<Config, RuntimeError> {
     let options = KubeConfigOptions {
         context: args.kube_context.clone(),
         ..KubeConfigOptions::default()
@@ -45,7 +60,7 @@ pub async fn connect(args: &CommonArgs) -> Result<Client, RuntimeError> {
             .await
             .map_err(|e| RuntimeError::KubeConfig(e.to_string()))?
     };
-    Client::try_from(config).map_err(RuntimeError::Kube)
+    Ok(config)
 }
 
 /// Waits (by watching, not polling) until the CRD `name` is established.

@@ -3,7 +3,9 @@
 //! [`run`] waits for the kind's CRD (if it is one), keeps the readiness gate
 //! `watch:<resource>` closed until the first list completes, times and counts every reconcile,
 //! retries failures with per-object capped backoff, and stops taking new work on shutdown
-//! while letting in-flight reconciles finish.
+//! while letting in-flight reconciles finish. With leader election, a standby watches (its
+//! caches stay warm) but skips every reconcile, and reconciles every object when it starts
+//! leading (`crate::leader`).
 
 use std::collections::HashSet;
 use std::fmt::Debug;
@@ -21,6 +23,7 @@ use serde::de::DeserializeOwned;
 
 use crate::backoff::Backoff;
 use crate::error::ErrorKind;
+use crate::leader::LeaderGate;
 use crate::metrics::ReconcileMetrics;
 use crate::runtime::Runtime;
 
@@ -65,6 +68,8 @@ struct Context<K: Resource<DynamicType = ()> + 'static, R> {
     backoff: Backoff,
     resource: &'static str,
     store: Store<K>,
+    /// Reconciles run only while this opens.
+    leader: LeaderGate,
     /// Objects with a trigger whose reconcile has not started yet (the queue depth).
     queued: Arc<Mutex<HashSet<String>>>,
 }
@@ -133,6 +138,7 @@ pub async fn run_with<K, R>(
         backoff: runtime.backoff(),
         resource,
         store: store.clone(),
+        leader: runtime.leader.clone(),
         queued,
     });
     let resync = runtime.args.resync();
@@ -206,6 +212,11 @@ where
         });
         controller = controller.reconcile_all_on(trigger);
     }
+    // A new term reconciles everything: what the standby skipped, and what the old leader
+    // left half done.
+    if runtime.leader.is_elected() {
+        controller = controller.reconcile_all_on(runtime.leader.gained());
+    }
 
     (store, controller)
 }
@@ -219,13 +230,18 @@ where
     K: Resource<DynamicType = ()> + Clone + Send + Sync + 'static,
     R: Reconciler<K>,
 {
-    let _timer = ctx.metrics.start(ctx.resource);
     let key = ObjectRef::from_obj(object.as_ref()).to_string();
     {
         let mut queued = lock(&ctx.queued);
         queued.remove(&key);
         ctx.metrics.set_queue_depth(ctx.resource, queued.len());
     }
+    if !ctx.leader.is_leading() {
+        // A standby: the leader does this work; the start of a term reconciles everything.
+        tracing::debug!(resource = ctx.resource, object = %key, "not leading; reconcile skipped");
+        return Ok(Action::await_change());
+    }
+    let _timer = ctx.metrics.start(ctx.resource);
     match ctx.reconciler.reconcile(object).await {
         Ok(action) => {
             ctx.backoff.reset(&key);
@@ -249,6 +265,18 @@ where
     R: Reconciler<K>,
 {
     let key = ObjectRef::from_obj(object.as_ref()).to_string();
+    if !ctx.leader.is_leading() {
+        // The term ended during the reconcile (its writes were fenced); the next term
+        // reconciles everything, so there is nothing to retry here.
+        tracing::info!(
+            resource = ctx.resource,
+            object = %key,
+            error.kind = error.kind(),
+            error = %error,
+            "reconcile stopped: no longer leading"
+        );
+        return Action::await_change();
+    }
     if !error.is_transient() {
         tracing::warn!(
             resource = ctx.resource,

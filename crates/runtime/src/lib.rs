@@ -23,6 +23,7 @@
 //! - [`ssa`]: the one server-side apply helper (field manager, force, status or object).
 //! - [`events`]: the one event writer (Kubernetes events with bounded notes).
 //! - [`hash_key`]: the installation's key for the hashes published in status.
+//! - [`leader`]: leader election over a Lease, and the gate every write passes (fencing).
 //! - [`runtime`]: what every binary starts with (admin server, client, signals).
 //! - [`shutdown`]: SIGTERM/SIGINT handling.
 
@@ -35,6 +36,7 @@ pub mod error;
 pub mod events;
 pub mod guard;
 pub mod hash_key;
+pub mod leader;
 pub mod metrics;
 pub mod mirror;
 pub mod owner;

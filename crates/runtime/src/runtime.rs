@@ -2,7 +2,8 @@
 //!
 //! `main` parses its args and calls [`Runtime::start`]; the binary's library then runs its
 //! controllers with [`crate::controller::run`] and hands their futures to [`Runtime::run`],
-//! which returns once they all stopped after a shutdown signal (or the grace period ran out).
+//! which returns once they all stopped after a shutdown signal (or the grace period ran out)
+//! and the Lease, with `--leader-elect`, was released.
 
 use std::future::Future;
 use std::pin::Pin;
@@ -15,6 +16,7 @@ use prometheus::Registry;
 use crate::admin::{self, AdminState, Heartbeat, Readiness};
 use crate::backoff::Backoff;
 use crate::error::RuntimeError;
+use crate::leader::{Election, LeaderGate};
 use crate::metrics::ReconcileMetrics;
 use crate::settings::CommonArgs;
 use crate::shutdown::Shutdown;
@@ -42,6 +44,10 @@ pub struct Runtime {
     pub readiness: Readiness,
     /// Shutdown signal.
     pub shutdown: Shutdown,
+    /// Whether this process may write now (always, without `--leader-elect`).
+    pub leader: LeaderGate,
+    /// The running leader election, released once every task stopped.
+    election: Election,
 }
 
 impl Runtime {
@@ -69,6 +75,8 @@ impl Runtime {
         let registry = crate::metrics::registry(name);
         let metrics = ReconcileMetrics::register(&registry)
             .map_err(|e| RuntimeError::Settings(format!("metrics registration: {e}")))?;
+        let leader_metric = crate::leader::register_metric(&registry)
+            .map_err(|e| RuntimeError::Settings(format!("metrics registration: {e}")))?;
         let readiness = Readiness::default();
         readiness.pending("kube-client", "connecting to the Kubernetes API");
         let heartbeat = Heartbeat::default();
@@ -81,7 +89,17 @@ impl Runtime {
             heartbeat,
         };
         admin::serve(args.admin_addr, state, shutdown.clone()).await?;
-        let client = crate::client::connect(&args).await?;
+        let config = crate::client::config(&args).await?;
+        // The elector's own client is the only one a standby writes with (the Lease).
+        let lease_client = Client::try_from(config.clone())?;
+        let (leader, election) = crate::leader::start(
+            name,
+            &args.leader,
+            &args.controller_namespace,
+            lease_client,
+            leader_metric,
+        )?;
+        let client = crate::client::fenced(config, leader.clone())?;
         readiness.ready("kube-client");
         tracing::info!(controller = name, version = rockoon_core::VERSION, namespace = %args.namespace, "started");
         Ok(Self {
@@ -92,6 +110,8 @@ impl Runtime {
             metrics,
             readiness,
             shutdown,
+            leader,
+            election,
         })
     }
 
@@ -126,6 +146,8 @@ impl Runtime {
                 true
             }
         };
+        // Only now, with no task left to write, may another replica take over at once.
+        self.election.release().await;
         tracing::info!(controller = self.name, "stopped");
         clean
     }

@@ -65,6 +65,10 @@ pub struct CommonArgs {
     /// against missed events).
     #[arg(long, env = "OSCTL_RESYNC_SECONDS", default_value_t = 600)]
     pub resync_seconds: u64,
+
+    /// Leader election (`--leader-elect` and its timings).
+    #[command(flatten)]
+    pub leader: crate::leader::LeaderArgs,
 }
 
 impl CommonArgs {

@@ -22,6 +22,7 @@ mod gateway_routes;
 mod health;
 mod helm_recovery;
 mod instance_ha;
+mod leader;
 mod lifecycle;
 mod memcached_only;
 mod node;

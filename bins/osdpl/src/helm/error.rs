@@ -63,6 +63,13 @@ pub enum HelmError {
     /// The helm binary could not be run at all.
     #[error("cannot run helm: {0}")]
     Spawn(String),
+    /// This process does not lead (leader election): helm was not started, or was killed
+    /// with its process group when the term ended.
+    #[error("helm {op} not run: this process no longer leads")]
+    NotLeader {
+        /// The helm operation.
+        op: &'static str,
+    },
 }
 
 impl HelmError {
@@ -78,6 +85,7 @@ impl HelmError {
             HelmError::Unreachable { .. } => "helm_api_unreachable",
             HelmError::Failed { .. } => "helm_failed",
             HelmError::Spawn(_) => "helm_spawn",
+            HelmError::NotLeader { .. } => "not_leader",
         }
     }
 

@@ -5,7 +5,9 @@
 //! upgrade leaves the release `pending-*`, which the apply step recovers). Helm runs in a
 //! process group of its own, and the whole group is killed (on timeout, or when the caller
 //! gives up), so no plugin or post-renderer it started lives on. Failures are read
-//! into [`HelmError`] kinds. Concurrency limits and per-release locking belong to the caller
+//! into [`HelmError`] kinds. With leader election, no helm starts while the process does not
+//! lead, and a running one's group is killed the moment the term ends, before another replica
+//! can take the Lease ([`rockoon_runtime::leader`]). Concurrency limits and per-release locking belong to the caller
 //! (`apply`), which knows what may run together.
 
 pub mod chart;
@@ -20,6 +22,7 @@ use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use prometheus::{HistogramOpts, HistogramVec, IntCounterVec, Opts, Registry};
+use rockoon_runtime::leader::LeaderGate;
 use tokio::io::AsyncWriteExt;
 use tokio::process::Command;
 
@@ -109,12 +112,22 @@ pub struct Upgrade<'a> {
 pub struct Helm {
     config: HelmConfig,
     metrics: HelmMetrics,
+    leader: LeaderGate,
 }
 
 impl Helm {
-    /// A runner with `config`, counting into `metrics`.
+    /// A runner with `config`, counting into `metrics`, always allowed to run helm.
     pub fn new(config: HelmConfig, metrics: HelmMetrics) -> Self {
-        Self { config, metrics }
+        Self {
+            config,
+            metrics,
+            leader: LeaderGate::always(),
+        }
+    }
+
+    /// The runner fenced by `leader`: helm runs only while the process leads.
+    pub fn fenced_by(self, leader: LeaderGate) -> Self {
+        Self { leader, ..self }
     }
 
     /// `helm upgrade --install`, values on stdin.
@@ -205,6 +218,9 @@ impl Helm {
         args: Vec<OsString>,
         stdin: Option<Vec<u8>>,
     ) -> Result<String, HelmError> {
+        if !self.leader.is_leading() {
+            return Err(HelmError::NotLeader { op });
+        }
         let home = &self.config.home;
         let mut command = Command::new(&self.config.binary);
         command
@@ -230,8 +246,15 @@ impl Helm {
             let _ = pipe.write_all(&data).await;
             drop(pipe);
         }
-        let output = match tokio::time::timeout(self.config.timeout, child.wait_with_output()).await
-        {
+        let waited = tokio::select! {
+            waited = tokio::time::timeout(self.config.timeout, child.wait_with_output()) => waited,
+            // Dropping `group` kills helm and everything it started: the term ended.
+            () = self.leader.lost() => {
+                tracing::warn!(op, "no longer leading: helm killed");
+                return Err(HelmError::NotLeader { op });
+            }
+        };
+        let output = match waited {
             Ok(output) => {
                 // Helm has exited: its group id may be reused from now on.
                 group.0 = None;

@@ -70,3 +70,62 @@ async fn a_timed_out_helm_is_killed_with_everything_it_started() {
     assert!(!alive(&pid), "helm's child {pid} outlived the timeout");
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+fn config(binary: PathBuf, dir: &Path) -> HelmConfig {
+    HelmConfig {
+        binary,
+        kubeconfig: None,
+        kube_context: None,
+        timeout: Duration::from_secs(60),
+        history_max: 3,
+        home: dir.to_owned(),
+    }
+}
+
+#[tokio::test]
+async fn a_standby_starts_no_helm_at_all() {
+    let dir = scratch("standby");
+    let pidfile = dir.join("child.pid");
+    let metrics = HelmMetrics::register(&Registry::new()).unwrap();
+    let helm = Helm::new(config(hanging_helm(&dir, &pidfile), &dir), metrics)
+        .fenced_by(LeaderGate::elected());
+
+    let result = helm.uninstall("r", "ns").await;
+    assert!(
+        matches!(result, Err(HelmError::NotLeader { op: "uninstall" })),
+        "{result:?}"
+    );
+    assert!(!pidfile.exists(), "helm ran on a standby");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[tokio::test]
+async fn helm_running_when_the_term_ends_is_killed_with_everything_it_started() {
+    let dir = scratch("term-end");
+    let pidfile = dir.join("child.pid");
+    let metrics = HelmMetrics::register(&Registry::new()).unwrap();
+    let gate = LeaderGate::elected();
+    let now = std::time::Instant::now();
+    gate.extend(now + Duration::from_secs(2), now);
+    let helm =
+        Helm::new(config(hanging_helm(&dir, &pidfile), &dir), metrics).fenced_by(gate.clone());
+
+    let result = tokio::time::timeout(Duration::from_secs(20), helm.rollback("r", "ns")).await;
+    assert!(
+        matches!(result, Ok(Err(HelmError::NotLeader { op: "rollback" }))),
+        "{result:?}"
+    );
+    assert!(
+        now.elapsed() < Duration::from_secs(10),
+        "killed late: {:?}",
+        now.elapsed()
+    );
+
+    let pid = std::fs::read_to_string(&pidfile).unwrap().trim().to_owned();
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while alive(&pid) && std::time::Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(!alive(&pid), "helm's child {pid} outlived the term");
+    let _ = std::fs::remove_dir_all(&dir);
+}
