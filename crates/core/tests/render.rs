@@ -408,7 +408,8 @@ fn insecure_chart_defaults_are_replaced_by_generated_secrets() {
 }
 
 /// The releases the image lists ship, with their OpenStack release number.
-const SUPPORTED_RELEASES: [(&str, &str); 4] = [
+const SUPPORTED_RELEASES: [(&str, &str); 5] = [
+    ("antelope", "2023.1"),
     ("caracal", "2024.1"),
     ("epoxy", "2025.1"),
     ("flamingo", "2025.2"),
@@ -594,7 +595,7 @@ fn every_image_list_covers_every_image_key_of_its_upstream_chart() {
 
 #[test]
 fn an_unsupported_openstack_version_fails_naming_the_field_and_the_supported_releases() {
-    for version in ["antelope", "yoga"] {
+    for version in ["zed", "yoga", "queens"] {
         let error = render_dry(&compute_sample_at(version)).unwrap_err();
         let message = error.to_string();
         assert!(
@@ -603,7 +604,7 @@ fn an_unsupported_openstack_version_fails_naming_the_field_and_the_supported_rel
         );
         assert!(message.contains(version), "{message}");
         assert!(
-            message.contains("caracal, epoxy, flamingo, gazpacho"),
+            message.contains("antelope, caracal, epoxy, flamingo, gazpacho"),
             "{message}"
         );
     }
