@@ -130,6 +130,10 @@ pub fn diff(args: &DiffArgs) -> Result<(String, bool), String> {
                 out.push_str(&format!("=== {service}: WAITING: {reason}\n"));
                 continue;
             }
+            ServiceOutcome::Unsupported { reason } => {
+                out.push_str(&format!("=== {service}: UNSUPPORTED: {reason}\n"));
+                continue;
+            }
         };
         for release in releases {
             out.push_str(&format!(
@@ -274,7 +278,15 @@ fn format(rendered: &Rendered, format: Format) -> Result<String, String> {
                     ServiceOutcome::Waiting { reason } => {
                         out.push_str(&format!("---\n# service: {service}: WAITING: {reason}\n"));
                     }
+                    ServiceOutcome::Unsupported { reason } => {
+                        out.push_str(&format!(
+                            "---\n# service: {service}: UNSUPPORTED: {reason}\n"
+                        ));
+                    }
                 }
+            }
+            for setting in &rendered.unsupported {
+                out.push_str(&format!("---\n# unsupported setting: {setting}\n"));
             }
             for daemonset in &rendered.precache {
                 out.push_str("---\n# image pre-caching\n");

@@ -35,7 +35,11 @@ pub fn enabled_services(
             message: format!("no preset {name} (core and compute are rendered)"),
         });
     };
-    let mut merged = json!({"features": {"services": preset}});
+    let mut merged = json!({
+        "openstack_version": spec.openstack_version,
+        "preset": spec.preset,
+        "features": {"services": preset},
+    });
     merge_into(
         &mut merged,
         &json!({"features": {"services": user}}),

@@ -248,7 +248,9 @@ fn a_missing_referenced_secret_stops_only_the_services_it_feeds_naming_the_refer
                 assert!(reason.contains("Secret \"vault\""), "{reason}");
             }
             ("key-manager", other) => panic!("key-manager rendered without its Secret: {other:?}"),
-            (_, ServiceOutcome::Waiting { reason }) => panic!("{service} waits: {reason}"),
+            (_, ServiceOutcome::Waiting { reason } | ServiceOutcome::Unsupported { reason }) => {
+                panic!("{service} is not ready: {reason}")
+            }
             (_, ServiceOutcome::Ready { .. }) => {}
         }
     }

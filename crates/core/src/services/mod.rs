@@ -10,6 +10,7 @@
 
 mod accepted;
 mod model;
+pub mod rockoon;
 
 mod alarming;
 mod block_storage;
@@ -65,7 +66,7 @@ pub const ALL: &[&Service] = &[
 
 /// Every service name Rockoon accepts in `features.services` (its list plus the two its
 /// presets add). All are accepted here too, so `~descheduler` can remove one a preset adds;
-/// those without a descriptor are reported when enabled.
+/// those without a descriptor are `UNSUPPORTED` entries when enabled ([`rockoon`]).
 pub const ROCKOON_NAMES: &[&str] = &[
     "alarming",
     "app-gateway",
