@@ -306,7 +306,10 @@ pub struct Progressing<'a> {
 
 impl Progressing<'_> {
     /// The rollout's states with the unsupported services added.
-    fn with_unsupported(&self, states: &BTreeMap<String, ServiceState>) -> BTreeMap<String, ServiceState> {
+    fn with_unsupported(
+        &self,
+        states: &BTreeMap<String, ServiceState>,
+    ) -> BTreeMap<String, ServiceState> {
         let mut all = states.clone();
         for (service, why) in self.unsupported_services {
             all.insert(service.clone(), ServiceState::Unsupported(why.clone()));

@@ -50,8 +50,8 @@ pub fn osdpl_status(
         Some(settings) => Some(unsupported_condition(settings)),
         None => last("UnsupportedSettings"),
     };
-    let services = crate::state::unsupported_services(overall)
-        .or_else(|| last("UnsupportedServices"));
+    let services =
+        crate::state::unsupported_services(overall).or_else(|| last("UnsupportedServices"));
     let conditions = overall
         .conditions()
         .into_iter()

@@ -140,9 +140,9 @@ fn every_typed_field_of_the_crd_is_a_checked_setting() {
                 .any(|n| *f == n || f.starts_with(&format!("{n}.")))
         })
         .filter(|f| {
-            !settings
-                .keys()
-                .any(|s| s == *f || s.starts_with(&format!("{f}.")) || f.starts_with(&format!("{s}.")))
+            !settings.keys().any(|s| {
+                s == *f || s.starts_with(&format!("{f}.")) || f.starts_with(&format!("{s}."))
+            })
         })
         .collect();
     assert!(

@@ -131,7 +131,8 @@ mod tests {
 
     #[test]
     fn a_rockoon_service_not_rendered_here_is_listed_with_why_and_the_rest_stays_enabled() {
-        let spec = json!({"features": {"services": ["identity", "redis", "stepler", "~descheduler"]}});
+        let spec =
+            json!({"features": {"services": ["identity", "redis", "stepler", "~descheduler"]}});
         let names: Vec<_> = enabled_services(&spec)
             .unwrap()
             .iter()
@@ -151,7 +152,10 @@ mod tests {
         assert_eq!(enabled_services(&spec).unwrap().len(), 1);
         let unsupported = unsupported_services(&spec).unwrap();
         assert_eq!(unsupported[0].0, "instance-ha");
-        assert!(unsupported[0].1.contains("from victoria"), "{unsupported:?}");
+        assert!(
+            unsupported[0].1.contains("from victoria"),
+            "{unsupported:?}"
+        );
     }
 
     #[test]

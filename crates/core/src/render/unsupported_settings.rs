@@ -17,6 +17,9 @@ pub struct Declared {
     pub why: &'static str,
     /// A value that is the default (setting it changes nothing and is not reported).
     pub default: Option<bool>,
+    /// `(merged spec pointer, value)`: when the merged spec has that value there, the setting
+    /// is rendered (e.g. DVR with OVN) and not reported.
+    pub unless: Option<(&'static str, &'static str)>,
 }
 
 const fn entry(path: &'static str, why: &'static str) -> Declared {
@@ -24,19 +27,176 @@ const fn entry(path: &'static str, why: &'static str) -> Declared {
         path,
         why,
         default: None,
+        unless: None,
     }
 }
 
 /// Not-yet-rendered settings, sorted by path.
 pub const DECLARED: &[Declared] = &[
     entry(
+        "artifacts.binary_base_url",
+        "no rendered chart downloads binary artifacts (VM images, themes) yet",
+    ),
+    entry(
         "features.barbican.backends.vault",
         "Vault needs vault_url, approle_role_id and approle_secret_id; without them Barbican keeps its simple_crypto store",
+    ),
+    entry(
+        "features.database.backup",
+        "MariaDB backups are not rendered yet",
+    ),
+    entry(
+        "features.database.local_volumes",
+        "MariaDB local volumes are not rendered yet",
+    ),
+    entry(
+        "features.designate.backend.external_ip",
+        "the PowerDNS external address is not rendered yet",
+    ),
+    entry(
+        "features.designate.backend.protocol",
+        "the PowerDNS protocol is not rendered yet",
+    ),
+    entry(
+        "features.horizon.default_theme",
+        "Horizon themes are not rendered yet",
+    ),
+    entry(
+        "features.horizon.motd",
+        "the Horizon message of the day is not rendered yet",
+    ),
+    entry(
+        "features.horizon.themes",
+        "Horizon themes are not rendered yet",
+    ),
+    entry(
+        "features.keystone.domain_specific_configuration",
+        "Keystone domain-specific (LDAP) configuration is not rendered yet",
+    ),
+    entry(
+        "features.keystone.federation",
+        "Keystone federation is not rendered yet",
+    ),
+    entry(
+        "features.keystone.keycloak",
+        "Keycloak integration is not rendered yet",
+    ),
+    entry(
+        "features.keystone.users",
+        "the admin user's project and domains are not rendered yet",
+    ),
+    entry(
+        "features.logging.cadf",
+        "CADF audit notifications are not rendered yet",
+    ),
+    entry(
+        "features.manila.share",
+        "Manila share backends are not rendered yet",
+    ),
+    entry(
+        "features.messaging.notifications.external",
+        "external notification topics are not rendered yet",
+    ),
+    entry(
+        "features.neutron.baremetal",
+        "networking-generic-switch (bare metal) is not rendered yet",
+    ),
+    entry("features.neutron.bgpvpn", "BGP VPN is not rendered yet"),
+    Declared {
+        path: "features.neutron.dvr",
+        why: "DVR with ML2/OVS is not rendered yet",
+        default: None,
+        unless: Some(("/features/neutron/backend", "ml2/ovn")),
+    },
+    entry(
+        "features.neutron.extensions.dynamic_routing",
+        "the neutron dynamic routing extension is not rendered yet",
+    ),
+    entry(
+        "features.neutron.extensions.portprober",
+        "the neutron portprober extension is not rendered yet",
+    ),
+    entry(
+        "features.neutron.extensions.vpnaas",
+        "the neutron VPNaaS extension is not rendered yet",
+    ),
+    entry(
+        "features.neutron.floating_network",
+        "the floating network bootstrap is not rendered yet",
+    ),
+    entry(
+        "features.neutron.ipsec",
+        "IPsec encryption of tenant traffic is not rendered yet",
+    ),
+    entry(
+        "features.nova.console.novnc.tls",
+        "noVNC TLS is not rendered yet",
+    ),
+    entry(
+        "features.nova.images.encryption",
+        "ephemeral disk encryption is not rendered yet",
+    ),
+    entry(
+        "features.nova.libvirt.tls",
+        "libvirt TLS is not rendered yet",
+    ),
+    entry(
+        "features.octavia.lb_network",
+        "the Octavia management network settings are not rendered yet",
+    ),
+    entry(
+        "features.policies.aodh",
+        "aodh policies are not rendered yet",
+    ),
+    entry(
+        "features.policies.glance",
+        "glance policies are not rendered yet",
+    ),
+    entry(
+        "features.policies.gnocchi",
+        "gnocchi is not rendered by this version",
+    ),
+    entry(
+        "features.policies.ironic",
+        "ironic is not rendered by this version",
+    ),
+    entry(
+        "features.policies.masakari",
+        "masakari policies are not rendered yet",
+    ),
+    entry(
+        "features.policies.neutron",
+        "neutron policies are not rendered yet",
+    ),
+    entry(
+        "features.policies.nova",
+        "nova policies are not rendered yet",
+    ),
+    entry(
+        "features.policies.panko",
+        "panko is not rendered by this version",
+    ),
+    entry(
+        "features.policies.placement",
+        "placement policies are not rendered yet",
+    ),
+    entry(
+        "features.policies.strict_admin",
+        "strict admin policies are not rendered yet",
+    ),
+    entry(
+        "features.stacklight",
+        "StackLight integration is not rendered yet",
+    ),
+    entry(
+        "features.telemetry",
+        "the telemetry (autoscaling) mode needs services this version does not render",
     ),
     Declared {
         path: "migration.*.deploy_main_service",
         why: "the main release is always deployed",
         default: Some(true),
+        unless: None,
     },
 ];
 
@@ -52,6 +212,12 @@ pub fn found(user: &Value, merged: &Value) -> Vec<String> {
                 continue;
             }
             if declared.path == "features.barbican.backends.vault" && vault_complete(merged) {
+                continue;
+            }
+            if declared
+                .unless
+                .is_some_and(|(pointer, v)| merged.pointer(pointer) == Some(&Value::from(v)))
+            {
                 continue;
             }
             out.push(format!("spec.{path}: {}", declared.why));
@@ -100,11 +266,7 @@ pub fn is_declared(path: &str) -> bool {
     DECLARED.iter().any(|d| {
         let pattern: Vec<&str> = d.path.split('.').collect();
         let parts: Vec<&str> = path.split('.').collect();
-        parts.len() >= pattern.len()
-            && pattern
-                .iter()
-                .zip(&parts)
-                .all(|(p, k)| *p == "*" || p == k)
+        parts.len() >= pattern.len() && pattern.iter().zip(&parts).all(|(p, k)| *p == "*" || p == k)
     })
 }
 
@@ -115,7 +277,10 @@ mod tests {
 
     #[test]
     fn the_list_is_sorted_and_every_reason_is_one_line() {
-        assert!(DECLARED.is_sorted_by_key(|d| d.path), "keep DECLARED sorted");
+        assert!(
+            DECLARED.is_sorted_by_key(|d| d.path),
+            "keep DECLARED sorted"
+        );
         for d in DECLARED {
             assert!(!d.why.contains('\n') && !d.why.is_empty(), "{}", d.path);
         }
@@ -140,6 +305,15 @@ mod tests {
             "enabled": true, "vault_url": "https://vault:8200",
             "approle_role_id": "r", "approle_secret_id": "s"}}}}});
         assert!(found(&complete, &complete).is_empty());
+    }
+
+    #[test]
+    fn dvr_is_reported_with_ovs_only() {
+        let ovs = json!({"features": {"neutron": {"backend": "ml2", "dvr": {"enabled": true}}}});
+        assert_eq!(found(&ovs, &ovs).len(), 1);
+        let ovn =
+            json!({"features": {"neutron": {"backend": "ml2/ovn", "dvr": {"enabled": true}}}});
+        assert!(found(&ovn, &ovn).is_empty());
     }
 
     #[test]

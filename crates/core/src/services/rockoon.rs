@@ -34,10 +34,7 @@ pub const NOT_RENDERED: &[(&str, &str)] = &[
         "metering",
         "Ceilometer (metering) is not rendered by this version",
     ),
-    (
-        "metric",
-        "Gnocchi (metric) is not rendered by this version",
-    ),
+    ("metric", "Gnocchi (metric) is not rendered by this version"),
     (
         "metric-storage",
         "Rockoon's metric storage is not rendered by this version",
@@ -121,7 +118,9 @@ impl VersionRule {
 /// Why `service` (a canonical name) cannot run at `version` with `preset`, if it cannot.
 pub fn refusal(service: &str, version: OpenStackVersion, preset: Preset) -> Option<String> {
     if service == "baremetal" && preset == Preset::ComputeTf {
-        return Some("baremetal is not available with the compute-tf preset (Rockoon's rule)".into());
+        return Some(
+            "baremetal is not available with the compute-tf preset (Rockoon's rule)".into(),
+        );
     }
     VERSION_RULES
         .iter()
@@ -235,6 +234,9 @@ mod tests {
         for r in VERSION_RULES {
             assert!(rule.rule.contains(&format!("s == '{}'", r.service)));
         }
-        assert!(rule.rule.contains("'queens','rocky','stein','train','ussuri']"));
+        assert!(
+            rule.rule
+                .contains("'queens','rocky','stein','train','ussuri']")
+        );
     }
 }
