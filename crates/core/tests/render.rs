@@ -69,6 +69,56 @@ fn compute_sample_renders_to_its_golden_output() {
 }
 
 #[test]
+fn a_rockoon_antelope_object_renders_with_its_unrenderable_services_reported_not_dropped() {
+    let rendered = render_dry(&sample_spec("antelope-rockoon.yaml")).unwrap();
+    let unsupported: Vec<(&str, &str)> = rendered
+        .services
+        .iter()
+        .filter_map(|(name, outcome)| match outcome {
+            ServiceOutcome::Unsupported { reason } => Some((name.as_str(), reason.as_str())),
+            _ => None,
+        })
+        .collect();
+    let names: Vec<&str> = unsupported.iter().map(|(n, _)| *n).collect();
+    assert_eq!(
+        names,
+        [
+            "baremetal",
+            "descheduler",
+            "dynamic-resource-balancer",
+            "redis",
+            "stepler"
+        ]
+    );
+    assert!(unsupported.iter().all(|(_, why)| !why.is_empty()));
+    assert!(rendered.releases().any(|r| r.chart == "masakari"));
+    assert!(rendered.releases().any(|r| r.chart == "barbican"));
+    // The domain as DNS compares it; Vault with only `enabled` is reported, not rendered.
+    let text = serde_json::to_string(&rendered.services).unwrap();
+    assert!(
+        text.contains("keystone.cloud.example.net"),
+        "domain not normalised"
+    );
+    assert!(
+        !text.contains("Cloud.Example"),
+        "upper case left in the render"
+    );
+    assert!(
+        rendered
+            .unsupported
+            .iter()
+            .any(|u| u.starts_with("spec.features.barbican.backends.vault: ")),
+        "{:?}",
+        rendered.unsupported
+    );
+    assert!(!text.contains("vault_plugin"));
+    golden(
+        "antelope-rockoon.yaml",
+        &serde_json::to_value(&rendered).unwrap(),
+    );
+}
+
+#[test]
 fn telemetry_sample_renders_to_its_golden_output() {
     let rendered = render_dry(&sample_spec("telemetry.yaml")).unwrap();
     assert!(

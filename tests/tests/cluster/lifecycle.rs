@@ -727,7 +727,7 @@ async fn drafts_and_specs_that_cannot_render_apply_nothing_and_say_why() {
     enabled.sort_unstable();
     assert_eq!(enabled, ["coordination", "memcached"], "{status}");
 
-    // Values for a service that is not enabled change nothing: said in `Unsupported`.
+    // Values for a service that is not enabled change nothing: said in `UnsupportedSettings`.
     setup
         .merge_spec(json!({"services": {"dns": {"designate": {"values": {"x": 1}}}}}))
         .await;
@@ -737,13 +737,15 @@ async fn drafts_and_specs_that_cannot_render_apply_nothing_and_say_why() {
             o.and_then(|o| o.status.as_ref()?.conditions.clone())
                 .unwrap_or_default()
                 .iter()
-                .any(|c| c.type_ == "Unsupported" && c.message.contains("spec.services.dns"))
+                .any(|c| {
+                    c.type_ == "UnsupportedSettings" && c.message.contains("spec.services.dns")
+                })
         }),
     )
     .await;
     assert!(
         reported.is_ok(),
-        "no Unsupported condition; log:\n{}",
+        "no UnsupportedSettings condition; log:\n{}",
         setup.osdpl.log_tail()
     );
     // Spec mistakes the API server cannot see are InvalidSpec naming the path, and nothing is

@@ -208,7 +208,10 @@ pub fn found(user: &Value, merged: &Value) -> Vec<String> {
         let mut hits = Vec::new();
         matches(user, &parts, String::new(), &mut hits);
         for (path, value) in hits {
-            if declared.default.is_some_and(|d| value == &Value::Bool(d)) {
+            // The default value, or a section switched off, asks for nothing.
+            if declared.default.is_some_and(|d| value == &Value::Bool(d))
+                || value.get("enabled") == Some(&Value::Bool(false))
+            {
                 continue;
             }
             if declared.path == "features.barbican.backends.vault" && vault_complete(merged) {
@@ -305,6 +308,12 @@ mod tests {
             "enabled": true, "vault_url": "https://vault:8200",
             "approle_role_id": "r", "approle_secret_id": "s"}}}}});
         assert!(found(&complete, &complete).is_empty());
+    }
+
+    #[test]
+    fn a_section_switched_off_is_not_reported() {
+        let user = json!({"features": {"nova": {"images": {"encryption": {"enabled": false}}}}});
+        assert!(found(&user, &user).is_empty());
     }
 
     #[test]
