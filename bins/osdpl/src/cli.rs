@@ -335,6 +335,23 @@ mod tests {
     }
 
     #[test]
+    fn render_lists_unsupported_services_and_settings() {
+        let mut args = args(None);
+        args.file = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../../tests/fixtures/osdpl/antelope-rockoon.yaml"
+        )
+        .into();
+        let text = render(&args).unwrap();
+        assert!(
+            text.contains("# service: stepler: UNSUPPORTED: "),
+            "{}",
+            &text[text.len().saturating_sub(2000)..]
+        );
+        assert!(text.contains("# unsupported setting: spec.features.barbican.backends.vault: "));
+    }
+
+    #[test]
     fn render_service_of_a_service_not_enabled_names_the_file() {
         let error = rendered(&args(Some("tempest-of-doom"))).unwrap_err();
         assert!(
