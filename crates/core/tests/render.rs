@@ -119,6 +119,34 @@ fn a_rockoon_antelope_object_renders_with_its_unrenderable_services_reported_not
 }
 
 #[test]
+fn compute_tf_renders_everything_but_its_tungsten_fabric_networking_which_is_unsupported() {
+    let mut spec = minimal(json!({}));
+    spec["preset"] = json!("compute-tf");
+    let rendered = render_dry(&spec).unwrap();
+    let outcome = |name: &str| {
+        rendered
+            .services
+            .iter()
+            .find(|(s, _)| s == name)
+            .map(|(_, o)| o.clone())
+            .unwrap_or_else(|| panic!("{name} is not listed"))
+    };
+    assert!(
+        matches!(outcome("networking"), ServiceOutcome::Unsupported { reason } if reason.contains("tungstenfabric"))
+    );
+    assert!(matches!(
+        outcome("redis"),
+        ServiceOutcome::Unsupported { .. }
+    ));
+    assert!(matches!(outcome("compute"), ServiceOutcome::Ready { .. }));
+    assert!(matches!(
+        outcome("load-balancer"),
+        ServiceOutcome::Ready { .. }
+    ));
+    assert!(!rendered.releases().any(|r| r.chart == "neutron"));
+}
+
+#[test]
 fn telemetry_sample_renders_to_its_golden_output() {
     let rendered = render_dry(&sample_spec("telemetry.yaml")).unwrap();
     assert!(

@@ -72,6 +72,12 @@ fn refusal(merged: &Value, service: &str) -> Option<String> {
     fn field<T: serde::de::DeserializeOwned>(merged: &Value, key: &str) -> Option<T> {
         serde_json::from_value(merged.get(key)?.clone()).ok()
     }
+    let backend = merged
+        .pointer("/features/neutron/backend")
+        .and_then(Value::as_str);
+    if let Some(why) = rockoon::backend_refusal(service, backend) {
+        return Some(why);
+    }
     let version: OpenStackVersion = field(merged, "openstack_version")?;
     let preset: Preset = field(merged, "preset").unwrap_or(Preset::Compute);
     rockoon::refusal(service, version, preset)

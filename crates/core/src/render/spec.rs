@@ -29,7 +29,7 @@ pub fn merged_spec(
     if !templates.has(&preset_template) {
         return Err(invalid(
             "spec.preset",
-            format!("no preset {preset:?} (core and compute are rendered)"),
+            format!("no preset {preset:?} (core, compute and compute-tf are rendered)"),
         ));
     }
     let size_template = format!("size/{size}.yaml");

@@ -161,8 +161,13 @@ pub fn feature_owner(section: &str) -> Option<&'static Service> {
 }
 
 /// The services `preset` enables, in catalog order; `None` for a preset this version does
-/// not render.
+/// not render. `compute-tf` enables the `compute` services (Rockoon's lists are the same; its
+/// Tungsten Fabric networking is then reported unsupported, see [`rockoon`]).
 pub fn preset_services(preset: Preset) -> Option<Vec<&'static str>> {
+    let preset = match preset {
+        Preset::ComputeTf => Preset::Compute,
+        other => other,
+    };
     let list: Vec<&'static str> = ALL
         .iter()
         .filter(|s| s.presets.contains(&preset))

@@ -50,7 +50,8 @@ pub const NOT_RENDERED: &[(&str, &str)] = &[
 ];
 
 /// Services Rockoon's `compute` preset enables that have no descriptor here, with the
-/// releases (from, until, both inclusive) in which it does.
+/// releases (from, until, both inclusive) in which it does. Its `compute-tf` preset adds the
+/// same, `redis` at every release.
 const COMPUTE_PRESET_EXTRAS: &[(&str, Option<OpenStackVersion>, Option<OpenStackVersion>)] = &[
     ("descheduler", None, None),
     ("dynamic-resource-balancer", None, None),
@@ -115,6 +116,15 @@ impl VersionRule {
     }
 }
 
+/// Why `networking` cannot render with the neutron `backend` of the merged spec, if it cannot.
+pub fn backend_refusal(service: &str, backend: Option<&str>) -> Option<String> {
+    (service == "networking" && backend == Some("tungstenfabric")).then(|| {
+        "features.neutron.backend tungstenfabric: Tungsten Fabric has no OpenStack-Helm chart; \
+         networking is not rendered (ml2 and ml2/ovn are)"
+            .to_owned()
+    })
+}
+
 /// Why `service` (a canonical name) cannot run at `version` with `preset`, if it cannot.
 pub fn refusal(service: &str, version: OpenStackVersion, preset: Preset) -> Option<String> {
     if service == "baremetal" && preset == Preset::ComputeTf {
@@ -146,13 +156,15 @@ pub fn not_rendered(service: &str) -> Option<&'static str> {
 /// The services Rockoon's `preset` enables at `version` that have no descriptor here; the
 /// render reports each as unsupported.
 pub fn preset_extras(preset: Preset, version: Option<OpenStackVersion>) -> Vec<&'static str> {
-    if preset != Preset::Compute {
+    if preset == Preset::Core {
         return Vec::new();
     }
+    let tf = preset == Preset::ComputeTf;
     COMPUTE_PRESET_EXTRAS
         .iter()
         .filter(|(_, from, until)| {
-            version.is_none_or(|v| from.is_none_or(|f| v >= f) && until.is_none_or(|u| v <= u))
+            tf || version
+                .is_none_or(|v| from.is_none_or(|f| v >= f) && until.is_none_or(|u| v <= u))
         })
         .map(|(name, _, _)| *name)
         .collect()
@@ -215,6 +227,7 @@ mod tests {
         assert!(!at(Gazpacho).contains(&"redis"));
         assert!(at(Gazpacho).contains(&"descheduler"));
         assert!(preset_extras(Preset::Core, Some(Epoxy)).is_empty());
+        assert!(preset_extras(Preset::ComputeTf, Some(Gazpacho)).contains(&"redis"));
     }
 
     #[test]
