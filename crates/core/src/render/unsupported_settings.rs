@@ -42,8 +42,36 @@ pub const DECLARED: &[Declared] = &[
         "Vault needs vault_url, approle_role_id and approle_secret_id; without them Barbican keeps its simple_crypto store",
     ),
     entry(
+        "features.cloudprober",
+        "cloudprober is not rendered by this version",
+    ),
+    entry(
         "features.database.backup",
         "MariaDB backups are not rendered yet",
+    ),
+    entry(
+        "features.database.cleanup.aodh",
+        "aodh database cleanup is not rendered yet",
+    ),
+    entry(
+        "features.database.cleanup.barbican",
+        "barbican database cleanup is not rendered yet",
+    ),
+    entry(
+        "features.database.cleanup.glance",
+        "glance database cleanup is not rendered yet",
+    ),
+    entry(
+        "features.database.cleanup.horizon",
+        "horizon database cleanup is not rendered yet",
+    ),
+    entry(
+        "features.database.cleanup.manila",
+        "manila database cleanup is not rendered yet",
+    ),
+    entry(
+        "features.database.cleanup.masakari",
+        "masakari database cleanup is not rendered yet",
     ),
     entry(
         "features.database.local_volumes",
@@ -70,6 +98,10 @@ pub const DECLARED: &[Declared] = &[
         "Horizon themes are not rendered yet",
     ),
     entry(
+        "features.ironic",
+        "Ironic (baremetal) is not rendered by this version",
+    ),
+    entry(
         "features.keystone.domain_specific_configuration",
         "Keystone domain-specific (LDAP) configuration is not rendered yet",
     ),
@@ -88,6 +120,10 @@ pub const DECLARED: &[Declared] = &[
     entry(
         "features.logging.cadf",
         "CADF audit notifications are not rendered yet",
+    ),
+    entry(
+        "features.logging.masakari",
+        "masakari log levels are not rendered yet",
     ),
     entry(
         "features.manila.share",
@@ -137,6 +173,10 @@ pub const DECLARED: &[Declared] = &[
         "ephemeral disk encryption is not rendered yet",
     ),
     entry(
+        "features.nova.images.lvm.volume_group",
+        "the LVM volume group of instance disks is always nova-vol",
+    ),
+    entry(
         "features.nova.libvirt.tls",
         "libvirt TLS is not rendered yet",
     ),
@@ -161,6 +201,10 @@ pub const DECLARED: &[Declared] = &[
         "ironic is not rendered by this version",
     ),
     entry(
+        "features.policies.keystone",
+        "keystone policies are not rendered yet",
+    ),
+    entry(
         "features.policies.masakari",
         "masakari policies are not rendered yet",
     ),
@@ -183,6 +227,10 @@ pub const DECLARED: &[Declared] = &[
     entry(
         "features.policies.strict_admin",
         "strict admin policies are not rendered yet",
+    ),
+    entry(
+        "features.ssl.tls_proxy",
+        "the TLS proxy sidecars are not rendered yet",
     ),
     entry(
         "features.stacklight",
