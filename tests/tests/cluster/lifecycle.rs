@@ -133,12 +133,15 @@ impl Setup {
         }
     }
 
+    /// Every service applied, or reported `UNSUPPORTED` (never applied: the compute preset's
+    /// `redis` and `dynamic-resource-balancer`).
     async fn applied(&self, what: &str, limit: Duration) -> Value {
         self.status_until(what, limit, |s| {
             s["osdpl"]["state"] == "APPLIED"
-                && s["services"]
-                    .as_object()
-                    .is_some_and(|m| m.values().all(|v| v["state"] == "APPLIED"))
+                && s["services"].as_object().is_some_and(|m| {
+                    m.values()
+                        .all(|v| v["state"] == "APPLIED" || v["state"] == "UNSUPPORTED")
+                })
         })
         .await
     }
@@ -305,6 +308,12 @@ async fn the_sample_compute_deployment_converges_and_each_change_touches_only_wh
     // 1. Everything applied, each release installed once.
     let status = setup.applied("sample applied", APPLY_WAIT).await;
     assert_eq!(status["osdpl"]["lcm_progress"], "20/20", "{status}");
+    for service in ["redis", "dynamic-resource-balancer"] {
+        assert_eq!(
+            status["services"][service]["state"], "UNSUPPORTED",
+            "{status}"
+        );
+    }
     let releases = setup.releases().await;
     assert_eq!(releases.len(), COMPUTE_RELEASES, "{releases:?}");
     assert!(
