@@ -231,6 +231,46 @@ mod tests {
     }
 
     #[test]
+    fn the_preset_lists_are_rockoons_with_app_gateway_as_ingress() {
+        let listed = |preset, version| {
+            let mut all = super::super::preset_services(preset).unwrap();
+            all.extend(preset_extras(preset, Some(version)));
+            all.sort_unstable();
+            all
+        };
+        let core = [
+            "compute",
+            "coordination",
+            "dashboard",
+            "database",
+            "identity",
+            "image",
+            "ingress",
+            "memcached",
+            "messaging",
+            "networking",
+            "placement",
+        ];
+        assert_eq!(listed(Preset::Core, Epoxy), core);
+        let mut compute: Vec<&str> = core.to_vec();
+        compute.extend([
+            "block-storage",
+            "descheduler",
+            "dns",
+            "dynamic-resource-balancer",
+            "key-manager",
+            "load-balancer",
+            "orchestration",
+            "redis",
+        ]);
+        compute.sort_unstable();
+        assert_eq!(listed(Preset::Compute, Epoxy), compute);
+        assert_eq!(listed(Preset::ComputeTf, Gazpacho), compute);
+        compute.retain(|s| *s != "redis");
+        assert_eq!(listed(Preset::Compute, Gazpacho), compute);
+    }
+
+    #[test]
     fn every_rockoon_service_without_a_descriptor_has_a_reason() {
         for name in super::super::ROCKOON_NAMES {
             if super::super::find(name).is_none() {
