@@ -130,6 +130,10 @@ pub fn diff(args: &DiffArgs) -> Result<(String, bool), String> {
                 out.push_str(&format!("=== {service}: WAITING: {reason}\n"));
                 continue;
             }
+            ServiceOutcome::Unsupported { reason } => {
+                out.push_str(&format!("=== {service}: UNSUPPORTED: {reason}\n"));
+                continue;
+            }
         };
         for release in releases {
             out.push_str(&format!(
@@ -274,7 +278,15 @@ fn format(rendered: &Rendered, format: Format) -> Result<String, String> {
                     ServiceOutcome::Waiting { reason } => {
                         out.push_str(&format!("---\n# service: {service}: WAITING: {reason}\n"));
                     }
+                    ServiceOutcome::Unsupported { reason } => {
+                        out.push_str(&format!(
+                            "---\n# service: {service}: UNSUPPORTED: {reason}\n"
+                        ));
+                    }
                 }
+            }
+            for setting in &rendered.unsupported {
+                out.push_str(&format!("---\n# unsupported setting: {setting}\n"));
             }
             for daemonset in &rendered.precache {
                 out.push_str("---\n# image pre-caching\n");
@@ -320,6 +332,23 @@ mod tests {
         assert_eq!(one.fingerprint, all.fingerprint);
         let identity = all.services.iter().find(|(s, _)| s == "identity").unwrap();
         assert_eq!(&one.services[0], identity);
+    }
+
+    #[test]
+    fn render_lists_unsupported_services_and_settings() {
+        let mut args = args(None);
+        args.file = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../../tests/fixtures/osdpl/antelope-rockoon.yaml"
+        )
+        .into();
+        let text = render(&args).unwrap();
+        assert!(
+            text.contains("# service: stepler: UNSUPPORTED: "),
+            "{}",
+            &text[text.len().saturating_sub(2000)..]
+        );
+        assert!(text.contains("# unsupported setting: spec.features.barbican.backends.vault: "));
     }
 
     #[test]

@@ -23,7 +23,14 @@ const RELEASE_STATES: &[&str] = &[
     "uninstalling",
 ];
 /// Service states always exported.
-const SERVICE_STATES: &[&str] = &["APPLIED", "APPLYING", "WAITING", "FAILED", "DELETING"];
+const SERVICE_STATES: &[&str] = &[
+    "APPLIED",
+    "APPLYING",
+    "WAITING",
+    "FAILED",
+    "DELETING",
+    "UNSUPPORTED",
+];
 
 impl StateMetrics {
     /// Creates the gauges and registers them on `registry`.

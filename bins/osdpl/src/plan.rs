@@ -192,6 +192,12 @@ pub fn plan(
                 waiting.insert(service);
                 Work::Waiting(reason.clone())
             }
+            // Reported with its reason (see `report::Progressing`); nothing of it is applied,
+            // and nothing it may have installed is removed.
+            ServiceOutcome::Unsupported { .. } => {
+                waiting.insert(service);
+                continue;
+            }
             ServiceOutcome::Ready { releases } => {
                 wanted.extend(releases.iter().map(|r| r.name.as_str()));
                 match foreign(osdpl, releases, installed) {

@@ -145,6 +145,16 @@ impl Osdpl {
             osdpl,
             fingerprint: &rendered.fingerprint,
             unsupported: &rendered.unsupported,
+            unsupported_services: &rendered
+                .services
+                .iter()
+                .filter_map(|(name, outcome)| match outcome {
+                    render::ServiceOutcome::Unsupported { reason } => {
+                        Some((name.clone(), reason.clone()))
+                    }
+                    _ => None,
+                })
+                .collect(),
         };
         let outcome = rollout.run(self.applier.as_ref(), &progress).await?;
         progress.finished(&previous, &outcome.states).await?;

@@ -264,6 +264,7 @@ impl Report {
                     ("APPLIED", _) => ServiceState::Applied,
                     ("FAILED", Some(cause)) => ServiceState::Failed(cause),
                     ("WAITING", Some(cause)) => ServiceState::Waiting(cause),
+                    ("UNSUPPORTED", Some(cause)) => ServiceState::Unsupported(cause),
                     _ => return None,
                 };
                 Some((service, format!("{state:?}")))
@@ -296,8 +297,25 @@ pub struct Progressing<'a> {
     pub osdpl: &'a OpenStackDeployment,
     /// Fingerprint of the render being applied.
     pub fingerprint: &'a str,
-    /// Spec settings no chart takes (the `Unsupported` condition).
+    /// Spec settings no chart takes (the `UnsupportedSettings` condition).
     pub unsupported: &'a [String],
+    /// Enabled services this version cannot render, with why (`UNSUPPORTED` entries, the
+    /// `UnsupportedServices` condition).
+    pub unsupported_services: &'a BTreeMap<String, String>,
+}
+
+impl Progressing<'_> {
+    /// The rollout's states with the unsupported services added.
+    fn with_unsupported(
+        &self,
+        states: &BTreeMap<String, ServiceState>,
+    ) -> BTreeMap<String, ServiceState> {
+        let mut all = states.clone();
+        for (service, why) in self.unsupported_services {
+            all.insert(service.clone(), ServiceState::Unsupported(why.clone()));
+        }
+        all
+    }
 }
 
 impl Progressing<'_> {
@@ -309,6 +327,7 @@ impl Progressing<'_> {
         states: &BTreeMap<String, ServiceState>,
     ) -> Result<(), Error> {
         let installed = self.mirrors.installed();
+        let states = &self.with_unsupported(states);
         self.report
             .transitions(self.osdpl, previous, states, &installed)
             .await;
@@ -318,7 +337,7 @@ impl Progressing<'_> {
 
 impl Progress for Progressing<'_> {
     async fn states(&self, states: &BTreeMap<String, ServiceState>) -> Result<(), Error> {
-        let overall = Overall::Services(states.clone());
+        let overall = Overall::Services(self.with_unsupported(states));
         let (fingerprint, unsupported) = (Some(self.fingerprint), Some(self.unsupported));
         self.report
             .status(self.mirrors, self.osdpl, &overall, fingerprint, unsupported)
@@ -368,6 +387,11 @@ fn transition_events(
             ServiceState::Waiting(cause) => {
                 Some((EventType::Normal, "Waiting", format!("{service}: {cause}")))
             }
+            ServiceState::Unsupported(cause) => Some((
+                EventType::Warning,
+                "Unsupported",
+                format!("{service}: {cause}"),
+            )),
             ServiceState::Applying | ServiceState::Deleting => None,
         })
         .collect()

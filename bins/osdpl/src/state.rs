@@ -17,6 +17,10 @@ pub enum ServiceState {
     Failed(String),
     /// No longer enabled; its releases are being uninstalled.
     Deleting,
+    /// Enabled, but this version cannot render it (the cause says why); nothing is applied
+    /// for it. Not counted in the progress, and not holding the overall state back: the
+    /// `UnsupportedServices` condition names it.
+    Unsupported(String),
 }
 
 impl ServiceState {
@@ -28,13 +32,16 @@ impl ServiceState {
             ServiceState::Applied => "APPLIED",
             ServiceState::Failed(_) => "FAILED",
             ServiceState::Deleting => "DELETING",
+            ServiceState::Unsupported(_) => "UNSUPPORTED",
         }
     }
 
     /// What it waits for, or why it failed.
     pub fn cause(&self) -> Option<&str> {
         match self {
-            ServiceState::Waiting(c) | ServiceState::Failed(c) => Some(c),
+            ServiceState::Waiting(c) | ServiceState::Failed(c) | ServiceState::Unsupported(c) => {
+                Some(c)
+            }
             _ => None,
         }
     }
@@ -108,7 +115,7 @@ impl Overall {
                     .count();
                 let enabled = services
                     .values()
-                    .filter(|s| **s != ServiceState::Deleting)
+                    .filter(|s| !matches!(s, ServiceState::Deleting | ServiceState::Unsupported(_)))
                     .count();
                 Some(format!("{applied}/{enabled}"))
             }
@@ -174,7 +181,13 @@ impl Overall {
                         "Ready",
                         true,
                         "Applied",
-                        format!("{} services applied", services.len()),
+                        format!(
+                            "{} services applied",
+                            services
+                                .values()
+                                .filter(|s| **s == ServiceState::Applied)
+                                .count()
+                        ),
                     ),
                     ("Progressing", false, "Applied", String::new()),
                     ("Degraded", false, "AsExpected", String::new()),
@@ -202,6 +215,27 @@ impl Overall {
             },
         }
     }
+}
+
+/// `UnsupportedServices` as `(status, reason, message)` while services are reported: True,
+/// naming each enabled service this version cannot render with why; `None` otherwise (the last
+/// reported condition stays).
+pub fn unsupported_services(overall: &Overall) -> Option<(bool, String, String)> {
+    let Overall::Services(services) = overall else {
+        return None;
+    };
+    let listed: Vec<String> = services
+        .iter()
+        .filter_map(|(name, state)| match state {
+            ServiceState::Unsupported(why) => Some(format!("{name}: {why}")),
+            _ => None,
+        })
+        .collect();
+    Some(if listed.is_empty() {
+        (false, "AllServicesRendered".into(), String::new())
+    } else {
+        (true, "ServicesNotRendered".into(), listed.join("; "))
+    })
 }
 
 #[cfg(test)]
@@ -243,6 +277,25 @@ mod tests {
                 .unwrap(),
             "1/2"
         );
+    }
+
+    #[test]
+    fn an_unsupported_service_holds_nothing_back_and_is_named_in_its_own_condition() {
+        let overall = services(&[
+            ("identity", ServiceState::Applied),
+            ("redis", ServiceState::Unsupported("no chart".into())),
+        ]);
+        assert_eq!(overall.word(), "APPLIED");
+        assert_eq!(overall.progress().unwrap(), "1/1");
+        let [ready, ..] = overall.conditions();
+        assert_eq!(ready.3, "1 services applied");
+        let (status, reason, message) = unsupported_services(&overall).unwrap();
+        assert!(status);
+        assert_eq!(reason, "ServicesNotRendered");
+        assert_eq!(message, "redis: no chart");
+        let none = services(&[("identity", ServiceState::Applied)]);
+        assert!(!unsupported_services(&none).unwrap().0);
+        assert!(unsupported_services(&Overall::Draft).is_none());
     }
 
     #[test]

@@ -26,8 +26,8 @@ use crate::state::Overall;
 pub use rockoon_core::names::OSDPL_MANAGER as FIELD_MANAGER;
 
 /// The OSDPL `status` fields this binary owns. `unsupported` (spec settings no chart takes)
-/// is known only when the spec rendered; otherwise the last reported `Unsupported` condition
-/// stays.
+/// is known only when the spec rendered; otherwise the last reported `UnsupportedSettings`
+/// condition stays (and `UnsupportedServices` likewise, when no service states are known).
 pub fn osdpl_status(
     osdpl: &OpenStackDeployment,
     overall: &Overall,
@@ -40,19 +40,29 @@ pub fn osdpl_status(
         .and_then(|s| s.conditions.as_deref())
         .unwrap_or_default();
     let now = Timestamp::now();
+    let last = |kind: &str| {
+        previous
+            .iter()
+            .find(|c| c.type_ == kind)
+            .map(|c| (c.status == "True", c.reason.clone(), c.message.clone()))
+    };
     let unsupported = match unsupported {
         Some(settings) => Some(unsupported_condition(settings)),
-        None => previous
-            .iter()
-            .find(|c| c.type_ == "Unsupported")
-            .map(|c| (c.status == "True", c.reason.clone(), c.message.clone())),
+        None => last("UnsupportedSettings"),
     };
+    let services =
+        crate::state::unsupported_services(overall).or_else(|| last("UnsupportedServices"));
     let conditions = overall
         .conditions()
         .into_iter()
         .map(|(kind, status, reason, message)| (kind, status, reason.to_owned(), message))
         .chain(
-            unsupported.map(|(status, reason, message)| ("Unsupported", status, reason, message)),
+            unsupported
+                .map(|(status, reason, message)| ("UnsupportedSettings", status, reason, message)),
+        )
+        .chain(
+            services
+                .map(|(status, reason, message)| ("UnsupportedServices", status, reason, message)),
         )
         .chain(conflict_condition(overall))
         .map(|(kind, status, reason, message)| {
@@ -97,7 +107,7 @@ fn conflict_condition(overall: &Overall) -> Option<(&'static str, bool, String, 
     }
 }
 
-/// `Unsupported` as `(status, reason, message)`: True, listing every setting, when the spec
+/// `UnsupportedSettings` as `(status, reason, message)`: True, listing every setting, when the spec
 /// has settings no chart takes.
 fn unsupported_condition(settings: &[String]) -> (bool, String, String) {
     if settings.is_empty() {

@@ -217,3 +217,41 @@ fn a_conflicting_osdpl_shows_state_conflict_and_a_conflict_condition_naming_the_
             .all(|c| c.type_ != "Conflict")
     );
 }
+
+#[test]
+fn an_unsupported_service_is_an_osdplst_entry_with_why_and_named_in_unsupported_services() {
+    use crate::state::ServiceState;
+    let osdpl = osdpl();
+    let overall = Overall::Services(
+        [
+            ("identity".to_owned(), ServiceState::Applied),
+            (
+                "redis".to_owned(),
+                ServiceState::Unsupported("no chart here".into()),
+            ),
+        ]
+        .into_iter()
+        .collect(),
+    );
+    let settings = ["spec.features.stacklight: not rendered yet".to_owned()];
+    let status = osdpl_status(&osdpl, &overall, Some("f"), Some(&settings));
+    assert_eq!(status.state.as_deref(), Some("APPLIED"));
+    let conditions = status.conditions.unwrap();
+    let services = conditions
+        .iter()
+        .find(|c| c.type_ == "UnsupportedServices")
+        .unwrap();
+    assert_eq!(services.status, "True");
+    assert_eq!(services.message, "redis: no chart here");
+    let settings = conditions
+        .iter()
+        .find(|c| c.type_ == "UnsupportedSettings")
+        .unwrap();
+    assert_eq!(settings.status, "True");
+    assert!(settings.message.contains("spec.features.stacklight"));
+    let osdplst = osdplst_status(&osdpl, &overall, Some("f"));
+    let redis = &osdplst.services.unwrap()["redis"];
+    assert_eq!(redis.state.as_deref(), Some("UNSUPPORTED"));
+    assert_eq!(redis.cause.as_deref(), Some("no chart here"));
+    assert_eq!(osdplst.osdpl.unwrap().lcm_progress.as_deref(), Some("1/1"));
+}

@@ -8,6 +8,7 @@
 use serde_json::{Value, json};
 
 use crate::crd::OpenStackDeploymentSpec;
+use crate::crd::osdpl::Preset;
 use crate::render::RenderError;
 use crate::render::catalog;
 use crate::services::{Service, preset_services};
@@ -32,10 +33,30 @@ pub fn enabled_services(
         let name = json!(spec.preset);
         return Err(RenderError::InvalidSpec {
             path: "spec.preset".into(),
-            message: format!("no preset {name} (core and compute are rendered)"),
+            message: format!("no preset {name} (core, compute and compute-tf are rendered)"),
         });
     };
-    let mut merged = json!({"features": {"services": preset}});
+    // The release, preset and neutron backend decide which services cannot render (as in the
+    // preset templates: compute-tf is Tungsten Fabric unless the user says otherwise).
+    let backend = spec
+        .features
+        .as_ref()
+        .and_then(|f| f.neutron.as_ref()?.backend)
+        .map_or_else(
+            || {
+                json!(if spec.preset == Preset::ComputeTf {
+                    "tungstenfabric"
+                } else {
+                    "ml2"
+                })
+            },
+            |b| json!(b),
+        );
+    let mut merged = json!({
+        "openstack_version": spec.openstack_version,
+        "preset": spec.preset,
+        "features": {"services": preset, "neutron": {"backend": backend}},
+    });
     merge_into(
         &mut merged,
         &json!({"features": {"services": user}}),
@@ -100,8 +121,17 @@ mod tests {
     }
 
     #[test]
-    fn a_preset_this_version_does_not_render_is_an_error_naming_the_preset() {
-        let error = enabled_services(&spec("compute-tf", &[])).unwrap_err();
-        assert!(error.to_string().contains("spec.preset"), "{error}");
+    fn compute_tf_enables_the_compute_services_but_not_networking_it_cannot_render() {
+        let names = |preset| -> Vec<&str> {
+            enabled_services(&spec(preset, &[]))
+                .unwrap()
+                .iter()
+                .map(|s| s.name)
+                .collect()
+        };
+        let tf = names("compute-tf");
+        let compute = names("compute");
+        assert!(!tf.contains(&"networking") && compute.contains(&"networking"));
+        assert_eq!(tf.len() + 1, compute.len());
     }
 }

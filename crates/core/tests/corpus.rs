@@ -53,6 +53,7 @@ fn summary(rendered: &rockoon_core::render::Rendered) -> Value {
     for (service, outcome) in &rendered.services {
         let entry = match outcome {
             ServiceOutcome::Waiting { reason } => json!({ "waiting": reason }),
+            ServiceOutcome::Unsupported { reason } => json!({ "unsupported": reason }),
             ServiceOutcome::Ready { releases } => {
                 let mut by_release = Map::new();
                 for release in releases {

@@ -539,6 +539,7 @@ fn objects_only_cel_can_refuse_still_deserialise() {
         "bad-domain.yaml",
         "bad-nodes-key.yaml",
         "long-region.yaml",
+        "service-outside-its-releases.yaml",
     ] {
         let yaml = invalid(file);
         let osdpl = parse_osdpl(&yaml).unwrap_or_else(|e| {
@@ -573,6 +574,7 @@ fn every_invalid_sample_is_covered_by_a_test() {
         "bad-nodes-key.yaml",
         "long-region.yaml",
         "missing-size.yaml",
+        "service-outside-its-releases.yaml",
         "unknown-preset.yaml",
         "unknown-service.yaml",
         "wrong-type-openstack-version.yaml",

@@ -69,6 +69,84 @@ fn compute_sample_renders_to_its_golden_output() {
 }
 
 #[test]
+fn a_rockoon_antelope_object_renders_with_its_unrenderable_services_reported_not_dropped() {
+    let rendered = render_dry(&sample_spec("antelope-rockoon.yaml")).unwrap();
+    let unsupported: Vec<(&str, &str)> = rendered
+        .services
+        .iter()
+        .filter_map(|(name, outcome)| match outcome {
+            ServiceOutcome::Unsupported { reason } => Some((name.as_str(), reason.as_str())),
+            _ => None,
+        })
+        .collect();
+    let names: Vec<&str> = unsupported.iter().map(|(n, _)| *n).collect();
+    assert_eq!(
+        names,
+        [
+            "baremetal",
+            "descheduler",
+            "dynamic-resource-balancer",
+            "redis",
+            "stepler"
+        ]
+    );
+    assert!(unsupported.iter().all(|(_, why)| !why.is_empty()));
+    assert!(rendered.releases().any(|r| r.chart == "masakari"));
+    assert!(rendered.releases().any(|r| r.chart == "barbican"));
+    // The domain as DNS compares it; Vault with only `enabled` is reported, not rendered.
+    let text = serde_json::to_string(&rendered.services).unwrap();
+    assert!(
+        text.contains("keystone.cloud.example.net"),
+        "domain not normalised"
+    );
+    assert!(
+        !text.contains("Cloud.Example"),
+        "upper case left in the render"
+    );
+    assert!(
+        rendered
+            .unsupported
+            .iter()
+            .any(|u| u.starts_with("spec.features.barbican.backends.vault: ")),
+        "{:?}",
+        rendered.unsupported
+    );
+    assert!(!text.contains("vault_plugin"));
+    golden(
+        "antelope-rockoon.yaml",
+        &serde_json::to_value(&rendered).unwrap(),
+    );
+}
+
+#[test]
+fn compute_tf_renders_everything_but_its_tungsten_fabric_networking_which_is_unsupported() {
+    let mut spec = minimal(json!({}));
+    spec["preset"] = json!("compute-tf");
+    let rendered = render_dry(&spec).unwrap();
+    let outcome = |name: &str| {
+        rendered
+            .services
+            .iter()
+            .find(|(s, _)| s == name)
+            .map(|(_, o)| o.clone())
+            .unwrap_or_else(|| panic!("{name} is not listed"))
+    };
+    assert!(
+        matches!(outcome("networking"), ServiceOutcome::Unsupported { reason } if reason.contains("tungstenfabric"))
+    );
+    assert!(matches!(
+        outcome("redis"),
+        ServiceOutcome::Unsupported { .. }
+    ));
+    assert!(matches!(outcome("compute"), ServiceOutcome::Ready { .. }));
+    assert!(matches!(
+        outcome("load-balancer"),
+        ServiceOutcome::Ready { .. }
+    ));
+    assert!(!rendered.releases().any(|r| r.chart == "neutron"));
+}
+
+#[test]
 fn telemetry_sample_renders_to_its_golden_output() {
     let rendered = render_dry(&sample_spec("telemetry.yaml")).unwrap();
     assert!(
@@ -248,7 +326,9 @@ fn a_missing_referenced_secret_stops_only_the_services_it_feeds_naming_the_refer
                 assert!(reason.contains("Secret \"vault\""), "{reason}");
             }
             ("key-manager", other) => panic!("key-manager rendered without its Secret: {other:?}"),
-            (_, ServiceOutcome::Waiting { reason }) => panic!("{service} waits: {reason}"),
+            (_, ServiceOutcome::Waiting { reason } | ServiceOutcome::Unsupported { reason }) => {
+                panic!("{service} is not ready: {reason}")
+            }
             (_, ServiceOutcome::Ready { .. }) => {}
         }
     }
@@ -408,7 +488,8 @@ fn insecure_chart_defaults_are_replaced_by_generated_secrets() {
 }
 
 /// The releases the image lists ship, with their OpenStack release number.
-const SUPPORTED_RELEASES: [(&str, &str); 4] = [
+const SUPPORTED_RELEASES: [(&str, &str); 5] = [
+    ("antelope", "2023.1"),
     ("caracal", "2024.1"),
     ("epoxy", "2025.1"),
     ("flamingo", "2025.2"),
@@ -594,7 +675,7 @@ fn every_image_list_covers_every_image_key_of_its_upstream_chart() {
 
 #[test]
 fn an_unsupported_openstack_version_fails_naming_the_field_and_the_supported_releases() {
-    for version in ["antelope", "yoga"] {
+    for version in ["zed", "yoga", "queens"] {
         let error = render_dry(&compute_sample_at(version)).unwrap_err();
         let message = error.to_string();
         assert!(
@@ -603,7 +684,7 @@ fn an_unsupported_openstack_version_fails_naming_the_field_and_the_supported_rel
         );
         assert!(message.contains(version), "{message}");
         assert!(
-            message.contains("caracal, epoxy, flamingo, gazpacho"),
+            message.contains("antelope, caracal, epoxy, flamingo, gazpacho"),
             "{message}"
         );
     }

@@ -75,7 +75,9 @@ async fn sample_osdpls_are_accepted_by_the_api_server() {
     let client = cluster.client().await.unwrap();
     let ns = TestNamespace::create(&client, "samples").await.unwrap();
     let api = osdpl_api(client.clone(), &ns.name);
-    for sample in ["core.yaml", "compute.yaml"] {
+    // antelope-rockoon: what Rockoon accepts and our CRD once refused (an upper-case domain
+    // with a trailing dot, Vault with only `enabled`).
+    for sample in ["core.yaml", "compute.yaml", "antelope-rockoon.yaml"] {
         let mut object = fixture(sample);
         object["metadata"]["name"] = sample.trim_end_matches(".yaml").into();
         create(&api, object.clone(), &ns.name)
@@ -109,6 +111,10 @@ async fn malformed_osdpls_are_rejected_with_a_message_naming_the_field() {
         ("bad-domain.yaml", "spec.public_domain_name"),
         ("bad-nodes-key.yaml", "spec.nodes"),
         ("long-region.yaml", "spec.region_name"),
+        (
+            "service-outside-its-releases.yaml",
+            "spec.features.services",
+        ),
     ];
     for (file, field) in cases {
         let error = create(&api, fixture(&format!("invalid/{file}")), &ns.name)

@@ -133,12 +133,15 @@ impl Setup {
         }
     }
 
+    /// Every service applied, or reported `UNSUPPORTED` (never applied: the compute preset's
+    /// `redis` and `dynamic-resource-balancer`).
     async fn applied(&self, what: &str, limit: Duration) -> Value {
         self.status_until(what, limit, |s| {
             s["osdpl"]["state"] == "APPLIED"
-                && s["services"]
-                    .as_object()
-                    .is_some_and(|m| m.values().all(|v| v["state"] == "APPLIED"))
+                && s["services"].as_object().is_some_and(|m| {
+                    m.values()
+                        .all(|v| v["state"] == "APPLIED" || v["state"] == "UNSUPPORTED")
+                })
         })
         .await
     }
@@ -305,6 +308,12 @@ async fn the_sample_compute_deployment_converges_and_each_change_touches_only_wh
     // 1. Everything applied, each release installed once.
     let status = setup.applied("sample applied", APPLY_WAIT).await;
     assert_eq!(status["osdpl"]["lcm_progress"], "20/20", "{status}");
+    for service in ["redis", "dynamic-resource-balancer"] {
+        assert_eq!(
+            status["services"][service]["state"], "UNSUPPORTED",
+            "{status}"
+        );
+    }
     let releases = setup.releases().await;
     assert_eq!(releases.len(), COMPUTE_RELEASES, "{releases:?}");
     assert!(
@@ -727,7 +736,7 @@ async fn drafts_and_specs_that_cannot_render_apply_nothing_and_say_why() {
     enabled.sort_unstable();
     assert_eq!(enabled, ["coordination", "memcached"], "{status}");
 
-    // Values for a service that is not enabled change nothing: said in `Unsupported`.
+    // Values for a service that is not enabled change nothing: said in `UnsupportedSettings`.
     setup
         .merge_spec(json!({"services": {"dns": {"designate": {"values": {"x": 1}}}}}))
         .await;
@@ -737,13 +746,15 @@ async fn drafts_and_specs_that_cannot_render_apply_nothing_and_say_why() {
             o.and_then(|o| o.status.as_ref()?.conditions.clone())
                 .unwrap_or_default()
                 .iter()
-                .any(|c| c.type_ == "Unsupported" && c.message.contains("spec.services.dns"))
+                .any(|c| {
+                    c.type_ == "UnsupportedSettings" && c.message.contains("spec.services.dns")
+                })
         }),
     )
     .await;
     assert!(
         reported.is_ok(),
-        "no Unsupported condition; log:\n{}",
+        "no UnsupportedSettings condition; log:\n{}",
         setup.osdpl.log_tail()
     );
     // Spec mistakes the API server cannot see are InvalidSpec naming the path, and nothing is

@@ -33,6 +33,7 @@ mod small;
 mod ssa;
 mod status_truth;
 mod supervisor;
+mod unsupported;
 mod upstream_objects;
 mod workloads;
 

@@ -55,6 +55,7 @@ pub type Extra = BTreeMap<String, Value>;
         json_path = ".metadata.creationTimestamp"
     )
 )]
+#[x_kube(validation = crate::services::rockoon::version_rule_cel())]
 pub struct OpenStackDeploymentSpec {
     /// OpenStack release to run.
     pub openstack_version: OpenStackVersion,
@@ -63,9 +64,11 @@ pub struct OpenStackDeploymentSpec {
     /// Sizing profile: replicas and resources.
     pub size: Size,
     /// Public DNS suffix; public endpoints are `https://<service>.<public_domain_name>`.
+    /// Upper case and a trailing dot are accepted, as Rockoon does; the render lower-cases
+    /// the name and drops the dot.
     #[x_kube(validation = kube::core::Rule::new(
-        "self.matches('^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$')"
-    ).message("public_domain_name must be a lower-case DNS domain name, e.g. it.example.com"))]
+        "self.matches('^[A-Za-z0-9]([-A-Za-z0-9]*[A-Za-z0-9])?(\\\\.[A-Za-z0-9]([-A-Za-z0-9]*[A-Za-z0-9])?)*\\\\.?$')"
+    ).message("public_domain_name must be a DNS domain name, e.g. it.example.com"))]
     #[schemars(length(min = 1, max = 253))]
     pub public_domain_name: String,
     /// Kubernetes cluster domain used for internal endpoints (default `cluster.local`).
@@ -143,6 +146,28 @@ pub enum OpenStackVersion {
 }
 
 impl OpenStackVersion {
+    /// Every release, in order.
+    pub const ALL: [OpenStackVersion; 18] = [
+        Self::Queens,
+        Self::Rocky,
+        Self::Stein,
+        Self::Train,
+        Self::Ussuri,
+        Self::Victoria,
+        Self::Wallaby,
+        Self::Xena,
+        Self::Yoga,
+        Self::Zed,
+        Self::Antelope,
+        Self::Bobcat,
+        Self::Caracal,
+        Self::Dalmatian,
+        Self::Epoxy,
+        Self::Flamingo,
+        Self::Gazpacho,
+        Self::Master,
+    ];
+
     /// The name as written in the spec.
     pub fn as_str(self) -> &'static str {
         VERSION_NAMES[self as usize]
@@ -299,9 +324,10 @@ mod tests {
 
     #[test]
     fn version_names_match_their_serialised_form() {
-        for name in VERSION_NAMES {
-            let version: OpenStackVersion = serde_json::from_value(Value::from(name)).unwrap();
-            assert_eq!(version.as_str(), name);
+        for (name, listed) in VERSION_NAMES.iter().zip(OpenStackVersion::ALL) {
+            let version: OpenStackVersion = serde_json::from_value(Value::from(*name)).unwrap();
+            assert_eq!(version.as_str(), *name);
+            assert_eq!(version, listed);
         }
     }
 }

@@ -4,24 +4,17 @@
 use serde_json::Value;
 
 use super::RenderError;
-use crate::services::{self, Service};
+use crate::crd::osdpl::{OpenStackVersion, Preset};
+use crate::services::{self, Service, rockoon};
 
-/// The enabled services of a merged spec, in apply order; unknown names are errors naming
-/// their place in `features.services`.
+/// The enabled services of a merged spec that this version renders, in apply order; unknown
+/// names are errors naming their place in `features.services`. Enabled services it cannot
+/// render are left out here and listed by [`unsupported_services`].
 pub fn enabled_services(merged: &Value) -> Result<Vec<&'static Service>, RenderError> {
-    let list = match merged.pointer("/features/services") {
-        None | Some(Value::Null) => return Ok(Vec::new()),
-        Some(Value::Array(items)) => items,
-        Some(_) => {
-            return Err(RenderError::InvalidSpec {
-                path: "spec.features.services".into(),
-                message: "must be a list of service names".into(),
-            });
-        }
-    };
     let mut enabled = Vec::new();
-    for (index, item) in list.iter().enumerate() {
+    for (index, item) in service_list(merged)?.iter().enumerate() {
         let def = check_entry(&format!("spec.features.services[{index}]"), item)?;
+        let def = def.filter(|d| refusal(merged, d.name).is_none());
         if let Some(def) = def.filter(|d| !enabled.iter().any(|e: &&Service| e.name == d.name)) {
             enabled.push(def);
         }
@@ -35,8 +28,64 @@ pub fn enabled_services(merged: &Value) -> Result<Vec<&'static Service>, RenderE
     Ok(enabled)
 }
 
+/// The enabled services of a merged spec this version cannot render, each with why: Rockoon
+/// services without a descriptor, and services outside Rockoon's per-release rules. Sorted by
+/// name.
+pub fn unsupported_services(merged: &Value) -> Result<Vec<(String, String)>, RenderError> {
+    let mut found: Vec<(String, String)> = Vec::new();
+    for (index, item) in service_list(merged)?.iter().enumerate() {
+        let path = format!("spec.features.services[{index}]");
+        let Some(entry) = item.as_str().filter(|e| !e.starts_with('~')) else {
+            continue;
+        };
+        let name = services::canonical_name(entry);
+        let why = match check_entry(&path, item)? {
+            Some(def) => refusal(merged, def.name),
+            None => Some(
+                rockoon::not_rendered(name)
+                    .unwrap_or("a Rockoon service this version does not render")
+                    .to_owned(),
+            ),
+        };
+        if let Some(why) = why.filter(|_| !found.iter().any(|(n, _)| n == name)) {
+            found.push((name.to_owned(), why));
+        }
+    }
+    found.sort();
+    Ok(found)
+}
+
+fn service_list(merged: &Value) -> Result<&[Value], RenderError> {
+    match merged.pointer("/features/services") {
+        None | Some(Value::Null) => Ok(&[]),
+        Some(Value::Array(items)) => Ok(items),
+        Some(_) => Err(RenderError::InvalidSpec {
+            path: "spec.features.services".into(),
+            message: "must be a list of service names".into(),
+        }),
+    }
+}
+
+/// Why the merged spec's release or preset rules out `service`, if they do (a spec without
+/// them, e.g. a bare service list, rules out nothing).
+fn refusal(merged: &Value, service: &str) -> Option<String> {
+    fn field<T: serde::de::DeserializeOwned>(merged: &Value, key: &str) -> Option<T> {
+        serde_json::from_value(merged.get(key)?.clone()).ok()
+    }
+    let backend = merged
+        .pointer("/features/neutron/backend")
+        .and_then(Value::as_str);
+    if let Some(why) = rockoon::backend_refusal(service, backend) {
+        return Some(why);
+    }
+    let version: OpenStackVersion = field(merged, "openstack_version")?;
+    let preset: Preset = field(merged, "preset").unwrap_or(Preset::Compute);
+    rockoon::refusal(service, version, preset)
+}
+
 /// Checks one `features.services` entry at `path`: the service it enables, `None` for a
-/// `~name` removal of a known service, or an error naming the path.
+/// `~name` removal or a Rockoon service without a descriptor, or an error naming the path
+/// when the name is no service at all.
 pub fn check_entry(path: &str, item: &Value) -> Result<Option<&'static Service>, RenderError> {
     let Some(entry) = item.as_str() else {
         return Err(RenderError::InvalidSpec {
@@ -45,21 +94,18 @@ pub fn check_entry(path: &str, item: &Value) -> Result<Option<&'static Service>,
         });
     };
     let name = entry.strip_prefix('~').unwrap_or(entry);
-    let def = services::find(name);
-    if def.is_none() && !(entry.starts_with('~') && crate::services::is_known_service_entry(entry))
-    {
-        let hint = if crate::services::is_known_service_entry(name) {
-            " (a Rockoon service this version does not render)".to_owned()
-        } else {
-            String::new()
-        };
+    if !services::is_known_service_entry(entry) {
         return Err(RenderError::UnknownService {
             path: path.to_owned(),
             name: name.to_owned(),
-            hint,
+            hint: String::new(),
         });
     }
-    Ok(if entry.starts_with('~') { None } else { def })
+    Ok(if entry.starts_with('~') {
+        None
+    } else {
+        services::find(name)
+    })
 }
 
 #[cfg(test)]
@@ -90,13 +136,31 @@ mod tests {
     }
 
     #[test]
-    fn a_rockoon_service_not_rendered_here_says_so() {
-        let spec = json!({"features": {"services": ["redis"]}});
+    fn a_rockoon_service_not_rendered_here_is_listed_with_why_and_the_rest_stays_enabled() {
+        let spec =
+            json!({"features": {"services": ["identity", "redis", "stepler", "~descheduler"]}});
+        let names: Vec<_> = enabled_services(&spec)
+            .unwrap()
+            .iter()
+            .map(|s| s.name)
+            .collect();
+        assert_eq!(names, vec!["identity"]);
+        let unsupported = unsupported_services(&spec).unwrap();
+        let listed: Vec<&str> = unsupported.iter().map(|(n, _)| n.as_str()).collect();
+        assert_eq!(listed, vec!["redis", "stepler"]);
+        assert!(unsupported[1].1.contains("stepler"), "{unsupported:?}");
+    }
+
+    #[test]
+    fn a_service_outside_its_releases_is_unsupported_not_rendered() {
+        let spec = json!({"openstack_version": "ussuri", "preset": "compute",
+            "features": {"services": ["identity", "instance-ha"]}});
+        assert_eq!(enabled_services(&spec).unwrap().len(), 1);
+        let unsupported = unsupported_services(&spec).unwrap();
+        assert_eq!(unsupported[0].0, "instance-ha");
         assert!(
-            enabled_services(&spec)
-                .unwrap_err()
-                .to_string()
-                .contains("does not render")
+            unsupported[0].1.contains("from victoria"),
+            "{unsupported:?}"
         );
     }
 

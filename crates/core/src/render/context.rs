@@ -162,14 +162,14 @@ mod tests {
     fn every_shipped_release_has_an_image_list() {
         assert_eq!(
             supported_versions(&Templates::embedded()),
-            ["caracal", "epoxy", "flamingo", "gazpacho"]
+            ["antelope", "caracal", "epoxy", "flamingo", "gazpacho"]
         );
     }
 
     #[test]
     fn a_version_without_an_image_list_is_an_invalid_spec_naming_the_supported_ones() {
         let templates = Templates::embedded();
-        for version in ["antelope", "yoga", "master"] {
+        for version in ["zed", "yoga", "bobcat", "master"] {
             let merged = json!({"openstack_version": version});
             let error = images(&merged, &RenderContext::dry_run(), &templates).unwrap_err();
             let RenderError::InvalidSpec { path, message } = &error else {
@@ -178,7 +178,7 @@ mod tests {
             assert_eq!(path, "spec.openstack_version");
             assert!(message.contains(&format!("{version:?}")), "{message}");
             assert!(
-                message.contains("caracal, epoxy, flamingo, gazpacho"),
+                message.contains("antelope, caracal, epoxy, flamingo, gazpacho"),
                 "{message}"
             );
             assert_eq!(

@@ -15,7 +15,10 @@
 //! 5. Each release's values get a fingerprint, used to skip unchanged Helm upgrades.
 //! 6. [`routes`]: with the `ingress` service, an `HTTPRoute` per public API in its release's
 //!    `extraObjects` (and the Gateway, when the suite owns it); fingerprints refreshed.
-//! 7. [`precache`]: one image pre-caching DaemonSet per node role.
+//! 7. Enabled services this version cannot render are `Unsupported` entries with the reason
+//!    ([`catalog::unsupported_services`]); settings nothing renders are listed in
+//!    [`Rendered::unsupported`] ([`unused`], [`node_overrides`], [`unsupported_settings`]).
+//! 8. [`precache`]: one image pre-caching DaemonSet per node role.
 
 pub mod catalog;
 pub mod context;
@@ -29,6 +32,7 @@ pub mod service;
 pub mod shapes;
 pub mod spec;
 pub mod templates;
+pub mod unsupported_settings;
 pub mod unused;
 
 use serde::Serialize;
@@ -139,6 +143,12 @@ pub enum ServiceOutcome {
         /// What it waits for.
         reason: String,
     },
+    /// Enabled, but this version cannot render it (a Rockoon service without a chart here, or
+    /// outside Rockoon's releases for it); nothing is rendered or removed for it.
+    Unsupported {
+        /// Why.
+        reason: String,
+    },
 }
 
 /// The whole deployment, rendered.
@@ -150,8 +160,8 @@ pub struct Rendered {
     pub services: Vec<(String, ServiceOutcome)>,
     /// Image pre-caching DaemonSets, one per node role (plain Kubernetes objects).
     pub precache: Vec<Value>,
-    /// Spec settings no chart can take, as `path: why` (reported in the OSDPL status, never
-    /// dropped in silence).
+    /// Spec settings no chart can take, as `path: why` (reported in the OSDPL status condition
+    /// `UnsupportedSettings` and by `render`, never dropped in silence).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub unsupported: Vec<String>,
 }
@@ -161,7 +171,7 @@ impl Rendered {
     pub fn releases(&self) -> impl Iterator<Item = &Release> {
         self.services.iter().flat_map(|(_, outcome)| match outcome {
             ServiceOutcome::Ready { releases } => releases.as_slice(),
-            ServiceOutcome::Waiting { .. } => &[],
+            ServiceOutcome::Waiting { .. } | ServiceOutcome::Unsupported { .. } => &[],
         })
     }
 }
@@ -227,6 +237,10 @@ pub fn render_only(
         services.push((service.name.to_owned(), outcome));
     }
     routes::expose(&mut services, &merged, &context.gateway)?;
+    // Last, after everything that renders: reported, never applied.
+    for (name, reason) in catalog::unsupported_services(&merged)? {
+        services.push((name, ServiceOutcome::Unsupported { reason }));
+    }
     services.retain(|(name, _)| asked(name));
     let mut rendered = Rendered {
         fingerprint,
@@ -237,6 +251,9 @@ pub fn render_only(
     if only.is_none() {
         let unused = unused::unused(spec, &rendered.services);
         rendered.unsupported.extend(unused);
+        rendered
+            .unsupported
+            .extend(unsupported_settings::found(spec, &merged));
     }
     rendered.precache = precache::daemonsets(rendered.releases(), &context.namespace);
     Ok(rendered)

@@ -1,5 +1,6 @@
 //! Per-release layers, applied after the service template, lowest priority first:
-//! `common.charts.releases` → `common.<group>.releases` and `.values` →
+//! `common.charts.releases` → `common.<group>.releases` → `common.charts.values` →
+//! `common.<group>.values` →
 //! `services.<service>.<chart>.values` → `nodes` overrides.
 //!
 //! Node overrides are the last layer; [`super::node_overrides`] knows which DaemonSet of which
@@ -30,6 +31,9 @@ pub fn apply(
         merge_into(entry, layer, &format!("spec.common.{group_key}.releases"))?;
     }
     let values = release_values(entry, service)?;
+    if let Some(layer) = merged.pointer("/common/charts/values") {
+        merge_into(values, layer, "spec.common.charts.values")?;
+    }
     if let Some(layer) = merged.pointer(&format!("/common/{group_key}/values")) {
         merge_into(values, layer, &format!("spec.common.{group_key}.values"))?;
     }

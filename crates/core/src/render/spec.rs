@@ -1,9 +1,10 @@
-//! The merged spec: preset → size → artifact base URLs → the user's spec.
+//! The merged spec: preset → size → artifact base URLs → the user's spec, with
+//! `public_domain_name` normalised.
 
 use serde_json::{Value, json};
 
 use super::{RenderContext, RenderError, Templates, secret_refs};
-use crate::crd::osdpl::Preset;
+use crate::crd::osdpl::{OpenStackVersion, Preset};
 use crate::services;
 use crate::values::merge_into;
 
@@ -28,19 +29,27 @@ pub fn merged_spec(
     if !templates.has(&preset_template) {
         return Err(invalid(
             "spec.preset",
-            format!("no preset {preset:?} (core and compute are rendered)"),
+            format!("no preset {preset:?} (core, compute and compute-tf are rendered)"),
         ));
     }
     let size_template = format!("size/{size}.yaml");
     if !templates.has(&size_template) {
         return Err(invalid("spec.size", format!("no size {size:?}")));
     }
-    let preset_services = serde_json::from_value::<Preset>(json!(preset))
-        .ok()
+    let preset_kind = serde_json::from_value::<Preset>(json!(preset)).ok();
+    let release = serde_json::from_value::<OpenStackVersion>(json!(version)).ok();
+    // Rockoon's preset list: the rendered services, then those this version reports as
+    // unsupported (e.g. `redis` before gazpacho), never dropped.
+    let mut preset_services = preset_kind
         .and_then(services::preset_services)
         .unwrap_or_default();
+    if let Some(kind) = preset_kind {
+        preset_services.extend(services::rockoon::preset_extras(kind, release));
+    }
     let preset_context = json!({
         "openstack_version": version,
+        // Rockoon's preset turns NetworkPolicies on from yoga.
+        "network_policies": release.is_some_and(|r| r >= OpenStackVersion::Yoga),
         "preset_services": preset_services,
         "namespace": context.namespace,
         "services": user.pointer("/features/services").cloned().unwrap_or(json!([])),
@@ -57,7 +66,16 @@ pub fn merged_spec(
         "spec",
     )?;
     merge_into(&mut merged, &user, "spec")?;
+    normalise_domain(&mut merged);
     Ok((merged, missing_refs))
+}
+
+/// `public_domain_name` as DNS compares it: lower case, without the root's trailing dot (the
+/// CRD accepts both, as Rockoon does).
+fn normalise_domain(merged: &mut Value) {
+    if let Some(Value::String(domain)) = merged.get_mut("public_domain_name") {
+        *domain = domain.trim_end_matches('.').to_ascii_lowercase();
+    }
 }
 
 fn required_str<'a>(spec: &'a Value, key: &str) -> Result<&'a str, RenderError> {

@@ -38,6 +38,9 @@ pub fn unused(user: &Value, rendered: &[(String, ServiceOutcome)]) -> Vec<String
                  version); these values change nothing"
             )),
             Some(ServiceOutcome::Waiting { .. }) => {}
+            Some(ServiceOutcome::Unsupported { reason }) => found.push(format!(
+                "spec.services.{name}: {reason}; these values change nothing"
+            )),
             Some(ServiceOutcome::Ready { releases }) => {
                 let rendered_charts: Vec<&str> =
                     releases.iter().map(|r| r.chart.as_str()).collect();

@@ -10,6 +10,7 @@
 
 mod accepted;
 mod model;
+pub mod rockoon;
 
 mod alarming;
 mod block_storage;
@@ -65,7 +66,7 @@ pub const ALL: &[&Service] = &[
 
 /// Every service name Rockoon accepts in `features.services` (its list plus the two its
 /// presets add). All are accepted here too, so `~descheduler` can remove one a preset adds;
-/// those without a descriptor are reported when enabled.
+/// those without a descriptor are `UNSUPPORTED` entries when enabled ([`rockoon`]).
 pub const ROCKOON_NAMES: &[&str] = &[
     "alarming",
     "app-gateway",
@@ -160,8 +161,13 @@ pub fn feature_owner(section: &str) -> Option<&'static Service> {
 }
 
 /// The services `preset` enables, in catalog order; `None` for a preset this version does
-/// not render.
+/// not render. `compute-tf` enables the `compute` services (Rockoon's lists are the same; its
+/// Tungsten Fabric networking is then reported unsupported, see [`rockoon`]).
 pub fn preset_services(preset: Preset) -> Option<Vec<&'static str>> {
+    let preset = match preset {
+        Preset::ComputeTf => Preset::Compute,
+        other => other,
+    };
     let list: Vec<&'static str> = ALL
         .iter()
         .filter(|s| s.presets.contains(&preset))

@@ -106,7 +106,7 @@ fn presets_list_their_services_in_catalog_order() {
     assert_eq!(core.first(), Some(&"database"));
     assert!(core.iter().all(|s| compute.contains(s)));
     assert!(compute.contains(&"block-storage") && !core.contains(&"block-storage"));
-    assert!(preset_services(Preset::ComputeTf).is_none());
+    assert_eq!(preset_services(Preset::ComputeTf), Some(compute));
 }
 
 #[test]

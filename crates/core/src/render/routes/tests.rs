@@ -24,7 +24,7 @@ fn ready(service: &str, releases: Vec<Release>) -> (String, ServiceOutcome) {
 fn values_of(services: &[(String, ServiceOutcome)], index: usize) -> &Value {
     match &services[index].1 {
         ServiceOutcome::Ready { releases } => &releases[0].values,
-        ServiceOutcome::Waiting { .. } => panic!("waiting"),
+        ServiceOutcome::Waiting { .. } | ServiceOutcome::Unsupported { .. } => panic!("not ready"),
     }
 }
 

@@ -1,0 +1,351 @@
+//! The declared list of Rockoon spec settings this version accepts but does not render yet,
+//! and which of them a spec sets: each is named, with its path and why, in the OSDPL
+//! condition `UnsupportedSettings` and in `render`'s output (step 7 of the render).
+//!
+//! The list is kept honest by `crates/core/tests/settings_coverage.rs`: every known setting
+//! either changes what renders or is listed here, and nothing listed here changes what
+//! renders. Implementing a setting means deleting its line.
+
+use serde_json::Value;
+
+/// One declared setting.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Declared {
+    /// Dotted path under `spec`; `*` matches any one key.
+    pub path: &'static str,
+    /// Why it is not rendered.
+    pub why: &'static str,
+    /// A value that is the default (setting it changes nothing and is not reported).
+    pub default: Option<bool>,
+    /// `(merged spec pointer, value)`: when the merged spec has that value there, the setting
+    /// is rendered (e.g. DVR with OVN) and not reported.
+    pub unless: Option<(&'static str, &'static str)>,
+}
+
+const fn entry(path: &'static str, why: &'static str) -> Declared {
+    Declared {
+        path,
+        why,
+        default: None,
+        unless: None,
+    }
+}
+
+/// Not-yet-rendered settings, sorted by path.
+pub const DECLARED: &[Declared] = &[
+    entry(
+        "artifacts.binary_base_url",
+        "no rendered chart downloads binary artifacts (VM images, themes) yet",
+    ),
+    entry(
+        "features.barbican.backends.vault",
+        "Vault needs vault_url, approle_role_id and approle_secret_id; without them Barbican keeps its simple_crypto store",
+    ),
+    entry(
+        "features.cloudprober",
+        "cloudprober is not rendered by this version",
+    ),
+    entry(
+        "features.database.backup.backup_type",
+        "the mariadb chart's backup takes full dumps only",
+    ),
+    entry(
+        "features.database.backup.backups_to_keep",
+        "the mariadb chart keeps backups by age (days), not by count",
+    ),
+    entry(
+        "features.database.backup.encryption",
+        "the mariadb chart does not encrypt backups",
+    ),
+    entry(
+        "features.database.backup.full_backup_cycle",
+        "the mariadb chart's backup takes full dumps only",
+    ),
+    entry(
+        "features.database.backup.sync_remote",
+        "the mariadb chart's remote backup targets RGW/Swift only, not Rockoon's rclone sync",
+    ),
+    entry(
+        "features.database.cleanup.aodh",
+        "aodh database cleanup is not rendered yet",
+    ),
+    entry(
+        "features.database.cleanup.barbican",
+        "barbican database cleanup is not rendered yet",
+    ),
+    entry(
+        "features.database.cleanup.glance",
+        "glance database cleanup is not rendered yet",
+    ),
+    entry(
+        "features.database.cleanup.horizon",
+        "horizon database cleanup is not rendered yet",
+    ),
+    entry(
+        "features.database.cleanup.manila",
+        "manila database cleanup is not rendered yet",
+    ),
+    entry(
+        "features.database.cleanup.masakari",
+        "masakari database cleanup is not rendered yet",
+    ),
+    entry(
+        "features.database.local_volumes",
+        "MariaDB local volumes are not rendered yet",
+    ),
+    entry(
+        "features.designate.backend.external_ip",
+        "the PowerDNS external address is not rendered yet",
+    ),
+    entry(
+        "features.designate.backend.protocol",
+        "the PowerDNS protocol is not rendered yet",
+    ),
+    entry(
+        "features.horizon.default_theme",
+        "Horizon themes are not rendered yet",
+    ),
+    entry(
+        "features.horizon.motd",
+        "the Horizon message of the day is not rendered yet",
+    ),
+    entry(
+        "features.horizon.themes",
+        "Horizon themes are not rendered yet",
+    ),
+    entry(
+        "features.ironic",
+        "Ironic (baremetal) is not rendered by this version",
+    ),
+    entry(
+        "features.keystone.federation",
+        "Keystone federation is not rendered yet",
+    ),
+    entry(
+        "features.keystone.keycloak",
+        "Keycloak integration is not rendered yet",
+    ),
+    entry(
+        "features.keystone.users",
+        "the admin user's project and domains are not rendered yet",
+    ),
+    entry(
+        "features.logging.cadf",
+        "CADF audit notifications are not rendered yet",
+    ),
+    entry(
+        "features.logging.masakari",
+        "masakari log levels are not rendered yet",
+    ),
+    entry(
+        "features.manila.share",
+        "Manila share backends are not rendered yet",
+    ),
+    entry(
+        "features.messaging.notifications.external",
+        "external notification topics are not rendered yet",
+    ),
+    entry(
+        "features.neutron.baremetal",
+        "networking-generic-switch (bare metal) is not rendered yet",
+    ),
+    entry("features.neutron.bgpvpn", "BGP VPN is not rendered yet"),
+    entry(
+        "features.neutron.extensions.dynamic_routing",
+        "the neutron dynamic routing extension is not rendered yet",
+    ),
+    entry(
+        "features.neutron.extensions.portprober",
+        "the neutron portprober extension is not rendered yet",
+    ),
+    entry(
+        "features.neutron.ipsec",
+        "IPsec encryption of tenant traffic is not rendered yet",
+    ),
+    entry(
+        "features.nova.console.novnc.tls",
+        "noVNC TLS is not rendered yet",
+    ),
+    entry(
+        "features.nova.images.encryption",
+        "ephemeral disk encryption is not rendered yet",
+    ),
+    entry(
+        "features.nova.images.lvm.volume_group",
+        "the LVM volume group of instance disks is always nova-vol",
+    ),
+    entry(
+        "features.nova.libvirt.tls",
+        "libvirt TLS is not rendered yet",
+    ),
+    entry(
+        "features.octavia.lb_network",
+        "the Octavia management network settings are not rendered yet",
+    ),
+    entry(
+        "features.policies.gnocchi",
+        "gnocchi is not rendered by this version",
+    ),
+    entry(
+        "features.policies.ironic",
+        "ironic is not rendered by this version",
+    ),
+    entry(
+        "features.policies.masakari",
+        "masakari policies are not rendered yet",
+    ),
+    entry(
+        "features.policies.panko",
+        "panko is not rendered by this version",
+    ),
+    entry(
+        "features.ssl.tls_proxy",
+        "the TLS proxy sidecars are not rendered yet",
+    ),
+    entry(
+        "features.stacklight",
+        "StackLight integration is not rendered yet",
+    ),
+    entry(
+        "features.telemetry",
+        "the telemetry (autoscaling) mode needs services this version does not render",
+    ),
+    Declared {
+        path: "migration.*.deploy_main_service",
+        why: "the main release is always deployed",
+        default: Some(true),
+        unless: None,
+    },
+];
+
+/// Every declared setting `user` (the OSDPL's `.spec`) sets, as `spec.<path>: <why>`.
+pub fn found(user: &Value, merged: &Value) -> Vec<String> {
+    let mut out = Vec::new();
+    for declared in DECLARED {
+        let parts: Vec<&str> = declared.path.split('.').collect();
+        let mut hits = Vec::new();
+        matches(user, &parts, String::new(), &mut hits);
+        for (path, value) in hits {
+            // The default value, or a section switched off, asks for nothing.
+            if declared.default.is_some_and(|d| value == &Value::Bool(d))
+                || value.get("enabled") == Some(&Value::Bool(false))
+            {
+                continue;
+            }
+            if declared.path == "features.barbican.backends.vault" && vault_complete(merged) {
+                continue;
+            }
+            if declared
+                .unless
+                .is_some_and(|(pointer, v)| merged.pointer(pointer) == Some(&Value::from(v)))
+            {
+                continue;
+            }
+            out.push(format!("spec.{path}: {}", declared.why));
+        }
+    }
+    out
+}
+
+/// Whether the merged spec's Vault backend has what the key-manager template needs.
+fn vault_complete(merged: &Value) -> bool {
+    let vault = merged.pointer("/features/barbican/backends/vault");
+    let Some(vault) = vault else {
+        return true;
+    };
+    vault.get("enabled") != Some(&Value::Bool(true))
+        || ["vault_url", "approle_role_id", "approle_secret_id"]
+            .iter()
+            .all(|k| vault.get(*k).is_some_and(|v| !v.is_null()))
+}
+
+/// Every `(path, value)` in `value` matching `parts`.
+fn matches<'a>(value: &'a Value, parts: &[&str], here: String, out: &mut Vec<(String, &'a Value)>) {
+    let Some((first, rest)) = parts.split_first() else {
+        out.push((here, value));
+        return;
+    };
+    let Some(map) = value.as_object() else {
+        return;
+    };
+    let join = |key: &str| {
+        if here.is_empty() {
+            key.to_owned()
+        } else {
+            format!("{here}.{key}")
+        }
+    };
+    for (key, child) in map {
+        if *first == "*" || first == key {
+            matches(child, rest, join(key), out);
+        }
+    }
+}
+
+/// Whether a concrete dotted path is covered by a declared pattern.
+pub fn is_declared(path: &str) -> bool {
+    DECLARED.iter().any(|d| {
+        let pattern: Vec<&str> = d.path.split('.').collect();
+        let parts: Vec<&str> = path.split('.').collect();
+        parts.len() >= pattern.len() && pattern.iter().zip(&parts).all(|(p, k)| *p == "*" || p == k)
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn the_list_is_sorted_and_every_reason_is_one_line() {
+        assert!(
+            DECLARED.is_sorted_by_key(|d| d.path),
+            "keep DECLARED sorted"
+        );
+        for d in DECLARED {
+            assert!(!d.why.contains('\n') && !d.why.is_empty(), "{}", d.path);
+        }
+    }
+
+    #[test]
+    fn a_declared_setting_is_reported_with_its_path_unless_it_is_the_default() {
+        let user = json!({"migration": {
+            "nova": {"deploy_main_service": false},
+            "neutron": {"deploy_main_service": true},
+        }});
+        let found = found(&user, &user);
+        assert_eq!(found.len(), 1, "{found:?}");
+        assert!(found[0].starts_with("spec.migration.nova.deploy_main_service: "));
+    }
+
+    #[test]
+    fn a_vault_backend_with_only_enabled_is_reported_and_a_complete_one_is_not() {
+        let bare = json!({"features": {"barbican": {"backends": {"vault": {"enabled": true}}}}});
+        assert_eq!(found(&bare, &bare).len(), 1);
+        let complete = json!({"features": {"barbican": {"backends": {"vault": {
+            "enabled": true, "vault_url": "https://vault:8200",
+            "approle_role_id": "r", "approle_secret_id": "s"}}}}});
+        assert!(found(&complete, &complete).is_empty());
+    }
+
+    #[test]
+    fn a_section_switched_off_is_not_reported() {
+        let user = json!({"features": {"nova": {"images": {"encryption": {"enabled": false}}}}});
+        assert!(found(&user, &user).is_empty());
+    }
+
+    #[test]
+    fn dvr_is_reported_with_ovs_only() {
+        let ovs = json!({"features": {"neutron": {"backend": "ml2", "dvr": {"enabled": true}}}});
+        assert_eq!(found(&ovs, &ovs).len(), 1);
+        let ovn =
+            json!({"features": {"neutron": {"backend": "ml2/ovn", "dvr": {"enabled": true}}}});
+        assert!(found(&ovn, &ovn).is_empty());
+    }
+
+    #[test]
+    fn patterns_cover_the_paths_under_them() {
+        assert!(is_declared("migration.nova.deploy_main_service"));
+        assert!(!is_declared("migration.ingress.state"));
+    }
+}
