@@ -30,6 +30,7 @@ mod small;
 mod ssa;
 mod status_truth;
 mod supervisor;
+mod upgrade;
 mod upstream_objects;
 mod workloads;
 
