@@ -13,7 +13,6 @@ use k8s_openapi::api::apps::v1::Deployment;
 use k8s_openapi::api::core::v1::Pod;
 use kube::api::{Api, DynamicObject, ListParams, Patch, PatchParams, PostParams};
 use kube::core::{ApiResource, GroupVersionKind};
-use kube::runtime::wait::await_condition;
 use rockoon_tests::harness::{TestNamespace, ensure_crds};
 use rockoon_tests::probe::RunningBinary;
 use serde_json::{Value, json};
