@@ -22,6 +22,8 @@ use crate::small::{OSDPL, Small};
 
 /// Stall time of the keystone health group in these tests (Rockoon's default is 1200 s).
 const KEYSTONE_STALL_SECONDS: i64 = 20;
+/// Keystone's helm release.
+const KEYSTONE: &str = "openstack-keystone";
 
 fn osdpl_api(client: kube::Client, namespace: &str) -> Api<DynamicObject> {
     let gvk = GroupVersionKind::gvk("lcm.mirantis.com", "v1alpha1", "OpenStackDeployment");
@@ -225,7 +227,7 @@ async fn the_small_osdpl_upgrades_caracal_to_epoxy_to_flamingo_step_by_step_thro
     let mut health = start(&cluster, "health", &small.ns.name);
     health.wait_ready(Duration::from_secs(60)).await.unwrap();
     let before = small.releases().await;
-    let caracal_keystone = stored_images(&small, "keystone").await;
+    let caracal_keystone = stored_images(&small, KEYSTONE).await;
 
     // Dry run: `rockoon-osdpl diff` of the OSDPL at epoxy shows memcached's image change.
     let (code, text) = diff_at(&cluster, &small, "epoxy").await;
@@ -285,7 +287,7 @@ async fn the_small_osdpl_upgrades_caracal_to_epoxy_to_flamingo_step_by_step_thro
         .releases()
         .await
         .into_iter()
-        .filter(|(name, _)| name != "keystone")
+        .filter(|(name, _)| name != KEYSTONE)
         .collect();
     small.osdpl.kill().await.unwrap();
     small.osdpl = start(&cluster, "osdpl", &small.ns.name);
@@ -315,7 +317,7 @@ async fn the_small_osdpl_upgrades_caracal_to_epoxy_to_flamingo_step_by_step_thro
         .releases()
         .await
         .into_iter()
-        .filter(|(name, _)| name != "keystone")
+        .filter(|(name, _)| name != KEYSTONE)
         .collect();
     for (release, (revision, _)) in &infra_revisions {
         assert_eq!(
@@ -325,7 +327,7 @@ async fn the_small_osdpl_upgrades_caracal_to_epoxy_to_flamingo_step_by_step_thro
     }
     let order = step_names(&step_events(&small).await, "caracal", "epoxy");
     assert_eq!(order, ["infra", "identity", "final-apply"]);
-    let epoxy_keystone = stored_images(&small, "keystone").await;
+    let epoxy_keystone = stored_images(&small, KEYSTONE).await;
     assert_ne!(
         epoxy_keystone, caracal_keystone,
         "keystone's images not switched"
@@ -351,7 +353,7 @@ async fn the_small_osdpl_upgrades_caracal_to_epoxy_to_flamingo_step_by_step_thro
     report_times("epoxy → flamingo", started.elapsed(), &done);
     let order = step_names(&step_events(&small).await, "epoxy", "flamingo");
     assert_eq!(order, ["infra", "identity", "final-apply"]);
-    let flamingo_keystone = stored_images(&small, "keystone").await;
+    let flamingo_keystone = stored_images(&small, KEYSTONE).await;
     assert!(
         flamingo_keystone.to_string().contains("2025.2"),
         "{flamingo_keystone}"

@@ -45,8 +45,14 @@ pub fn next(
                 .and_then(|a| a.openstack_version.clone());
             record.cause = Some(message.clone());
         }
+        // Every service APPLIED while steps are left (the later ones hold nothing, e.g. an
+        // empty final apply): the upgrade goes on, the applied release stays the old one.
+        Overall::Services(_)
+            if overall.word() == "APPLIED"
+                && running(Some(&record)) == Some(version)
+                && !steps_done(&record) => {}
         Overall::Services(_) if overall.word() == "APPLIED" => {
-            if running(Some(&record)).is_some() && record.to.as_deref() == Some(version) {
+            if running(Some(&record)) == Some(version) {
                 record.state = Some(DONE.into());
                 record.current = None;
                 record.cause = None;
@@ -88,6 +94,15 @@ pub fn next(
         _ => {}
     }
     (record != UpgradeStatus::default()).then_some(record)
+}
+
+/// Whether every step of the record's plan is APPLIED (no plan: nothing left).
+fn steps_done(record: &UpgradeStatus) -> bool {
+    record
+        .steps
+        .iter()
+        .flatten()
+        .all(|s| s.state.as_deref() == Some(super::execute::APPLIED))
 }
 
 /// The OSDPL's `Upgrading` condition as `(status, reason, message)`: True with from/to (and the

@@ -101,3 +101,39 @@ fn other_states_keep_the_record_as_it_is() {
     assert_eq!(next(None, &spec("epoxy"), &Overall::Draft), None);
     assert_eq!(condition(None), (false, "NotUpgrading", String::new()));
 }
+
+#[test]
+fn every_service_applied_with_steps_left_keeps_the_upgrade_running() {
+    use rockoon_core::crd::upgrade_status::UpgradeStep;
+    let applied = next(None, &spec("caracal"), &services(ServiceState::Applied));
+    let mut running = next(
+        applied.as_ref(),
+        &spec("epoxy"),
+        &services(ServiceState::Applying),
+    )
+    .unwrap();
+    running.steps = Some(vec![UpgradeStep {
+        name: "identity".into(),
+        state: Some("UPGRADING".into()),
+        ..UpgradeStep::default()
+    }]);
+    let still = next(
+        Some(&running),
+        &spec("epoxy"),
+        &services(ServiceState::Applied),
+    )
+    .unwrap();
+    assert_eq!(still.state.as_deref(), Some(RUNNING));
+    assert_eq!(
+        still.applied.unwrap().openstack_version.as_deref(),
+        Some("caracal")
+    );
+    running.steps.as_mut().unwrap()[0].state = Some("APPLIED".into());
+    let done = next(
+        Some(&running),
+        &spec("epoxy"),
+        &services(ServiceState::Applied),
+    )
+    .unwrap();
+    assert_eq!(done.state.as_deref(), Some(DONE));
+}
