@@ -40,6 +40,7 @@ use crate::upgrade::execute::Next;
 use crate::upgrade::guard::{self, Verdict};
 use crate::upgrade::record;
 use crate::upgrade::run::Pass;
+use crate::upgrade::why;
 
 /// The osdpl reconciler.
 pub struct Osdpl {
@@ -177,7 +178,9 @@ impl Osdpl {
                 .and_then(|c| c.status.as_ref()?.health.clone())
                 .unwrap_or_default();
             let before = pass.record().clone();
-            let (record, then) = pass.end(&osdpl.spec, &outcome.states, &health);
+            let unready = pass.unready(&health);
+            let conditions = why::conditions(&self.client, &namespace, &unready).await;
+            let (record, then) = pass.end(&osdpl.spec, &outcome.states, &health, &conditions);
             self.report.upgrade_events(osdpl, &before, &record).await;
             self.report.set_upgrade(osdpl, record);
             next = Some(then);

@@ -280,6 +280,14 @@ async fn the_small_osdpl_upgrades_caracal_to_epoxy_to_flamingo_step_by_step_thro
         .as_str()
         .unwrap_or_default();
     assert!(blocked.contains("keystone/blocker: Unhealthy"), "{blocked}");
+    // The blocker names the workload's failing condition, in its own words.
+    small
+        .status_until("the blocker's failing condition named", |s| {
+            step(s, "identity")["blocker"].as_str().is_some_and(|b| {
+                b.contains("keystone/blocker: Unhealthy (Available=False MinimumReplicasUnavailable")
+            })
+        })
+        .await;
     assert_eq!(small.events("UpgradeStalled").await.len(), 1);
 
     // osdpl killed mid-upgrade: the new one resumes at identity; infra is not re-run.

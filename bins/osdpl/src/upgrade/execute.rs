@@ -124,6 +124,8 @@ pub struct Observed<'a> {
     pub applications: &'a BTreeMap<String, Vec<String>>,
     /// The osdplst's health.
     pub health: &'a Health,
+    /// `application/component` → its workload's failing condition ([`super::why`]).
+    pub conditions: &'a BTreeMap<String, String>,
     /// Time this pass spent in the rollout (helm).
     pub helm: Duration,
     /// Time after which an unfinished step is stalled.
@@ -181,6 +183,12 @@ pub fn after(record: &mut UpgradeStatus, seen: &Observed<'_>) -> Next {
         vec!["health not yet observed after helm".to_owned()]
     } else {
         unready(plan, seen.applications, seen.health)
+            .into_iter()
+            .map(|(name, status)| match seen.conditions.get(&name) {
+                Some(condition) => format!("{name}: {status} ({condition})"),
+                None => format!("{name}: {status}"),
+            })
+            .collect()
     };
     if !blockers.is_empty() {
         step.wait_seconds = Some(round(waited.as_secs_f64()));
@@ -236,21 +244,22 @@ fn hold(
     Next::Wait(POLL)
 }
 
-/// The components of the step's applications that are not Ready, as `application/component:
-/// health`.
-fn unready(
-    plan: &Step,
+/// The components of `step`'s applications that are not Ready, as (`application/component`,
+/// health).
+pub fn unready(
+    step: &Step,
     applications: &BTreeMap<String, Vec<String>>,
     health: &Health,
-) -> Vec<String> {
-    plan.services
+) -> Vec<(String, String)> {
+    step.services
         .iter()
         .flat_map(|service| applications.get(service).into_iter().flatten())
         .filter_map(|application| Some((application, health.get(application)?)))
         .flat_map(|(application, components)| {
             components.iter().filter_map(move |(component, entry)| {
                 let status = entry.status.as_deref().unwrap_or("Unknown");
-                (status != "Ready").then(|| format!("{application}/{component}: {status}"))
+                (status != "Ready")
+                    .then(|| (format!("{application}/{component}"), status.to_owned()))
             })
         })
         .collect()

@@ -10,10 +10,12 @@
 //!   apply;
 //! - [`execute`] (pure): one step per pass — later steps held, the current one applied, then
 //!   gated on its workloads' health, stalled past its time;
-//! - [`run`]: that pass around the rollout.
+//! - [`run`]: that pass around the rollout;
+//! - [`why`]: the failing condition of a workload that holds a step, for the blocker.
 
 pub mod execute;
 pub mod guard;
 pub mod record;
 pub mod run;
 pub mod steps;
+pub mod why;

@@ -64,12 +64,30 @@ impl Pass {
         &self.record
     }
 
-    /// After the rollout: the step judged; the record and what to do next.
+    /// The components of the current step's applications that are not Ready, as
+    /// `(application, component)`: whose failing condition [`super::why`] reads.
+    pub fn unready(&self, health: &Health) -> Vec<(String, String)> {
+        let current = self.record.current.as_deref();
+        let Some(step) = self.steps.iter().find(|s| Some(s.name.as_str()) == current) else {
+            return Vec::new();
+        };
+        execute::unready(step, &self.applications, health)
+            .into_iter()
+            .filter_map(|(name, _)| {
+                let (application, component) = name.split_once('/')?;
+                Some((application.to_owned(), component.to_owned()))
+            })
+            .collect()
+    }
+
+    /// After the rollout: the step judged; the record and what to do next. `conditions`
+    /// holds the failing condition of unready workloads, by `application/component`.
     pub fn end(
         mut self,
         spec: &OpenStackDeploymentSpec,
         states: &BTreeMap<String, ServiceState>,
         health: &Health,
+        conditions: &BTreeMap<String, String>,
     ) -> (UpgradeStatus, Next) {
         let stall = self
             .record
@@ -84,6 +102,7 @@ impl Pass {
             states,
             applications: &self.applications,
             health,
+            conditions,
             helm: self.started.elapsed(),
             stall,
             now: Timestamp::now(),
