@@ -8,12 +8,14 @@
 //! 2. **fetch** ([`crate::fetch`]): render inputs and what Helm has installed, from caches;
 //! 3. **upgrade guard** ([`crate::upgrade::guard`]): a change of `spec.openstack_version` the
 //!    suite refuses is reported and nothing is applied or removed;
-//! 3. **render** (pure, `rockoon_core::render`, typed spec in): a spec that cannot render is
+//! 4. **render** (pure, `rockoon_core::render`, typed spec in): a spec that cannot render is
 //!    reported and nothing is applied or removed;
-//! 4. **plan** (pure, [`crate::plan`]): chart identities first, then per release skip, apply
-//!    or recover, and which releases to remove;
-//! 5. **rollout** ([`crate::rollout`]): stage by stage, then removals; returns an outcome;
-//! 6. **report** ([`crate::report`]): status, events on transitions, metrics — the only
+//! 5. **plan** (pure, [`crate::plan`]): chart identities first, then per release skip, apply
+//!    or recover, and which releases to remove; during an upgrade ([`crate::upgrade::run`])
+//!    the services of later steps are held;
+//! 6. **rollout** ([`crate::rollout`]): stage by stage, then removals; returns an outcome;
+//!    during an upgrade the current step is then judged on its workloads' health;
+//! 7. **report** ([`crate::report`]): status, events on transitions, metrics — the only
 //!    writer of status and events.
 
 use std::sync::Arc;

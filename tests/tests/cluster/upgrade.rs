@@ -284,7 +284,9 @@ async fn the_small_osdpl_upgrades_caracal_to_epoxy_to_flamingo_step_by_step_thro
     small
         .status_until("the blocker's failing condition named", |s| {
             step(s, "identity")["blocker"].as_str().is_some_and(|b| {
-                b.contains("keystone/blocker: Unhealthy (Available=False MinimumReplicasUnavailable")
+                b.contains(
+                    "keystone/blocker: Unhealthy (Available=False MinimumReplicasUnavailable",
+                )
             })
         })
         .await;
