@@ -377,6 +377,11 @@ async fn the_small_osdpl_upgrades_caracal_to_epoxy_to_flamingo_step_by_step_thro
         settled.values().all(|(_, status)| status == "deployed"),
         "{settled:?}"
     );
+    // And with the images a fresh render of flamingo has: `diff` finds none to change.
+    let (code, text) = diff_at(&cluster, &small, "flamingo").await;
+    assert!(code == Some(0) || code == Some(1), "{text}");
+    assert!(text.contains("=== openstack-memcached"), "{text}");
+    assert!(!text.contains("images.tags"), "{text}");
 
     health.terminate(Duration::from_secs(20)).await.unwrap();
     small.finish().await;
