@@ -21,6 +21,7 @@ pub mod rollout;
 pub mod state;
 pub mod status;
 pub mod unmanaged;
+pub mod upgrade;
 
 use std::path::PathBuf;
 use std::process::ExitCode;

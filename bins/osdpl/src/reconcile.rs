@@ -6,12 +6,16 @@
 //!    done for it (not even the finalizer); the finalizer is added; a draft only says so in
 //!    status;
 //! 2. **fetch** ([`crate::fetch`]): render inputs and what Helm has installed, from caches;
-//! 3. **render** (pure, `rockoon_core::render`, typed spec in): a spec that cannot render is
+//! 3. **upgrade guard** ([`crate::upgrade::guard`]): a change of `spec.openstack_version` the
+//!    suite refuses is reported and nothing is applied or removed;
+//! 4. **render** (pure, `rockoon_core::render`, typed spec in): a spec that cannot render is
 //!    reported and nothing is applied or removed;
-//! 4. **plan** (pure, [`crate::plan`]): chart identities first, then per release skip, apply
-//!    or recover, and which releases to remove;
-//! 5. **rollout** ([`crate::rollout`]): stage by stage, then removals; returns an outcome;
-//! 6. **report** ([`crate::report`]): status, events on transitions, metrics — the only
+//! 5. **plan** (pure, [`crate::plan`]): chart identities first, then per release skip, apply
+//!    or recover, and which releases to remove; during an upgrade ([`crate::upgrade::run`])
+//!    the services of later steps are held;
+//! 6. **rollout** ([`crate::rollout`]): stage by stage, then removals; returns an outcome;
+//!    during an upgrade the current step is then judged on its workloads' health;
+//! 7. **report** ([`crate::report`]): status, events on transitions, metrics — the only
 //!    writer of status and events.
 
 use std::sync::Arc;
@@ -34,6 +38,11 @@ use crate::plan::{self, Identities};
 use crate::report::{Progressing, Report};
 use crate::rollout::{Outcome, Rollout};
 use crate::state::Overall;
+use crate::upgrade::execute::Next;
+use crate::upgrade::guard::{self, Verdict};
+use crate::upgrade::record;
+use crate::upgrade::run::Pass;
+use crate::upgrade::why;
 
 /// The osdpl reconciler.
 pub struct Osdpl {
@@ -104,6 +113,13 @@ impl Osdpl {
     /// fetch → render → plan → rollout → report.
     async fn converge(&self, osdpl: &OpenStackDeployment) -> Result<Requeue, Error> {
         let (name, namespace) = (osdpl.name_any(), osdpl.namespace().unwrap_or_default());
+        let verdict = self.upgrade_verdict(osdpl);
+        if let Verdict::Refused { reason, message } = verdict {
+            self.report
+                .refused(&self.mirrors, osdpl, reason, message)
+                .await?;
+            return Ok(Requeue::await_change());
+        }
         let inputs = self.mirrors.inputs(osdpl, &self.render);
         self.report.notes(osdpl, &inputs.notes).await;
         let templates = &self.render.templates;
@@ -129,6 +145,15 @@ impl Osdpl {
         if plan.has_work() {
             tracing::info!(osdpl = %name, fingerprint = %rendered.fingerprint, "applying");
         }
+        let pass = match verdict {
+            Verdict::Upgrade { from, to } => {
+                let record = self.report.upgrade_record(&self.mirrors, osdpl);
+                let pass = Pass::begin(record, &mut plan, from.as_str(), to.as_str());
+                self.report.set_upgrade(osdpl, pass.record().clone());
+                Some(pass)
+            }
+            _ => None,
+        };
         // Read before this reconcile writes status: after a restart, the status is what was
         // last reported.
         let previous = self.report.previous(&self.mirrors, osdpl);
@@ -157,8 +182,43 @@ impl Osdpl {
                 .collect(),
         };
         let outcome = rollout.run(self.applier.as_ref(), &progress).await?;
+        let mut next = None;
+        if let Some(pass) = pass {
+            let current = self.mirrors.status_of(osdpl);
+            let health = current
+                .as_ref()
+                .and_then(|c| c.status.as_ref()?.health.clone())
+                .unwrap_or_default();
+            let before = pass.record().clone();
+            let unready = pass.unready(&health);
+            let conditions = why::conditions(&self.client, &namespace, &unready).await;
+            let (record, then) = pass.end(&osdpl.spec, &outcome.states, &health, &conditions);
+            self.report.upgrade_events(osdpl, &before, &record).await;
+            self.report.set_upgrade(osdpl, record);
+            next = Some(then);
+        }
         progress.finished(&previous, &outcome.states).await?;
-        self.requeue(outcome)
+        let requeue = self.requeue(outcome)?;
+        Ok(match next {
+            // The step is done: the next one starts at once.
+            Some(Next::Again) => Requeue::requeue(Duration::from_millis(200)),
+            Some(Next::Wait(delay)) => Requeue::requeue(delay),
+            Some(Next::Done) | None => requeue,
+        })
+    }
+
+    /// The guard's verdict on the spec's release against the last complete apply, as the
+    /// osdplst records it.
+    fn upgrade_verdict(&self, osdpl: &OpenStackDeployment) -> Verdict {
+        let current = self.mirrors.status_of(osdpl);
+        let status = current.as_ref().and_then(|c| c.status.as_ref());
+        let record = self.report.upgrade_record(&self.mirrors, osdpl);
+        let record = record.as_ref();
+        let all_applied = status.and_then(|s| s.services.as_ref()).is_some_and(|m| {
+            !m.is_empty() && m.values().all(|e| e.state.as_deref() == Some("APPLIED"))
+        });
+        let applied = record.and_then(|r| r.applied.as_ref());
+        guard::check(&osdpl.spec, applied, all_applied, record::running(record))
     }
 
     /// The first failed removal is the reconcile's error; a failed service retries when its

@@ -1,7 +1,7 @@
 //! Step 5 of the osdpl reconcile, and the one place it writes status and events: the typed
 //! status of the OSDPL and its OpenStackDeploymentStatus ([`crate::status`]), events on
 //! transitions only (`Applied`, `ApplyFailed`, `Waiting`, `InvalidSpec`, `Uninstalled`,
-//! `UninstallFailed`, `UnusableInput`, `Conflict`, `Adopted`), `Drift` when a release was
+//! `UninstallFailed`, `UnusableInput`, `Conflict`, `Adopted`, `UpgradeRefused`), `Drift` when a release was
 //! changed outside osdpl, and the state metrics.
 //!
 //! The osdplst shows the OSDPL it belongs to and nothing else: one left by an earlier OSDPL of
@@ -18,6 +18,7 @@ use k8s_openapi::api::core::v1::ObjectReference;
 use kube::runtime::events::EventType;
 use kube::{Client, Resource, ResourceExt};
 use rockoon_core::crd::OpenStackDeployment;
+use rockoon_core::crd::upgrade_status::UpgradeStatus;
 use rockoon_runtime::events::Events;
 
 use crate::error::Error;
@@ -27,6 +28,7 @@ use crate::metrics::StateMetrics;
 use crate::rollout::Progress;
 use crate::state::{Overall, ServiceState};
 use crate::status::{self, FIELD_MANAGER, Writer};
+use crate::upgrade;
 
 /// Service → the state last reported, in the form transitions compare.
 pub type Reported = BTreeMap<String, String>;
@@ -40,6 +42,8 @@ pub struct Report {
     reported: Mutex<HashMap<String, Reported>>,
     /// Last reported input problems per OSDPL uid, so each set is reported once.
     noted: Mutex<HashMap<String, Vec<String>>>,
+    /// The latest `status.upgrade` per OSDPL uid (the cache may lag behind our own writes).
+    upgrades: Mutex<HashMap<String, UpgradeStatus>>,
 }
 
 impl Report {
@@ -51,6 +55,7 @@ impl Report {
             metrics,
             reported: Mutex::default(),
             noted: Mutex::default(),
+            upgrades: Mutex::default(),
         }
     }
 
@@ -76,13 +81,31 @@ impl Report {
         let mut osdplst = status::osdplst_status(osdpl, overall, fingerprint);
         // A spec that cannot render says nothing new about the services: keep what they were
         // (omitting them would remove them, as this writer owns them).
-        if let Overall::Invalid(_) = overall {
+        // A refused upgrade changes nothing either.
+        if let Overall::Invalid(_) | Overall::Refused { .. } = overall {
             osdplst.services = current
                 .as_ref()
                 .and_then(|c| c.status.as_ref()?.services.clone());
         }
+        let recorded = self.upgrade_record(mirrors, osdpl);
+        osdplst.upgrade = upgrade::record::next(recorded.as_ref(), &osdpl.spec, overall);
+        if let Some(record) = &osdplst.upgrade {
+            self.set_upgrade(osdpl, record.clone());
+        }
+        if let Overall::Refused { .. } = overall {
+            // The deployment stays at the applied release; the summary says so.
+            let applied = osdplst.upgrade.as_ref().and_then(|u| u.applied.as_ref());
+            if let (Some(summary), Some(version)) = (
+                osdplst.osdpl.as_mut(),
+                applied.and_then(|a| a.openstack_version.clone()),
+            ) {
+                summary.openstack_version = Some(version);
+            }
+        }
         // The OSDPL first: whoever sees the osdplst change then finds the conditions agree.
-        let osdpl_status = status::osdpl_status(osdpl, overall, fingerprint, unsupported);
+        let mut osdpl_status = status::osdpl_status(osdpl, overall, fingerprint, unsupported);
+        let upgrading = upgrade::record::condition(osdplst.upgrade.as_ref());
+        status::add_condition(osdpl, &mut osdpl_status, "Upgrading", upgrading);
         self.writer
             .osdpl(osdpl, &osdpl_status)
             .await
@@ -108,6 +131,27 @@ impl Report {
         }
         let invalid = Overall::Invalid(message);
         self.status(mirrors, osdpl, &invalid, None, None).await
+    }
+
+    /// A refused change of `spec.openstack_version`: FAILED with why and what to do (also in
+    /// the `Upgrading` condition and `status.upgrade`), a Warning event `UpgradeRefused` on the
+    /// transition. Nothing is applied or removed.
+    pub async fn refused(
+        &self,
+        mirrors: &Mirrors,
+        osdpl: &OpenStackDeployment,
+        reason: &'static str,
+        message: String,
+    ) -> Result<(), Error> {
+        let words = BTreeMap::from([("*".to_owned(), message.clone())]);
+        if self.transition(mirrors, osdpl, words) {
+            tracing::warn!(osdpl = %osdpl.name_any(), reason, %message, "upgrade refused");
+            self.events
+                .warning(&osdpl.object_ref(&()), "UpgradeRefused", &message)
+                .await;
+        }
+        let refused = Overall::Refused { reason, message };
+        self.status(mirrors, osdpl, &refused, None, None).await
     }
 
     /// Another OSDPL owns the namespace: CONFLICT with a message naming it, a Warning event
@@ -272,10 +316,52 @@ impl Report {
             .collect()
     }
 
+    /// The latest `status.upgrade` of `osdpl`: as last written, or as its osdplst shows it
+    /// (after a restart).
+    pub fn upgrade_record(
+        &self,
+        mirrors: &Mirrors,
+        osdpl: &OpenStackDeployment,
+    ) -> Option<UpgradeStatus> {
+        let uid = osdpl.uid().unwrap_or_default();
+        if let Some(known) = lock(&self.upgrades).get(&uid) {
+            return Some(known.clone());
+        }
+        mirrors
+            .status_of(osdpl)
+            .and_then(|s| s.status.as_ref()?.upgrade.clone())
+    }
+
+    /// Makes `record` the `status.upgrade` the next status write of `osdpl` starts from.
+    pub fn set_upgrade(&self, osdpl: &OpenStackDeployment, record: UpgradeStatus) {
+        lock(&self.upgrades).insert(osdpl.uid().unwrap_or_default(), record);
+    }
+
+    /// Events for an upgrade pass (`UpgradeStep`, `UpgradeStalled`, `UpgradeResumed`).
+    pub async fn upgrade_events(
+        &self,
+        osdpl: &OpenStackDeployment,
+        before: &UpgradeStatus,
+        after: &UpgradeStatus,
+    ) {
+        for (warning, reason, note) in upgrade::execute::events(before, after) {
+            tracing::info!(osdpl = %osdpl.name_any(), reason, %note, "upgrade");
+            let kind = if warning {
+                EventType::Warning
+            } else {
+                EventType::Normal
+            };
+            self.events
+                .publish(&osdpl.object_ref(&()), kind, reason, &note)
+                .await;
+        }
+    }
+
     /// Forgets an OSDPL that is gone.
     pub fn forget(&self, uid: &str) {
         self.writer.forget(uid);
         lock(&self.reported).remove(uid);
+        lock(&self.upgrades).remove(uid);
     }
 
     /// Records `words` as the reported state; returns whether it differs from before.

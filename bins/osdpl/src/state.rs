@@ -77,6 +77,14 @@ pub enum Overall {
     Deleting(Option<String>),
     /// Another OSDPL owns the namespace (the message names it); nothing is done for this one.
     Conflict(String),
+    /// A change of `spec.openstack_version` refused before anything was applied
+    /// ([`crate::upgrade::guard`]); the deployment stays at the applied release.
+    Refused {
+        /// Machine reason (`NotApplied`, `OtherChanges`, `PinnedImages`, `NotAllowed`).
+        reason: &'static str,
+        /// Why, and what to do.
+        message: String,
+    },
 }
 
 impl Overall {
@@ -84,7 +92,7 @@ impl Overall {
     pub fn word(&self) -> &'static str {
         match self {
             Overall::Draft => "DRAFT",
-            Overall::Invalid(_) => "FAILED",
+            Overall::Invalid(_) | Overall::Refused { .. } => "FAILED",
             Overall::Deleting(_) => "DELETING",
             Overall::Conflict(_) => "CONFLICT",
             Overall::Services(services) => {
@@ -155,6 +163,11 @@ impl Overall {
                 ("Ready", false, "InvalidSpec", message.clone()),
                 ("Progressing", false, "InvalidSpec", String::new()),
                 ("Degraded", true, "InvalidSpec", message.clone()),
+            ],
+            Overall::Refused { message, .. } => [
+                ("Ready", false, "UpgradeRefused", message.clone()),
+                ("Progressing", false, "UpgradeRefused", String::new()),
+                ("Degraded", true, "UpgradeRefused", message.clone()),
             ],
             Overall::Conflict(message) => [
                 ("Ready", false, "Conflict", message.clone()),

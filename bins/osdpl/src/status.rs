@@ -93,6 +93,34 @@ pub fn osdpl_status(
     }
 }
 
+/// Adds the condition `kind` as `(status, reason, message)` to `status`, its transition time
+/// kept from the object while its status stays the same.
+pub fn add_condition(
+    osdpl: &OpenStackDeployment,
+    status: &mut OsdplStatus,
+    kind: &str,
+    (value, reason, message): (bool, &str, String),
+) {
+    let value = if value { "True" } else { "False" };
+    let previous = osdpl.status.as_ref().and_then(|s| s.conditions.as_deref());
+    let since = previous
+        .unwrap_or_default()
+        .iter()
+        .find(|c| c.type_ == kind && c.status == value)
+        .map_or_else(
+            || Time(Timestamp::now()),
+            |c| c.last_transition_time.clone(),
+        );
+    status.conditions.get_or_insert_default().push(Condition {
+        type_: kind.into(),
+        status: value.into(),
+        reason: reason.into(),
+        message,
+        last_transition_time: since,
+        observed_generation: osdpl.metadata.generation,
+    });
+}
+
 /// `Conflict`, only while another OSDPL owns the namespace: the condition then disappears
 /// with the conflict (the owner never has one).
 fn conflict_condition(overall: &Overall) -> Option<(&'static str, bool, String, String)> {
@@ -126,7 +154,8 @@ pub fn osdplst_status(
     let cause = match overall {
         Overall::Invalid(message)
         | Overall::Deleting(Some(message))
-        | Overall::Conflict(message) => Some(message.clone()),
+        | Overall::Conflict(message)
+        | Overall::Refused { message, .. } => Some(message.clone()),
         _ => None,
     };
     let summary = DeploymentSummary {

@@ -34,6 +34,7 @@ mod ssa;
 mod status_truth;
 mod supervisor;
 mod unsupported;
+mod upgrade;
 mod upstream_objects;
 mod workloads;
 

@@ -12,6 +12,8 @@ pub mod osdpl;
 mod osdpl_state;
 pub mod osdpl_status;
 mod schema;
+pub mod upgrade_rules;
+pub mod upgrade_status;
 
 use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
 use kube::CustomResourceExt;

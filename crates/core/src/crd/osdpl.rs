@@ -57,7 +57,8 @@ pub type Extra = BTreeMap<String, Value>;
 )]
 #[x_kube(validation = crate::services::rockoon::version_rule_cel())]
 pub struct OpenStackDeploymentSpec {
-    /// OpenStack release to run.
+    /// OpenStack release to run. A change is an upgrade: one release forward or a SLURP jump.
+    #[x_kube(validation = super::upgrade_rules::transition_rule())]
     pub openstack_version: OpenStackVersion,
     /// Base set of services and defaults: `core`, `compute` or `compute-tf`.
     pub preset: Preset,

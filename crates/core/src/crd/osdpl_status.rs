@@ -74,6 +74,9 @@ pub struct OsdplstStatus {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(schema_with = "super::schema::free_form_object")]
     pub credentials: Option<serde_json::Value>,
+    /// The last complete apply and an OpenStack upgrade's progress (osdpl).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub upgrade: Option<super::upgrade_status::UpgradeStatus>,
     /// Other keys, preserved.
     #[serde(flatten)]
     pub extra: Extra,
