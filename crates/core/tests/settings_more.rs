@@ -102,7 +102,7 @@ fn a_withdrawn_default_theme_makes_the_next_shipped_theme_the_default() {
     let files = horizon_settings_files(&spec);
     let themes = files["_90_rockoon_themes"].as_str().unwrap();
     assert!(
-        themes.contains(r#"AVAILABLE_THEMES = [["material","Material","themes/material"]]"#),
+        themes.contains(r#"AVAILABLE_THEMES = [["material", "Material", "themes/material"]]"#),
         "{themes}"
     );
     assert!(themes.contains(r#"DEFAULT_THEME = "material""#), "{themes}");
