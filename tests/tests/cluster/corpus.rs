@@ -98,8 +98,10 @@ const SETTINGS_FILES: &[&str] = &[
     "15-database-backup-pvc.yaml",
     "16-database-backup-hostpath-and-cleanup.yaml",
     "17-keystone-ldap-domains-list.yaml",
+    "33-horizon-themes-motd.yaml",
     "35-neutron-ovs-dvr-vpnaas.yaml",
     "36-neutron-ovn-vpnaas.yaml",
+    "37-manila-share-backends.yaml",
 ];
 
 #[tokio::test]

@@ -102,16 +102,12 @@ pub const DECLARED: &[Declared] = &[
         "the PowerDNS protocol is not rendered yet",
     ),
     entry(
-        "features.horizon.default_theme",
-        "Horizon themes are not rendered yet",
-    ),
-    entry(
-        "features.horizon.motd",
-        "the Horizon message of the day is not rendered yet",
+        "features.horizon.motd.*.beforeLogin",
+        "upstream Horizon shows no message before login",
     ),
     entry(
         "features.horizon.themes",
-        "Horizon themes are not rendered yet",
+        "themes downloaded from a url cannot be shipped to the upstream Horizon chart; only Horizon's own default and material themes are offered",
     ),
     entry(
         "features.ironic",
@@ -136,10 +132,6 @@ pub const DECLARED: &[Declared] = &[
     entry(
         "features.logging.masakari",
         "masakari log levels are not rendered yet",
-    ),
-    entry(
-        "features.manila.share",
-        "Manila share backends are not rendered yet",
     ),
     entry(
         "features.messaging.notifications.external",
@@ -235,6 +227,10 @@ pub fn found(user: &Value, merged: &Value) -> Vec<String> {
             if declared.path == "features.barbican.backends.vault" && vault_complete(merged) {
                 continue;
             }
+            // Horizon's own themes render; only a theme to download is unsupported.
+            if declared.path == "features.horizon.themes" && !has_downloaded_theme(value) {
+                continue;
+            }
             if declared
                 .unless
                 .is_some_and(|(pointer, v)| merged.pointer(pointer) == Some(&Value::from(v)))
@@ -245,6 +241,13 @@ pub fn found(user: &Value, merged: &Value) -> Vec<String> {
         }
     }
     out
+}
+
+/// Whether a `features.horizon.themes` list names a theme to download (`url`).
+fn has_downloaded_theme(themes: &Value) -> bool {
+    themes
+        .as_array()
+        .is_some_and(|list| list.iter().any(|theme| theme.get("url").is_some()))
 }
 
 /// Whether the merged spec's Vault backend has what the key-manager template needs.
@@ -335,12 +338,24 @@ mod tests {
     }
 
     #[test]
-    fn dvr_is_reported_with_ovs_only() {
-        let ovs = json!({"features": {"neutron": {"backend": "ml2", "dvr": {"enabled": true}}}});
-        assert_eq!(found(&ovs, &ovs).len(), 1);
-        let ovn =
-            json!({"features": {"neutron": {"backend": "ml2/ovn", "dvr": {"enabled": true}}}});
-        assert!(found(&ovn, &ovn).is_empty());
+    fn only_a_horizon_theme_to_download_is_reported() {
+        let own =
+            json!({"features": {"horizon": {"themes": [{"name": "material", "enabled": false}]}}});
+        assert!(found(&own, &own).is_empty());
+        let downloaded = json!({"features": {"horizon": {"themes": [
+            {"name": "material"}, {"name": "mirantis", "url": "https://example.com/t.tgz"}]}}});
+        assert_eq!(found(&downloaded, &downloaded).len(), 1);
+    }
+
+    #[test]
+    fn a_message_shown_before_login_is_reported_by_its_name() {
+        let user = json!({"features": {"horizon": {"motd": {"hello": {"message": "Hi", "beforeLogin": true}}}}});
+        assert_eq!(
+            found(&user, &user),
+            [
+                "spec.features.horizon.motd.hello.beforeLogin: upstream Horizon shows no message before login"
+            ]
+        );
     }
 
     #[test]
