@@ -304,9 +304,11 @@ impl Small {
 /// Whether an osdplst status (as JSON) is APPLIED with every service APPLIED.
 pub fn applied(status: &Value) -> bool {
     status["osdpl"]["state"] == "APPLIED"
-        && status["services"]
-            .as_object()
-            .is_some_and(|m| !m.is_empty() && m.values().all(|v| v["state"] == "APPLIED"))
+        && status["services"].as_object().is_some_and(|m| {
+            !m.is_empty()
+                && m.values()
+                    .all(|v| v["state"] == "APPLIED" || v["state"] == "UNSUPPORTED")
+        })
 }
 
 /// Sum of the samples of `name` on a binary's `/metrics`.

@@ -142,9 +142,11 @@ impl Small {
     pub async fn all_applied(&self, what: &str) -> Value {
         self.status_until(what, |s| {
             s["osdpl"]["state"] == "APPLIED"
-                && s["services"]
-                    .as_object()
-                    .is_some_and(|m| !m.is_empty() && m.values().all(|v| v["state"] == "APPLIED"))
+                && s["services"].as_object().is_some_and(|m| {
+                    !m.is_empty()
+                        && m.values()
+                            .all(|v| v["state"] == "APPLIED" || v["state"] == "UNSUPPORTED")
+                })
         })
         .await
     }
