@@ -6,34 +6,11 @@
 // In tests a failed unwrap is a failed test with its message; that is what we want.
 #![allow(clippy::unwrap_used)]
 
-use std::path::{Path, PathBuf};
+mod common;
 
-use rockoon_core::render::{RenderContext, RenderError, Rendered, Templates, render};
+use common::{corpus_spec, render_dry, values};
+use rockoon_core::render::Rendered;
 use serde_json::{Value, json};
-
-fn corpus_spec(name: &str) -> Value {
-    let path: PathBuf = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../../tests/fixtures/corpus")
-        .join(name);
-    let object: Value = serde_norway::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
-    object["spec"].clone()
-}
-
-fn render_dry(spec: &Value) -> Result<Rendered, RenderError> {
-    render(spec, &RenderContext::dry_run(), &Templates::embedded())
-}
-
-/// The values of release `name` (panics naming the releases there are when it is missing).
-fn values(rendered: &Rendered, name: &str) -> Value {
-    rendered
-        .releases()
-        .find(|r| r.name == name)
-        .map(|r| r.values.clone())
-        .unwrap_or_else(|| {
-            let names: Vec<&str> = rendered.releases().map(|r| r.name.as_str()).collect();
-            panic!("no release {name} in {names:?}")
-        })
-}
 
 /// `spec` without the setting at `path` (dot-separated keys).
 fn without(spec: &Value, path: &str) -> Value {

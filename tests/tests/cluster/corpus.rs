@@ -12,6 +12,7 @@ use rockoon_tests::conformance::run;
 use rockoon_tests::harness::{TestNamespace, ensure_crds};
 
 use crate::cluster_or_return;
+use crate::crds::integral_floats_as_ints;
 
 fn corpus_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/corpus")
@@ -25,26 +26,6 @@ fn corpus_files() -> Vec<PathBuf> {
         .collect();
     files.sort();
     files
-}
-
-/// The API server stores JSON, where `1.0` and `1` are the same number.
-fn integral_floats_as_ints(value: serde_json::Value) -> serde_json::Value {
-    use serde_json::Value;
-    match value {
-        Value::Number(n) => match n.as_f64() {
-            Some(f) if n.is_f64() && f.fract() == 0.0 && f.abs() < 9e15 => Value::from(f as i64),
-            _ => Value::Number(n),
-        },
-        Value::Array(items) => {
-            Value::Array(items.into_iter().map(integral_floats_as_ints).collect())
-        }
-        Value::Object(map) => Value::Object(
-            map.into_iter()
-                .map(|(k, v)| (k, integral_floats_as_ints(v)))
-                .collect(),
-        ),
-        other => other,
-    }
 }
 
 #[tokio::test]

@@ -39,7 +39,7 @@ async fn create(
 }
 
 /// The API server stores JSON, where `1.0` and `1` are the same number.
-fn integral_floats_as_ints(value: serde_json::Value) -> serde_json::Value {
+pub(crate) fn integral_floats_as_ints(value: serde_json::Value) -> serde_json::Value {
     use serde_json::Value;
     match value {
         Value::Number(n) => match n.as_f64() {
