@@ -191,7 +191,8 @@ pub fn after(record: &mut UpgradeStatus, seen: &Observed<'_>) -> Next {
             .collect()
     };
     if !blockers.is_empty() {
-        step.wait_seconds = Some(round(waited.as_secs_f64()));
+        // No running wait_seconds here: a number that grows each poll would rewrite the status
+        // every few seconds; `helm_done` already says since when the step waits.
         return hold(
             record,
             &current,

@@ -95,6 +95,10 @@ fn a_step_is_applied_only_once_its_workloads_are_ready_after_helm() {
     assert_eq!(next, Next::Wait(POLL));
     let step = &record.steps.as_ref().unwrap()[0];
     assert_eq!(step.blocker.as_deref(), Some("mariadb/api: Progressing"));
+    assert_eq!(
+        step.wait_seconds, None,
+        "a growing number would rewrite the status each poll"
+    );
     let next = judge(&mut record, &health("mariadb", "Ready"), at(20), 600);
     assert_eq!(next, Next::Again);
     assert_eq!(state_of(&record, INFRA), APPLIED);

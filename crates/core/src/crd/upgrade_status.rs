@@ -71,7 +71,8 @@ pub struct UpgradeStep {
     /// Seconds spent in helm.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub helm_seconds: Option<f64>,
-    /// Seconds spent waiting for the service's workloads to be Ready.
+    /// Seconds spent waiting for the service's workloads to be Ready, set when the step
+    /// finishes (while it waits, `helm_done` says since when).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub wait_seconds: Option<f64>,
     /// What blocks the step: the workload or Job and its failing condition.
