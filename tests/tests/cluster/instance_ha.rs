@@ -341,6 +341,19 @@ async fn compute_node(client: &Client, scope: &str, name: &str, address: &str) {
     set_ready(client, name, address, true, Timestamp::now()).await;
 }
 
+/// Makes `node` NotReady now and waits for an `InstanceHaSkipped` event saying `why`, then
+/// for the outage to be marked handled (a skip ends the outage, it is not retried).
+async fn goes_down_and_is_skipped(client: &Client, node: &str, why: &str) {
+    let down = whole_second();
+    set_ready(client, node, LOOPBACK, false, down).await;
+    let skipped = wait_event(client, node, "InstanceHaSkipped").await;
+    assert!(skipped[0].contains(why), "{skipped:?}");
+    wait_node(client, node, "outage marked", |n| {
+        n.annotations().get(EVICTED) == Some(&down.to_string())
+    })
+    .await;
+}
+
 async fn set_ready(client: &Client, name: &str, address: &str, ready: bool, since: Timestamp) {
     let status = json!({"status": {
         "addresses": [{"type": "InternalIP", "address": address}],
@@ -568,17 +581,7 @@ async fn a_host_in_no_segment_or_a_catalog_without_masakari_is_skipped_and_a_rea
     wait_lock_active(&client, &lonely).await;
 
     // In no failover segment: Masakari would refuse it; nothing is sent, the outage is done.
-    let down = whole_second();
-    set_ready(&client, &lonely, LOOPBACK, false, down).await;
-    let skipped = wait_event(&client, &lonely, "InstanceHaSkipped").await;
-    assert!(
-        skipped[0].contains("no Masakari failover segment"),
-        "{skipped:?}"
-    );
-    wait_node(&client, &lonely, "outage marked", |n| {
-        n.annotations().get(EVICTED) == Some(&down.to_string())
-    })
-    .await;
+    goes_down_and_is_skipped(&client, &lonely, "no Masakari failover segment").await;
 
     // NotReady to Kubernetes but still answering on the probe port (a kubelet problem, not a
     // dead host): no notification and no outage mark while it answers; once it stops, one.
@@ -629,16 +632,11 @@ async fn a_host_in_no_segment_or_a_catalog_without_masakari_is_skipped_and_a_rea
     put_clouds(&client, &ns.name, &clouds.clouds_yaml("RegionTwo")).await;
     compute_node(&client, &ns.name, &elsewhere, LOOPBACK).await;
     wait_lock_active(&client, &elsewhere).await;
-    let down = whole_second();
-    set_ready(&client, &elsewhere, LOOPBACK, false, down).await;
-    let skipped = wait_event(&client, &elsewhere, "InstanceHaSkipped").await;
-    assert!(
-        skipped[0].contains("Masakari is not in the Keystone catalog"),
-        "{skipped:?}"
-    );
-    wait_node(&client, &elsewhere, "outage marked", |n| {
-        n.annotations().get(EVICTED) == Some(&down.to_string())
-    })
+    goes_down_and_is_skipped(
+        &client,
+        &elsewhere,
+        "Masakari is not in the Keystone catalog",
+    )
     .await;
 
     for (reason, count) in [("not_in_segment", 1.0), ("no_masakari", 1.0)] {
