@@ -40,6 +40,7 @@ use crate::rollout::{Outcome, Rollout};
 use crate::state::Overall;
 use crate::upgrade::execute::Next;
 use crate::upgrade::guard::{self, Verdict};
+use crate::upgrade::jobs;
 use crate::upgrade::record;
 use crate::upgrade::run::Pass;
 use crate::upgrade::why;
@@ -145,10 +146,19 @@ impl Osdpl {
         if plan.has_work() {
             tracing::info!(osdpl = %name, fingerprint = %rendered.fingerprint, "applying");
         }
+        let health = || {
+            let current = self.mirrors.status_of(osdpl);
+            current
+                .as_ref()
+                .and_then(|c| c.status.as_ref()?.health.clone())
+                .unwrap_or_default()
+        };
         let pass = match verdict {
             Verdict::Upgrade { from, to } => {
                 let record = self.report.upgrade_record(&self.mirrors, osdpl);
-                let pass = Pass::begin(record, &mut plan, from.as_str(), to.as_str());
+                let versions = (from.as_str(), to.as_str());
+                let mut pass = Pass::begin(record, &mut plan, versions, &health());
+                pass.purge_jobs(&self.client, &namespace).await;
                 self.report.set_upgrade(osdpl, pass.record().clone());
                 Some(pass)
             }
@@ -184,15 +194,18 @@ impl Osdpl {
         let outcome = rollout.run(self.applier.as_ref(), &progress).await?;
         let mut next = None;
         if let Some(pass) = pass {
-            let current = self.mirrors.status_of(osdpl);
-            let health = current
-                .as_ref()
-                .and_then(|c| c.status.as_ref()?.health.clone())
-                .unwrap_or_default();
+            let health = health();
             let before = pass.record().clone();
             let unready = pass.unready(&health);
             let conditions = why::conditions(&self.client, &namespace, &unready).await;
-            let (record, then) = pass.end(&osdpl.spec, &outcome.states, &health, &conditions);
+            let jobs = jobs::list(&self.client, &namespace)
+                .await
+                .unwrap_or_else(|error| {
+                    tracing::warn!(%error, "upgrade: listing Jobs failed");
+                    Vec::new()
+                });
+            let (record, then) =
+                pass.end(&osdpl.spec, &outcome.states, &health, &conditions, &jobs);
             self.report.upgrade_events(osdpl, &before, &record).await;
             self.report.set_upgrade(osdpl, record);
             next = Some(then);

@@ -1,16 +1,20 @@
 //! OpenStack upgrades on the dev cluster: the API server's CEL transition rule on
 //! `spec.openstack_version`, then the small OSDPL (database, messaging, memcached, identity on
 //! the upstream charts) upgraded caracal → epoxy → flamingo by the real `rockoon-osdpl`, gated
-//! on the real `rockoon-health`: a version bump with another change refused with nothing
-//! applied, a stall on an unhealthy keystone workload, a SIGKILL of osdpl mid-upgrade, and the
-//! order of the steps from the recorded events.
+//! on the real `rockoon-health`: a version bump refused with nothing applied while a service is
+//! FAILED, with pinned image tags, and with another change; a stall on an unhealthy keystone
+//! workload (held before keystone's upgrade), a SIGKILL of osdpl mid-upgrade; the order of the
+//! steps from the recorded events, of helm upgrades and the charts' Jobs from their times; and
+//! at the end every release's stored values equal to a fresh render of flamingo.
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use k8s_openapi::api::apps::v1::Deployment;
-use k8s_openapi::api::core::v1::Pod;
+use k8s_openapi::api::batch::v1::Job;
+use k8s_openapi::api::core::v1::{Pod, Secret};
+use k8s_openapi::jiff::Timestamp;
 use kube::api::{Api, DynamicObject, ListParams, Patch, PatchParams, PostParams};
 use kube::core::{ApiResource, GroupVersionKind};
 use rockoon_tests::harness::{TestNamespace, ensure_crds};
@@ -226,14 +230,26 @@ async fn the_small_osdpl_upgrades_caracal_to_epoxy_to_flamingo_step_by_step_thro
     let mut small = Small::applied_with(&cluster, "upgrade", timeouts).await;
     let mut health = start(&cluster, "health", &small.ns.name);
     health.wait_ready(Duration::from_secs(60)).await.unwrap();
-    let before = small.releases().await;
     let caracal_keystone = stored_images(&small, KEYSTONE).await;
 
-    // Dry run: `rockoon-osdpl diff` of the OSDPL at epoxy shows memcached's image change.
-    let (code, text) = diff_at(&cluster, &small, "epoxy").await;
+    // Dry run: `rockoon-osdpl diff` of the OSDPL at epoxy shows, per release, the image
+    // changes the upgrade would make.
+    let (code, text) = diff_whole(&cluster, &small, "epoxy").await;
     assert_eq!(code, Some(1), "{text}");
-    assert!(text.contains("=== openstack-memcached"), "{text}");
-    assert!(text.contains("images.tags.memcached"), "{text}");
+    for shown in [
+        "=== openstack-memcached",
+        "images.tags.memcached",
+        "=== openstack-keystone",
+        "images.tags.keystone_api",
+    ] {
+        assert!(text.contains(shown), "{shown} not in {text}");
+    }
+
+    // A version bump while a service is FAILED: refused (NotApplied), nothing applied.
+    refused_while_failed(&small).await;
+    // A version bump with image tags pinned: refused (PinnedImages), nothing applied.
+    refused_while_pinned(&small, &caracal_keystone).await;
+    let before = small.releases().await;
 
     // A version bump together with another change: refused, nothing applied.
     small
@@ -255,7 +271,7 @@ async fn the_small_osdpl_upgrades_caracal_to_epoxy_to_flamingo_step_by_step_thro
         (upgrading.status.as_str(), upgrading.reason.as_str()),
         ("False", "UpgradeRefused")
     );
-    assert_eq!(small.events("UpgradeRefused").await.len(), 1);
+    assert_eq!(small.events("UpgradeRefused").await.len(), 3);
     tokio::time::sleep(Duration::from_secs(3)).await;
     assert_eq!(
         small.releases().await,
@@ -280,6 +296,12 @@ async fn the_small_osdpl_upgrades_caracal_to_epoxy_to_flamingo_step_by_step_thro
         .as_str()
         .unwrap_or_default();
     assert!(blocked.contains("keystone/blocker: Unhealthy"), "{blocked}");
+    // Held before its upgrade: keystone's release is not touched while it is unhealthy.
+    assert!(
+        blocked.starts_with("not healthy before its upgrade"),
+        "{blocked}"
+    );
+    assert!(step(&stalled, "identity")["checked"].is_null());
     // The blocker names the workload's failing condition, in its own words.
     small
         .status_until("the blocker's failing condition named", |s| {
@@ -337,6 +359,7 @@ async fn the_small_osdpl_upgrades_caracal_to_epoxy_to_flamingo_step_by_step_thro
     }
     let order = step_names(&step_events(&small).await, "caracal", "epoxy");
     assert_eq!(order, ["infra", "identity", "final-apply"]);
+    helm_and_jobs_in_order(&small, &done).await;
     let epoxy_keystone = stored_images(&small, KEYSTONE).await;
     assert_ne!(
         epoxy_keystone, caracal_keystone,
@@ -363,6 +386,7 @@ async fn the_small_osdpl_upgrades_caracal_to_epoxy_to_flamingo_step_by_step_thro
     report_times("epoxy → flamingo", started.elapsed(), &done);
     let order = step_names(&step_events(&small).await, "epoxy", "flamingo");
     assert_eq!(order, ["infra", "identity", "final-apply"]);
+    helm_and_jobs_in_order(&small, &done).await;
     let flamingo_keystone = stored_images(&small, KEYSTONE).await;
     assert!(
         flamingo_keystone.to_string().contains("2025.2"),
@@ -377,43 +401,197 @@ async fn the_small_osdpl_upgrades_caracal_to_epoxy_to_flamingo_step_by_step_thro
         settled.values().all(|(_, status)| status == "deployed"),
         "{settled:?}"
     );
-    // And with the images a fresh render of flamingo has: `diff` finds none to change.
-    let (code, text) = diff_at(&cluster, &small, "flamingo").await;
-    assert!(code == Some(0) || code == Some(1), "{text}");
-    assert!(text.contains("=== openstack-memcached"), "{text}");
-    assert!(!text.contains("images.tags"), "{text}");
+    // Value by value what a fresh install of flamingo would apply: `rockoon-osdpl diff` of
+    // the whole OSDPL, with the cluster's credentials, against `helm get values` of every
+    // release finds no difference.
+    let (code, text) = diff_whole(&cluster, &small, "flamingo").await;
+    assert_eq!(code, Some(0), "{text}");
+    assert_eq!(
+        text.matches("(no changes)").count(),
+        settled.len(),
+        "every release compared: {text}"
+    );
 
     health.terminate(Duration::from_secs(20)).await.unwrap();
     small.finish().await;
 }
 
-/// `rockoon-osdpl diff --service memcached` of the small OSDPL's spec with `version`, against
-/// what is installed: exit code and output.
-async fn diff_at(
+/// Releases as [`Small::releases`] shows them.
+type Releases = BTreeMap<String, (u32, String)>;
+
+/// Waits for the refused version bump: `status.upgrade` REFUSED with a cause containing
+/// `says`, the `Upgrading` condition False `UpgradeRefused`; then checks that no release
+/// changed, and sets the version back to caracal with the spec's `services` removed.
+async fn refused_then_undone(small: &Small, says: &str, unchanged: &Releases) {
+    let refused = small
+        .status_until(&format!("upgrade refused: {says}"), |s| {
+            s["upgrade"]["state"] == "REFUSED"
+                && s["upgrade"]["cause"]
+                    .as_str()
+                    .is_some_and(|c| c.contains(says))
+        })
+        .await;
+    assert_eq!(refused["osdpl"]["openstack_version"], "caracal");
+    let osdpl = small.osdpls().get(OSDPL).await.unwrap();
+    let conditions = osdpl.status.unwrap().conditions.unwrap_or_default();
+    let upgrading = conditions.iter().find(|c| c.type_ == "Upgrading").unwrap();
+    assert_eq!(
+        (upgrading.status.as_str(), upgrading.reason.as_str()),
+        ("False", "UpgradeRefused")
+    );
+    assert!(upgrading.message.contains(says), "{}", upgrading.message);
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    assert_eq!(
+        &small.releases().await,
+        unchanged,
+        "a refused upgrade applied something"
+    );
+    small
+        .merge_spec(json!({"openstack_version": "caracal", "services": null}))
+        .await;
+    small
+        .status_until("the refusal undone, APPLIED again", |s| {
+            s["upgrade"]["state"].is_null()
+                && s["osdpl"]["state"] == "APPLIED"
+                && s["services"]["identity"]["state"] == "APPLIED"
+        })
+        .await;
+}
+
+/// A version bump while keystone is FAILED (a replica count the API server refuses) is
+/// refused as not APPLIED.
+async fn refused_while_failed(small: &Small) {
+    let broken = json!({"identity": {"keystone": {"values": {"pod": {"replicas": {"api": -1}}}}}});
+    small.merge_spec(json!({"services": broken})).await;
+    small
+        .status_until("keystone FAILED", |s| {
+            s["services"]["identity"]["state"] == "FAILED"
+        })
+        .await;
+    let failed = small.releases().await;
+    small.merge_spec(json!({"openstack_version": "epoxy"})).await;
+    refused_then_undone(small, "the deployment is not APPLIED", &failed).await;
+}
+
+/// A version bump of a deployment that pins an image tag (applied before, at caracal) is
+/// refused, naming where the tag is pinned.
+async fn refused_while_pinned(small: &Small, caracal_keystone: &Value) {
+    let applied = |s: &Value| s["upgrade"]["applied"]["spec_hash"].clone();
+    let hash = applied(&small.all_applied("before the pin").await);
+    let tag = caracal_keystone["keystone_api"].clone();
+    assert!(tag.is_string(), "{caracal_keystone}");
+    let pin = json!({"identity": {"keystone": {"values": {"images": {"tags": {"keystone_api": tag}}}}}});
+    small.merge_spec(json!({"services": pin})).await;
+    small
+        .status_until("the pin applied", |s| {
+            s["osdpl"]["state"] == "APPLIED" && applied(s) != hash
+        })
+        .await;
+    let pinned = small.releases().await;
+    small.merge_spec(json!({"openstack_version": "epoxy"})).await;
+    refused_then_undone(
+        small,
+        "image tags are pinned at spec.services.identity.keystone.values.images.tags",
+        &pinned,
+    )
+    .await;
+}
+
+fn time(value: &Value) -> Timestamp {
+    let text = value.as_str().unwrap_or_else(|| panic!("no time: {value}"));
+    let at: Timestamp = text.parse().unwrap();
+    // The API's times have whole seconds: compare at that resolution.
+    Timestamp::from_second(at.as_second()).unwrap()
+}
+
+/// The order of helm upgrades and the charts' Jobs, from their times: each step starts after
+/// the previous one finished; keystone's new helm revision is made after the infra step and
+/// within the identity step; keystone's Jobs (the step's record, db-sync before bootstrap as
+/// their hook weights say) were created by that helm upgrade and completed before the step
+/// ended.
+async fn helm_and_jobs_in_order(small: &Small, status: &Value) {
+    let steps = status["upgrade"]["steps"].as_array().unwrap();
+    for pair in steps.windows(2) {
+        assert!(
+            time(&pair[0]["finished"]) <= time(&pair[1]["started"]),
+            "{} finished after {} started",
+            pair[0]["name"],
+            pair[1]["name"]
+        );
+    }
+    let (infra, identity) = (step(status, "infra"), step(status, "identity"));
+    let (revision, _) = small.releases().await[KEYSTONE].clone();
+    let secrets: Api<Secret> = Api::namespaced(small.client.clone(), &small.ns.name);
+    let storage = rockoon_osdpl::helm::stored::storage_name(KEYSTONE, revision);
+    let made = secrets.get(&storage).await.unwrap().metadata;
+    let made = made.creation_timestamp.unwrap().0;
+    assert!(time(&infra["finished"]) <= made, "keystone upgraded before infra was done");
+    assert!(made <= time(&identity["finished"]));
+    let ran: Vec<String> = serde_json::from_value(identity["jobs"].clone()).unwrap_or_default();
+    let at = |name: &str| ran.iter().position(|j| j == name);
+    let (sync, bootstrap) = (at("keystone-db-sync"), at("keystone-bootstrap"));
+    assert!(sync.is_some() && bootstrap.is_some() && sync < bootstrap, "{ran:?}");
+    assert!(ran.iter().all(|j| j.starts_with("keystone-")), "{ran:?}");
+    let jobs: Api<Job> = Api::namespaced(small.client.clone(), &small.ns.name);
+    for name in &ran {
+        let job = jobs.get(name).await.unwrap();
+        let created = job.metadata.creation_timestamp.unwrap().0;
+        let completed = job.status.unwrap().completion_time.unwrap().0;
+        assert!(made <= created, "{name} made before keystone's helm upgrade");
+        assert!(completed <= time(&identity["finished"]), "{name} completed after its step");
+    }
+    let infra_jobs = infra["jobs"].to_string();
+    assert!(!infra_jobs.contains("keystone"), "{infra_jobs}");
+}
+
+/// `rockoon-osdpl diff` of the whole small OSDPL as it is but at `version`, with the
+/// namespace's generated credentials (what osdpl renders with), against every installed
+/// release: exit code and output.
+async fn diff_whole(
     cluster: &rockoon_tests::harness::ClusterInfo,
     small: &Small,
     version: &str,
 ) -> (Option<i32>, String) {
     let dir = cluster.dir.join(&small.ns.name);
     std::fs::create_dir_all(&dir).unwrap();
-    let file = dir.join("osdpl-upgraded.yaml");
+    let secrets: Api<Secret> = Api::namespaced(small.client.clone(), &small.ns.name);
+    let owned = ListParams::default().labels(rockoon_core::credentials::OWNER_LABEL);
+    let found = secrets.list(&owned).await.unwrap().items;
+    let (credentials, problems) = rockoon_core::credentials::tree(&found);
+    assert!(problems.is_empty(), "{problems:?}");
+    let credentials_file = dir.join("credentials.yaml");
+    std::fs::write(
+        &credentials_file,
+        serde_norway::to_string(&credentials).unwrap(),
+    )
+    .unwrap();
     let current = small.osdpls().get(OSDPL).await.unwrap();
-    let mut object = serde_json::to_value(current).unwrap();
-    object["spec"]["openstack_version"] = version.into();
+    let mut spec = serde_json::to_value(current).unwrap()["spec"].clone();
+    spec["openstack_version"] = version.into();
     let object = json!({
         "apiVersion": "lcm.mirantis.com/v1alpha1", "kind": "OpenStackDeployment",
         "metadata": {"name": OSDPL, "namespace": small.ns.name},
-        "spec": object["spec"],
+        "spec": spec,
     });
+    let file = dir.join(format!("osdpl-{version}.yaml"));
     std::fs::write(&file, serde_norway::to_string(&object).unwrap()).unwrap();
+    run_diff(cluster, &file, &["--credentials".as_ref(), credentials_file.as_os_str()])
+}
+
+/// `rockoon-osdpl diff -f file <extra>` against the cluster: exit code and output.
+fn run_diff(
+    cluster: &rockoon_tests::harness::ClusterInfo,
+    file: &std::path::Path,
+    extra: &[&std::ffi::OsStr],
+) -> (Option<i32>, String) {
     let helm = rockoon_tests::devcluster::build_components()
         .unwrap()
         .join("helm");
     let target = rockoon_tests::suite::current_target_dir().unwrap();
     let out = std::process::Command::new(rockoon_tests::suite::binary_path(&target, "osdpl"))
         .args(["diff", "-f"])
-        .arg(&file)
-        .args(["--service", "memcached"])
+        .arg(file)
+        .args(extra)
         .env("KUBECONFIG", &cluster.kubeconfig)
         .env("OSCTL_HELM_BINARY", helm)
         .output()

@@ -4,11 +4,13 @@
 //! Before the rollout ([`before`]): the record's steps are merged with the plan's (finished
 //! steps stay finished, so a restarted osdpl resumes at the step it stopped at), the first
 //! unfinished step becomes `UPGRADING`, and the services of later steps are held (`WAITING`,
-//! their releases untouched). After the rollout ([`after`]): once helm has applied the step's
-//! releases, its workloads must be Ready in the osdplst's health (written by the health
-//! container) — then the step is `APPLIED` and the next one starts. A step not done within its
-//! stall time is `STALLED`, naming what blocks it; it goes on by itself once that is healthy.
-//! Nothing is rolled back.
+//! their releases untouched). A step applies nothing until its workloads are healthy at the
+//! old release (`checked`): wait healthy → steps → apply → wait healthy, as Rockoon does.
+//! After the rollout ([`after`]): once helm has applied the step's releases, its workloads must
+//! be Ready in the osdplst's health (written by the health container) and its Jobs complete
+//! ([`super::jobs`]) — then the step is `APPLIED`, with the Jobs it ran, and the next one
+//! starts. A step not done within its stall time is `STALLED`, naming what blocks it; it goes
+//! on by itself once that is healthy. Nothing is rolled back.
 
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -17,6 +19,7 @@ use k8s_openapi::jiff::Timestamp;
 use rockoon_core::crd::osdpl_status::WorkloadHealth;
 use rockoon_core::crd::upgrade_status::{UpgradeStatus, UpgradeStep};
 
+use super::jobs::{self, SeenJob};
 use super::record::{RUNNING, STALLED};
 use super::steps::{FINAL, Step};
 use crate::state::ServiceState;
@@ -49,15 +52,30 @@ pub enum Next {
     Done,
 }
 
+/// Where an upgrade starts a pass: the release pair, the services' applications and their
+/// health, the time.
+pub struct Start<'a> {
+    /// Release upgraded from.
+    pub from: &'a str,
+    /// Release upgraded to.
+    pub to: &'a str,
+    /// Service → its applications (chart names) in the health map.
+    pub applications: &'a BTreeMap<String, Vec<String>>,
+    /// The osdplst's health.
+    pub health: &'a Health,
+    /// Now.
+    pub now: Timestamp,
+}
+
 /// Merges `steps` into `record` (from/to set, finished steps kept), starts the first unfinished
-/// step, and returns the held services with their cause.
+/// step, and returns the held services with their cause: those of later steps, and the current
+/// step's own until its workloads are healthy before its upgrade.
 pub fn before(
     record: &mut UpgradeStatus,
     steps: &[Step],
-    from: &str,
-    to: &str,
-    now: Timestamp,
+    start: &Start<'_>,
 ) -> BTreeMap<String, String> {
+    let (from, to, now) = (start.from, start.to, start.now);
     // Steps of an earlier upgrade (done, refused, or to another release) start over.
     let continuing = record.to.as_deref() == Some(to)
         && matches!(record.state.as_deref(), Some(RUNNING | STALLED));
@@ -103,6 +121,21 @@ pub fn before(
             step.state = Some(UPGRADING.into());
             step.started = Some(now.to_string());
         }
+        if step.checked.is_none() {
+            let plan = &steps[index];
+            if plan.name == FINAL || unready(plan, start.applications, start.health).is_empty() {
+                step.checked = Some(now.to_string());
+            } else {
+                let cause = format!(
+                    "upgrade {from} → {to}: step {} waits for its workloads to be healthy \
+                     before its upgrade",
+                    step.name
+                );
+                for service in &plan.services {
+                    held.insert(service.clone(), cause.clone());
+                }
+            }
+        }
         let cause = format!("upgrade {from} → {to}: waits for step {}", step.name);
         for later in &steps[index + 1..] {
             for service in &later.services {
@@ -126,6 +159,8 @@ pub struct Observed<'a> {
     pub health: &'a Health,
     /// `application/component` → its workload's failing condition ([`super::why`]).
     pub conditions: &'a BTreeMap<String, String>,
+    /// The namespace's Jobs ([`super::jobs::list`]).
+    pub jobs: &'a [SeenJob],
     /// Time this pass spent in the rollout (helm).
     pub helm: Duration,
     /// Time after which an unfinished step is stalled.
@@ -163,6 +198,31 @@ pub fn after(record: &mut UpgradeStatus, seen: &Observed<'_>) -> Next {
         })
         .collect();
     let since_start = elapsed(step.started.as_deref(), seen.now);
+    let described = |unready: Vec<(String, String)>| -> Vec<String> {
+        unready
+            .into_iter()
+            .map(|(name, status)| match seen.conditions.get(&name) {
+                Some(condition) => format!("{name}: {status} ({condition})"),
+                None => format!("{name}: {status}"),
+            })
+            .collect()
+    };
+    if step.checked.is_none() {
+        // Held before its helm upgrade: its workloads are not healthy at the old release.
+        let unhealthy = described(unready(plan, seen.applications, seen.health));
+        let blocker = if unhealthy.is_empty() {
+            "health not yet observed".to_owned()
+        } else {
+            unhealthy.join("; ")
+        };
+        let blocker = format!("not healthy before its upgrade: {blocker}");
+        return hold(record, &current, blocker, since_start, seen.stall);
+    }
+    let applications: Vec<String> = plan
+        .services
+        .iter()
+        .flat_map(|s| seen.applications.get(s).into_iter().flatten().cloned())
+        .collect();
     if !not_applied.is_empty() {
         return hold(
             record,
@@ -182,13 +242,9 @@ pub fn after(record: &mut UpgradeStatus, seen: &Observed<'_>) -> Next {
     } else if waited < SETTLE {
         vec!["health not yet observed after helm".to_owned()]
     } else {
-        unready(plan, seen.applications, seen.health)
-            .into_iter()
-            .map(|(name, status)| match seen.conditions.get(&name) {
-                Some(condition) => format!("{name}: {status} ({condition})"),
-                None => format!("{name}: {status}"),
-            })
-            .collect()
+        let mut blockers = described(unready(plan, seen.applications, seen.health));
+        blockers.extend(jobs::pending(seen.jobs, &applications));
+        blockers
     };
     if !blockers.is_empty() {
         // No running wait_seconds here: a number that grows each poll would rewrite the status
@@ -201,6 +257,9 @@ pub fn after(record: &mut UpgradeStatus, seen: &Observed<'_>) -> Next {
             seen.stall,
         );
     }
+    let started = step.started.as_deref().and_then(|s| s.parse().ok());
+    let ran = jobs::ran(seen.jobs, &applications, started.unwrap_or(seen.now));
+    step.jobs = (!ran.is_empty()).then_some(ran);
     step.state = Some(APPLIED.into());
     step.finished = Some(seen.now.to_string());
     step.wait_seconds = Some(round(waited.as_secs_f64()));
@@ -304,12 +363,16 @@ pub fn events(before: &UpgradeStatus, after: &UpgradeStatus) -> Vec<(bool, &'sta
                 false,
                 "UpgradeStep",
                 format!(
-                    "upgrade {} → {}: step {} applied (helm {} s, health wait {} s)",
+                    "upgrade {} → {}: step {} applied (helm {} s, health wait {} s{})",
                     after.from.as_deref().unwrap_or("?"),
                     after.to.as_deref().unwrap_or("?"),
                     step.name,
                     step.helm_seconds.unwrap_or_default(),
-                    step.wait_seconds.unwrap_or_default()
+                    step.wait_seconds.unwrap_or_default(),
+                    step.jobs
+                        .as_ref()
+                        .map(|jobs| format!("; jobs: {}", jobs.join(", ")))
+                        .unwrap_or_default()
                 ),
             ));
         }

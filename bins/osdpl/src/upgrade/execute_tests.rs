@@ -53,11 +53,29 @@ fn judge(record: &mut UpgradeStatus, health: &Health, now: Timestamp, stall: u64
         applications: &applications,
         health,
         conditions: &BTreeMap::new(),
+        jobs: &[],
         helm: Duration::from_secs(2),
         stall: Duration::from_secs(stall),
         now,
     };
     after(record, &seen)
+}
+
+/// [`before`] with every workload healthy.
+fn go(
+    record: &mut UpgradeStatus,
+    from: &str,
+    to: &str,
+    now: Timestamp,
+) -> BTreeMap<String, String> {
+    let start = Start {
+        from,
+        to,
+        applications: &applications(),
+        health: &Health::new(),
+        now,
+    };
+    before(record, &steps(), &start)
 }
 
 fn state_of(record: &UpgradeStatus, step: &str) -> String {
@@ -69,7 +87,7 @@ fn state_of(record: &UpgradeStatus, step: &str) -> String {
 #[test]
 fn the_first_step_starts_and_every_later_service_is_held() {
     let mut record = UpgradeStatus::default();
-    let held = before(&mut record, &steps(), "caracal", "epoxy", at(0));
+    let held = go(&mut record, "caracal", "epoxy", at(0));
     assert_eq!(record.current.as_deref(), Some(INFRA));
     assert_eq!(record.state.as_deref(), Some(RUNNING));
     assert_eq!(state_of(&record, INFRA), UPGRADING);
@@ -84,7 +102,7 @@ fn the_first_step_starts_and_every_later_service_is_held() {
 #[test]
 fn a_step_is_applied_only_once_its_workloads_are_ready_after_helm() {
     let mut record = UpgradeStatus::default();
-    before(&mut record, &steps(), "caracal", "epoxy", at(0));
+    go(&mut record, "caracal", "epoxy", at(0));
     let next = judge(&mut record, &health("mariadb", "Ready"), at(1), 600);
     assert_eq!(
         next,
@@ -105,7 +123,7 @@ fn a_step_is_applied_only_once_its_workloads_are_ready_after_helm() {
     let step = &record.steps.as_ref().unwrap()[0];
     assert_eq!(step.wait_seconds, Some(19.0));
     assert_eq!(step.helm_seconds, Some(6.0));
-    let held = before(&mut record, &steps(), "caracal", "epoxy", at(21));
+    let held = go(&mut record, "caracal", "epoxy", at(21));
     assert_eq!(record.current.as_deref(), Some("identity"));
     assert_eq!(held.keys().collect::<Vec<_>>(), ["image"]);
 }
@@ -113,13 +131,13 @@ fn a_step_is_applied_only_once_its_workloads_are_ready_after_helm() {
 #[test]
 fn a_step_unhealthy_past_its_stall_time_stalls_naming_the_blocker_then_resumes() {
     let mut record = UpgradeStatus::default();
-    before(&mut record, &steps(), "caracal", "epoxy", at(0));
+    go(&mut record, "caracal", "epoxy", at(0));
     judge(&mut record, &health("mariadb", "Ready"), at(1), 30);
     assert_eq!(
         judge(&mut record, &health("mariadb", "Ready"), at(10), 30),
         Next::Again
     );
-    before(&mut record, &steps(), "caracal", "epoxy", at(11));
+    go(&mut record, "caracal", "epoxy", at(11));
     judge(&mut record, &health("keystone", "Unhealthy"), at(12), 30);
     let stalled = record.clone();
     judge(&mut record, &health("keystone", "Unhealthy"), at(50), 30);
@@ -134,7 +152,7 @@ fn a_step_unhealthy_past_its_stall_time_stalls_naming_the_blocker_then_resumes()
     let stall_events = events(&stalled, &record);
     assert_eq!(stall_events.len(), 1);
     assert_eq!(stall_events[0].1, "UpgradeStalled");
-    let held = before(&mut record, &steps(), "caracal", "epoxy", at(55));
+    let held = go(&mut record, "caracal", "epoxy", at(55));
     assert!(held.contains_key("image"), "later services stay untouched");
     let stalled = record.clone();
     assert_eq!(
@@ -149,7 +167,7 @@ fn a_step_unhealthy_past_its_stall_time_stalls_naming_the_blocker_then_resumes()
 #[test]
 fn a_restarted_pass_resumes_at_the_unfinished_step() {
     let mut record = UpgradeStatus::default();
-    before(&mut record, &steps(), "caracal", "epoxy", at(0));
+    go(&mut record, "caracal", "epoxy", at(0));
     judge(&mut record, &health("mariadb", "Ready"), at(1), 600);
     assert_eq!(
         judge(&mut record, &health("mariadb", "Ready"), at(10), 600),
@@ -158,7 +176,7 @@ fn a_restarted_pass_resumes_at_the_unfinished_step() {
     let persisted: UpgradeStatus =
         serde_json::from_value(serde_json::to_value(&record).unwrap()).unwrap();
     let mut resumed = persisted;
-    let held = before(&mut resumed, &steps(), "caracal", "epoxy", at(100));
+    let held = go(&mut resumed, "caracal", "epoxy", at(100));
     assert_eq!(resumed.current.as_deref(), Some("identity"));
     assert_eq!(state_of(&resumed, INFRA), APPLIED);
     assert!(!held.contains_key("database"));
@@ -176,7 +194,7 @@ fn a_new_upgrade_starts_its_steps_over() {
         }]),
         ..UpgradeStatus::default()
     };
-    before(&mut record, &steps(), "epoxy", "flamingo", at(0));
+    go(&mut record, "epoxy", "flamingo", at(0));
     assert_eq!(record.current.as_deref(), Some(INFRA));
     assert_eq!(state_of(&record, INFRA), UPGRADING);
 }
@@ -184,7 +202,7 @@ fn a_new_upgrade_starts_its_steps_over() {
 #[test]
 fn a_failed_service_holds_its_step_with_helms_cause() {
     let mut record = UpgradeStatus::default();
-    before(&mut record, &steps(), "caracal", "epoxy", at(0));
+    go(&mut record, "caracal", "epoxy", at(0));
     let (steps, applications) = (steps(), applications());
     let mut states = all_applied();
     states.insert(
@@ -197,6 +215,7 @@ fn a_failed_service_holds_its_step_with_helms_cause() {
         applications: &applications,
         health: &Health::new(),
         conditions: &BTreeMap::new(),
+        jobs: &[],
         helm: Duration::ZERO,
         stall: Duration::from_secs(600),
         now: at(3),
@@ -206,5 +225,104 @@ fn a_failed_service_holds_its_step_with_helms_cause() {
     assert_eq!(
         step.blocker.as_deref(),
         Some("database: FAILED (UPGRADE FAILED: boom)")
+    );
+}
+
+#[test]
+fn a_step_unhealthy_before_its_upgrade_applies_nothing_until_healthy() {
+    let mut record = UpgradeStatus::default();
+    go(&mut record, "caracal", "epoxy", at(0));
+    judge(&mut record, &health("mariadb", "Ready"), at(1), 600);
+    judge(&mut record, &health("mariadb", "Ready"), at(10), 600);
+    let sick = health("keystone", "Unhealthy");
+    let start = Start {
+        from: "caracal",
+        to: "epoxy",
+        applications: &APPLICATIONS,
+        health: &sick,
+        now: at(11),
+    };
+    let held = before(&mut record, &steps(), &start);
+    assert_eq!(
+        held["identity"],
+        "upgrade caracal → epoxy: step identity waits for its workloads to be healthy before \
+         its upgrade"
+    );
+    assert!(held.contains_key("image"));
+    assert_eq!(
+        judge(&mut record, &sick, at(12), 600),
+        Next::Wait(POLL),
+        "nothing was applied"
+    );
+    let step = &record.steps.as_ref().unwrap()[1];
+    assert_eq!(step.checked, None);
+    assert_eq!(
+        step.blocker.as_deref(),
+        Some("not healthy before its upgrade: keystone/api: Unhealthy")
+    );
+    let healthy = Start {
+        health: &Health::new(),
+        ..start
+    };
+    let held = before(&mut record, &steps(), &healthy);
+    assert!(!held.contains_key("identity"), "healthy: its upgrade starts");
+    assert!(record.steps.as_ref().unwrap()[1].checked.is_some());
+}
+
+static APPLICATIONS: std::sync::LazyLock<BTreeMap<String, Vec<String>>> =
+    std::sync::LazyLock::new(applications);
+
+#[test]
+fn a_step_waits_for_its_jobs_and_records_those_that_ran() {
+    let mut record = UpgradeStatus::default();
+    go(&mut record, "caracal", "epoxy", at(0));
+    let job = |name: &str, done: Option<i64>| SeenJob {
+        name: name.into(),
+        application: "mariadb".into(),
+        release: None,
+        hook: true,
+        weight: 0,
+        created: Some(at(1)),
+        completed: done.map(at),
+        state: if done.is_some() {
+            "Complete".into()
+        } else {
+            "Failed=True BackoffLimitExceeded: too many".into()
+        },
+    };
+    let (steps, states, applications) = (steps(), all_applied(), applications());
+    let ready = health("mariadb", "Ready");
+    let jobs = [job("mariadb-db-sync", Some(3)), job("mariadb-bootstrap", None)];
+    let conditions = BTreeMap::new();
+    let seen = |jobs, now| Observed {
+        steps: &steps,
+        states: &states,
+        applications: &applications,
+        health: &ready,
+        conditions: &conditions,
+        jobs,
+        helm: Duration::ZERO,
+        stall: Duration::from_secs(600),
+        now,
+    };
+    after(&mut record, &seen(&jobs, at(2)));
+    assert_eq!(after(&mut record, &seen(&jobs, at(10))), Next::Wait(POLL));
+    assert_eq!(
+        record.steps.as_ref().unwrap()[0].blocker.as_deref(),
+        Some("job mariadb-bootstrap: Failed=True BackoffLimitExceeded: too many")
+    );
+    let before_done = record.clone();
+    let jobs = [job("mariadb-db-sync", Some(3)), job("mariadb-bootstrap", Some(9))];
+    assert_eq!(after(&mut record, &seen(&jobs, at(12))), Next::Again);
+    let step = &record.steps.as_ref().unwrap()[0];
+    assert_eq!(
+        step.jobs.as_deref(),
+        Some(["mariadb-db-sync".to_owned(), "mariadb-bootstrap".to_owned()].as_slice())
+    );
+    let notes = events(&before_done, &record);
+    assert!(
+        notes[0].2.ends_with("; jobs: mariadb-db-sync, mariadb-bootstrap)"),
+        "{}",
+        notes[0].2
     );
 }

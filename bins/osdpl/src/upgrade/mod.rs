@@ -10,11 +10,14 @@
 //!   apply;
 //! - [`execute`] (pure): one step per pass — later steps held, the current one applied, then
 //!   gated on its workloads' health, stalled past its time;
+//! - [`jobs`]: the charts' Jobs of a step — finished non-hook Jobs deleted before its helm
+//!   upgrade so they run again, then awaited and recorded;
 //! - [`run`]: that pass around the rollout;
 //! - [`why`]: the failing condition of a workload that holds a step, for the blocker.
 
 pub mod execute;
 pub mod guard;
+pub mod jobs;
 pub mod record;
 pub mod run;
 pub mod steps;

@@ -62,6 +62,10 @@ pub struct UpgradeStep {
     /// When the step started (RFC 3339).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub started: Option<String>,
+    /// When the step's workloads were found healthy before its upgrade (RFC 3339): the step
+    /// applies nothing before that.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub checked: Option<String>,
     /// When helm had applied the step's releases (RFC 3339); the health wait starts here.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub helm_done: Option<String>,
@@ -75,6 +79,14 @@ pub struct UpgradeStep {
     /// finishes (while it waits, `helm_done` says since when).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub wait_seconds: Option<f64>,
+    /// The Jobs the step ran (the charts' db-init, db-sync, ks-*, bootstrap, … Jobs of the
+    /// step's applications that completed after it started), in the order they completed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub jobs: Option<Vec<String>>,
+    /// Jobs deleted before the step's helm upgrade: finished Jobs that are not helm hooks
+    /// (helm re-creates hooks itself), so they run again with the new images.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub purged: Option<Vec<String>>,
     /// What blocks the step: the workload or Job and its failing condition.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub blocker: Option<String>,
