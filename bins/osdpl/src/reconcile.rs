@@ -38,7 +38,7 @@ use crate::plan::{self, Identities};
 use crate::report::{Progressing, Report};
 use crate::rollout::{Outcome, Rollout};
 use crate::state::Overall;
-use crate::upgrade::execute::Next;
+use crate::upgrade::execute::{Next, POLL};
 use crate::upgrade::guard::{self, Verdict};
 use crate::upgrade::jobs;
 use crate::upgrade::record;
@@ -121,6 +121,19 @@ impl Osdpl {
                 .await?;
             return Ok(Requeue::await_change());
         }
+        // Not APPLIED: the upgrade waits, and the spec is applied at the applied release (a
+        // failing service can be fixed; the CEL rule would refuse setting the version back).
+        let held;
+        let osdpl = match &verdict {
+            Verdict::Held { from, message } => {
+                self.report.held(&self.mirrors, osdpl, message).await;
+                let mut at_applied = osdpl.clone();
+                at_applied.spec.openstack_version = *from;
+                held = at_applied;
+                &held
+            }
+            _ => osdpl,
+        };
         let inputs = self.mirrors.inputs(osdpl, &self.render);
         self.report.notes(osdpl, &inputs.notes).await;
         let templates = &self.render.templates;
@@ -153,7 +166,7 @@ impl Osdpl {
                 .and_then(|c| c.status.as_ref()?.health.clone())
                 .unwrap_or_default()
         };
-        let pass = match verdict {
+        let pass = match &verdict {
             Verdict::Upgrade { from, to } => {
                 let record = self.report.upgrade_record(&self.mirrors, osdpl);
                 let versions = (from.as_str(), to.as_str());
@@ -216,6 +229,8 @@ impl Osdpl {
             // The step is done: the next one starts at once.
             Some(Next::Again) => Requeue::requeue(Duration::from_millis(200)),
             Some(Next::Wait(delay)) => Requeue::requeue(delay),
+            // A held upgrade starts once this apply leaves every service APPLIED: look again.
+            None if matches!(verdict, Verdict::Held { .. }) => Requeue::requeue(POLL),
             Some(Next::Done) | None => requeue,
         })
     }

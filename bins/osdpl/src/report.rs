@@ -154,6 +154,31 @@ impl Report {
         self.status(mirrors, osdpl, &refused, None, None).await
     }
 
+    /// An upgrade held because the deployment is not APPLIED (the spec is applied at the
+    /// applied release meanwhile): `status.upgrade` HELD with why and what to do (so the
+    /// `Upgrading` condition is False `UpgradeRefused`), a Warning event `UpgradeRefused` when
+    /// that starts or its message changes.
+    pub async fn held(&self, mirrors: &Mirrors, osdpl: &OpenStackDeployment, message: &str) {
+        let mut record = self.upgrade_record(mirrors, osdpl).unwrap_or_default();
+        if record.state.as_deref() == Some(upgrade::record::HELD)
+            && record.cause.as_deref() == Some(message)
+        {
+            return;
+        }
+        tracing::warn!(osdpl = %osdpl.name_any(), %message, "upgrade held");
+        self.events
+            .warning(&osdpl.object_ref(&()), "UpgradeRefused", message)
+            .await;
+        record.state = Some(upgrade::record::HELD.into());
+        record.from = record
+            .applied
+            .as_ref()
+            .and_then(|a| a.openstack_version.clone());
+        record.to = Some(osdpl.spec.openstack_version.as_str().into());
+        record.cause = Some(message.to_owned());
+        self.set_upgrade(osdpl, record);
+    }
+
     /// Another OSDPL owns the namespace: CONFLICT with a message naming it, a Warning event
     /// `Conflict` on the transition. Nothing else is done for this OSDPL.
     pub async fn conflict(

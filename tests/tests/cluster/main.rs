@@ -35,6 +35,7 @@ mod status_truth;
 mod supervisor;
 mod unsupported;
 mod upgrade;
+mod upgrade_compute;
 mod upstream_objects;
 mod workloads;
 

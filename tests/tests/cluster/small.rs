@@ -58,6 +58,18 @@ impl Small {
         prefix: &str,
         extra: Value,
     ) -> Self {
+        Self::applied_leaving_out(cluster, binaries, prefix, LEFT_OUT, extra).await
+    }
+
+    /// [`Small::applied_through`] leaving out `left_out` of the preset `core` instead of
+    /// [`LEFT_OUT`] (one that keeps compute or networking takes the deployment slot first).
+    pub async fn applied_leaving_out(
+        cluster: &ClusterInfo,
+        binaries: &ClusterInfo,
+        prefix: &str,
+        left_out: &[&str],
+        extra: Value,
+    ) -> Self {
         ensure_crds(cluster).await.unwrap();
         let client = cluster.client().await.unwrap();
         let ns = TestNamespace::create(&client, prefix).await.unwrap();
@@ -74,7 +86,7 @@ impl Small {
         let mut spec = json!({
             "openstack_version": "caracal", "preset": "core", "size": "tiny",
             "public_domain_name": "it.example.com",
-            "features": {"services": LEFT_OUT},
+            "features": {"services": left_out},
         });
         rockoon_core::values::merge_into(&mut spec, &extra, "spec").unwrap();
         let object = json!({

@@ -166,7 +166,7 @@ async fn set_ready(client: &kube::Client, ns: &str, pod: &str, ready: bool) {
         .unwrap();
 }
 
-fn start(cluster: &rockoon_tests::harness::ClusterInfo, name: &str, ns: &str) -> RunningBinary {
+pub fn start(cluster: &rockoon_tests::harness::ClusterInfo, name: &str, ns: &str) -> RunningBinary {
     let env = [
         ("OSCTL_OS_DEPLOYMENT_NAMESPACE", ns.to_owned()),
         ("OSCTL_CEPH_SHARED_NAMESPACE", ns.to_owned()),
@@ -176,7 +176,7 @@ fn start(cluster: &rockoon_tests::harness::ClusterInfo, name: &str, ns: &str) ->
     RunningBinary::start(cluster, name, &env).unwrap()
 }
 
-fn step<'a>(status: &'a Value, name: &str) -> &'a Value {
+pub fn step<'a>(status: &'a Value, name: &str) -> &'a Value {
     status["upgrade"]["steps"]
         .as_array()
         .and_then(|steps| steps.iter().find(|s| s["name"] == name))
@@ -184,13 +184,13 @@ fn step<'a>(status: &'a Value, name: &str) -> &'a Value {
 }
 
 /// The image tags stored for `release` at its latest revision.
-async fn stored_images(small: &Small, release: &str) -> Value {
+pub async fn stored_images(small: &Small, release: &str) -> Value {
     let (revision, _) = small.releases().await[release].clone();
     small.stored_values(release, revision).await["images"]["tags"].clone()
 }
 
 /// The `UpgradeStep` event notes, oldest first.
-async fn step_events(small: &Small) -> Vec<String> {
+pub async fn step_events(small: &Small) -> Vec<String> {
     let events: Api<k8s_openapi::api::events::v1::Event> =
         Api::namespaced(small.client.clone(), &small.ns.name);
     let mut found: Vec<_> = events
@@ -211,7 +211,7 @@ async fn step_events(small: &Small) -> Vec<String> {
     found.into_iter().map(|(_, note)| note).collect()
 }
 
-fn step_names(notes: &[String], from: &str, to: &str) -> Vec<String> {
+pub fn step_names(notes: &[String], from: &str, to: &str) -> Vec<String> {
     let prefix = format!("upgrade {from} → {to}: step ");
     notes
         .iter()
@@ -245,39 +245,22 @@ async fn the_small_osdpl_upgrades_caracal_to_epoxy_to_flamingo_step_by_step_thro
         assert!(text.contains(shown), "{shown} not in {text}");
     }
 
-    // A version bump while a service is FAILED: refused (NotApplied), nothing applied.
-    refused_while_failed(&small).await;
-    // A version bump with image tags pinned: refused (PinnedImages), nothing applied.
-    refused_while_pinned(&small, &caracal_keystone).await;
+    // A version bump with an image tag pinned (applied before, at caracal): refused, nothing
+    // applied.
+    pin_keystone(&small, &caracal_keystone).await;
     let before = small.releases().await;
+    small.merge_spec(json!({"openstack_version": "epoxy"})).await;
+    let pinned = "image tags are pinned at spec.services.identity.keystone.values.images.tags";
+    refused(&small, "REFUSED", pinned).await;
+    unchanged_since(&small, &before, None).await;
 
-    // A version bump together with another change: refused, nothing applied.
+    // The pin removed, but together with another change: refused, nothing applied. (Setting
+    // the version back is not a way out: the API server refuses a downgrade.)
     small
-        .merge_spec(json!({"openstack_version": "epoxy", "region_name": "Elsewhere"}))
+        .merge_spec(json!({"services": null, "region_name": "Elsewhere"}))
         .await;
-    let refused = small
-        .status_until("upgrade refused", |s| s["upgrade"]["state"] == "REFUSED")
-        .await;
-    let cause = refused["upgrade"]["cause"].as_str().unwrap_or_default();
-    assert!(
-        cause.contains("change spec.openstack_version alone"),
-        "{cause}"
-    );
-    assert_eq!(refused["osdpl"]["openstack_version"], "caracal");
-    let osdpl = small.osdpls().get(OSDPL).await.unwrap();
-    let conditions = osdpl.status.unwrap().conditions.unwrap_or_default();
-    let upgrading = conditions.iter().find(|c| c.type_ == "Upgrading").unwrap();
-    assert_eq!(
-        (upgrading.status.as_str(), upgrading.reason.as_str()),
-        ("False", "UpgradeRefused")
-    );
-    assert_eq!(small.events("UpgradeRefused").await.len(), 3);
-    tokio::time::sleep(Duration::from_secs(3)).await;
-    assert_eq!(
-        small.releases().await,
-        before,
-        "a refused upgrade applied something"
-    );
+    refused(&small, "REFUSED", "change spec.openstack_version alone").await;
+    unchanged_since(&small, &before, None).await;
 
     // The other change undone: the upgrade runs, and stalls at identity on an unready
     // keystone workload.
@@ -371,11 +354,31 @@ async fn the_small_osdpl_upgrades_caracal_to_epoxy_to_flamingo_step_by_step_thro
     );
     report_times("caracal → epoxy", caracal_to_epoxy, &done);
 
-    // epoxy → flamingo, one release forward, nothing held.
-    let started = Instant::now();
+    // epoxy → flamingo while keystone is FAILED (a replica count the API server refuses):
+    // held, osdpl goes on applying epoxy; keystone fixed (the version left at flamingo), the
+    // upgrade starts by itself.
+    let broken = json!({"identity": {"keystone": {"values": {"pod": {"replicas": {"api": -1}}}}}});
+    small.merge_spec(json!({"services": broken})).await;
+    small
+        .status_until("keystone FAILED", |s| {
+            s["services"]["identity"]["state"] == "FAILED"
+        })
+        .await;
+    let before = small.releases().await;
     small
         .merge_spec(json!({"openstack_version": "flamingo"}))
         .await;
+    let held = refused(&small, "HELD", "the deployment is not APPLIED").await;
+    assert_eq!(held["upgrade"]["to"], "flamingo");
+    unchanged_since(&small, &before, Some(KEYSTONE)).await;
+    assert_eq!(stored_images(&small, KEYSTONE).await, epoxy_keystone);
+    assert_eq!(
+        small.events("UpgradeRefused").await.len(),
+        3,
+        "one event per refusal"
+    );
+    let started = Instant::now();
+    small.merge_spec(json!({"services": null})).await;
     let done = small
         .status_until("epoxy → flamingo done", |s| {
             s["upgrade"]["state"] == "DONE"
@@ -419,19 +422,20 @@ async fn the_small_osdpl_upgrades_caracal_to_epoxy_to_flamingo_step_by_step_thro
 /// Releases as [`Small::releases`] shows them.
 type Releases = BTreeMap<String, (u32, String)>;
 
-/// Waits for the refused version bump: `status.upgrade` REFUSED with a cause containing
-/// `says`, the `Upgrading` condition False `UpgradeRefused`; then checks that no release
-/// changed, and sets the version back to caracal with the spec's `services` removed.
-async fn refused_then_undone(small: &Small, says: &str, unchanged: &Releases) {
-    let refused = small
-        .status_until(&format!("upgrade refused: {says}"), |s| {
-            s["upgrade"]["state"] == "REFUSED"
+/// Waits for a version bump refused (`REFUSED`) or held (`HELD`) with a cause containing
+/// `says`: the `Upgrading` condition False `UpgradeRefused` says it too, and the deployment
+/// shows the applied release. Returns the osdplst status.
+async fn refused(small: &Small, state: &str, says: &str) -> Value {
+    let shown = small
+        .status_until(&format!("upgrade {state}: {says}"), |s| {
+            s["upgrade"]["state"] == state
                 && s["upgrade"]["cause"]
                     .as_str()
                     .is_some_and(|c| c.contains(says))
         })
         .await;
-    assert_eq!(refused["osdpl"]["openstack_version"], "caracal");
+    let applied = shown["upgrade"]["applied"]["openstack_version"].clone();
+    assert_eq!(shown["osdpl"]["openstack_version"], applied);
     let osdpl = small.osdpls().get(OSDPL).await.unwrap();
     let conditions = osdpl.status.unwrap().conditions.unwrap_or_default();
     let upgrading = conditions.iter().find(|c| c.type_ == "Upgrading").unwrap();
@@ -440,64 +444,49 @@ async fn refused_then_undone(small: &Small, says: &str, unchanged: &Releases) {
         ("False", "UpgradeRefused")
     );
     assert!(upgrading.message.contains(says), "{}", upgrading.message);
+    shown
+}
+
+/// After a moment, no release (but `except`) has a new revision since `before`.
+async fn unchanged_since(small: &Small, before: &Releases, except: Option<&str>) {
     tokio::time::sleep(Duration::from_secs(3)).await;
+    let without = |releases: &Releases| -> Releases {
+        releases
+            .iter()
+            .filter(|(name, _)| Some(name.as_str()) != except)
+            .map(|(name, release)| (name.clone(), release.clone()))
+            .collect()
+    };
     assert_eq!(
-        &small.releases().await,
-        unchanged,
+        without(&small.releases().await),
+        without(before),
         "a refused upgrade applied something"
     );
-    small
-        .merge_spec(json!({"openstack_version": "caracal", "services": null}))
-        .await;
-    small
-        .status_until("the refusal undone, APPLIED again", |s| {
-            s["upgrade"]["state"].is_null()
-                && s["osdpl"]["state"] == "APPLIED"
-                && s["services"]["identity"]["state"] == "APPLIED"
-        })
-        .await;
 }
 
-/// A version bump while keystone is FAILED (a replica count the API server refuses) is
-/// refused as not APPLIED.
-async fn refused_while_failed(small: &Small) {
-    let broken = json!({"identity": {"keystone": {"values": {"pod": {"replicas": {"api": -1}}}}}});
-    small.merge_spec(json!({"services": broken})).await;
-    small
-        .status_until("keystone FAILED", |s| {
-            s["services"]["identity"]["state"] == "FAILED"
-        })
-        .await;
-    let failed = small.releases().await;
-    small.merge_spec(json!({"openstack_version": "epoxy"})).await;
-    refused_then_undone(small, "the deployment is not APPLIED", &failed).await;
-}
-
-/// A version bump of a deployment that pins an image tag (applied before, at caracal) is
-/// refused, naming where the tag is pinned.
-async fn refused_while_pinned(small: &Small, caracal_keystone: &Value) {
-    let applied = |s: &Value| s["upgrade"]["applied"]["spec_hash"].clone();
-    let hash = applied(&small.all_applied("before the pin").await);
+/// Pins keystone's API image to its caracal tag and waits until osdpl has applied that spec
+/// (the pin changes no value: it is the tag the render has).
+async fn pin_keystone(small: &Small, caracal_keystone: &Value) {
     let tag = caracal_keystone["keystone_api"].clone();
     assert!(tag.is_string(), "{caracal_keystone}");
     let pin = json!({"identity": {"keystone": {"values": {"images": {"tags": {"keystone_api": tag}}}}}});
     small.merge_spec(json!({"services": pin})).await;
-    small
-        .status_until("the pin applied", |s| {
-            s["osdpl"]["state"] == "APPLIED" && applied(s) != hash
-        })
-        .await;
-    let pinned = small.releases().await;
-    small.merge_spec(json!({"openstack_version": "epoxy"})).await;
-    refused_then_undone(
-        small,
-        "image tags are pinned at spec.services.identity.keystone.values.images.tags",
-        &pinned,
-    )
-    .await;
+    let osdpl = small.osdpls().get(OSDPL).await.unwrap();
+    let generation = osdpl.metadata.generation;
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let now = small.osdpls().get(OSDPL).await.unwrap();
+        let seen = now.status.and_then(|s| s.observed_generation);
+        if seen >= generation {
+            break;
+        }
+        assert!(Instant::now() < deadline, "the pin not observed: {seen:?}");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    small.all_applied("the pin applied").await;
 }
 
-fn time(value: &Value) -> Timestamp {
+pub fn time(value: &Value) -> Timestamp {
     let text = value.as_str().unwrap_or_else(|| panic!("no time: {value}"));
     let at: Timestamp = text.parse().unwrap();
     // The API's times have whole seconds: compare at that resolution.
@@ -505,11 +494,16 @@ fn time(value: &Value) -> Timestamp {
 }
 
 /// The order of helm upgrades and the charts' Jobs, from their times: each step starts after
-/// the previous one finished; keystone's new helm revision is made after the infra step and
-/// within the identity step; keystone's Jobs (the step's record, db-sync before bootstrap as
-/// their hook weights say) were created by that helm upgrade and completed before the step
-/// ended.
+/// the previous one finished; keystone's release and Jobs within the identity step
+/// ([`service_in_its_step`]).
 async fn helm_and_jobs_in_order(small: &Small, status: &Value) {
+    steps_in_sequence(status);
+    let jobs = ["keystone-db-sync", "keystone-bootstrap"];
+    service_in_its_step(small, status, "identity", KEYSTONE, &jobs).await;
+}
+
+/// Each step of `status.upgrade` started after the previous one finished.
+pub fn steps_in_sequence(status: &Value) {
     let steps = status["upgrade"]["steps"].as_array().unwrap();
     for pair in steps.windows(2) {
         assert!(
@@ -519,35 +513,69 @@ async fn helm_and_jobs_in_order(small: &Small, status: &Value) {
             pair[1]["name"]
         );
     }
-    let (infra, identity) = (step(status, "infra"), step(status, "identity"));
-    let (revision, _) = small.releases().await[KEYSTONE].clone();
+}
+
+/// `release`'s new helm revision was made after the step before `name` finished and within
+/// step `name`; the Jobs that step recorded include `jobs` in this order (as their hook weights
+/// say), are all the release's chart's, were created by that helm upgrade and completed
+/// before the step ended; no other step recorded them.
+pub async fn service_in_its_step(
+    small: &Small,
+    status: &Value,
+    name: &str,
+    release: &str,
+    jobs: &[&str],
+) {
+    let steps = status["upgrade"]["steps"].as_array().unwrap();
+    let index = steps.iter().position(|s| s["name"] == name).unwrap();
+    let (previous, this) = (&steps[index - 1], &steps[index]);
+    let (revision, _) = small.releases().await[release].clone();
     let secrets: Api<Secret> = Api::namespaced(small.client.clone(), &small.ns.name);
-    let storage = rockoon_osdpl::helm::stored::storage_name(KEYSTONE, revision);
+    let storage = rockoon_osdpl::helm::stored::storage_name(release, revision);
     let made = secrets.get(&storage).await.unwrap().metadata;
     let made = made.creation_timestamp.unwrap().0;
-    assert!(time(&infra["finished"]) <= made, "keystone upgraded before infra was done");
-    assert!(made <= time(&identity["finished"]));
-    let ran: Vec<String> = serde_json::from_value(identity["jobs"].clone()).unwrap_or_default();
-    let at = |name: &str| ran.iter().position(|j| j == name);
-    let (sync, bootstrap) = (at("keystone-db-sync"), at("keystone-bootstrap"));
-    assert!(sync.is_some() && bootstrap.is_some() && sync < bootstrap, "{ran:?}");
-    assert!(ran.iter().all(|j| j.starts_with("keystone-")), "{ran:?}");
-    let jobs: Api<Job> = Api::namespaced(small.client.clone(), &small.ns.name);
-    for name in &ran {
-        let job = jobs.get(name).await.unwrap();
-        let created = job.metadata.creation_timestamp.unwrap().0;
-        let completed = job.status.unwrap().completion_time.unwrap().0;
-        assert!(made <= created, "{name} made before keystone's helm upgrade");
-        assert!(completed <= time(&identity["finished"]), "{name} completed after its step");
+    assert!(
+        time(&previous["finished"]) <= made,
+        "{release} upgraded before step {} was done",
+        previous["name"]
+    );
+    assert!(made <= time(&this["finished"]), "{release} upgraded after its step");
+    let ran: Vec<String> = serde_json::from_value(this["jobs"].clone()).unwrap_or_default();
+    let positions: Vec<Option<usize>> = jobs
+        .iter()
+        .map(|job| ran.iter().position(|j| j == job))
+        .collect();
+    assert!(
+        positions.iter().all(Option::is_some) && positions.is_sorted(),
+        "{jobs:?} not in this order in {ran:?}"
+    );
+    let chart = release.trim_start_matches("openstack-");
+    assert!(ran.iter().all(|j| j.starts_with(chart)), "{ran:?}");
+    let api: Api<Job> = Api::namespaced(small.client.clone(), &small.ns.name);
+    for job in &ran {
+        let found = api.get(job).await.unwrap();
+        let created = found.metadata.creation_timestamp.unwrap().0;
+        let completed = found.status.unwrap().completion_time.unwrap().0;
+        assert!(made <= created, "{job} made before {release}'s helm upgrade");
+        assert!(
+            completed <= time(&this["finished"]),
+            "{job} completed after its step"
+        );
     }
-    let infra_jobs = infra["jobs"].to_string();
-    assert!(!infra_jobs.contains("keystone"), "{infra_jobs}");
+    for other in steps.iter().filter(|s| s["name"] != name) {
+        let recorded = other["jobs"].to_string();
+        assert!(
+            jobs.iter().all(|j| !recorded.contains(j)),
+            "{recorded} in step {}",
+            other["name"]
+        );
+    }
 }
 
 /// `rockoon-osdpl diff` of the whole small OSDPL as it is but at `version`, with the
 /// namespace's generated credentials (what osdpl renders with), against every installed
 /// release: exit code and output.
-async fn diff_whole(
+pub async fn diff_whole(
     cluster: &rockoon_tests::harness::ClusterInfo,
     small: &Small,
     version: &str,
@@ -602,7 +630,7 @@ fn run_diff(
 }
 
 /// Prints the wall time and each step's helm and health-wait times (docs/benchmarks.md).
-fn report_times(what: &str, wall: Duration, status: &Value) {
+pub fn report_times(what: &str, wall: Duration, status: &Value) {
     eprintln!("upgrade {what}: wall {:.1} s", wall.as_secs_f64());
     for step in status["upgrade"]["steps"].as_array().into_iter().flatten() {
         eprintln!(

@@ -3,7 +3,14 @@
 //! with nothing else in the spec changed since that apply, without pinned image tags, and as an
 //! allowed step ([`rockoon_core::crd::upgrade_rules`]; the CRD's CEL rule already refuses the
 //! rest, this covers objects stored under an older CRD). A refused change is reported and
-//! nothing is applied: the deployment stays at the applied release.
+//! nothing of it is applied: the deployment stays at the applied release.
+//!
+//! The CEL rule refuses setting the version back (a downgrade), so every refusal says a way
+//! out that keeps the new version: undo the other changes; remove the pins (pinned tags are not
+//! part of the "other changes", so removing them with the version bumped is accepted); and a
+//! deployment not APPLIED is [`Verdict::Held`]: osdpl goes on applying the spec at the applied
+//! release, so the failing service can be fixed, and the upgrade starts once every service is
+//! APPLIED.
 
 use rockoon_core::crd::OpenStackDeploymentSpec;
 use rockoon_core::crd::osdpl::OpenStackVersion;
@@ -24,6 +31,14 @@ pub enum Verdict {
         /// The spec's release.
         to: OpenStackVersion,
     },
+    /// The deployment is not APPLIED: the upgrade waits, and the spec is applied at the
+    /// applied release `from` meanwhile.
+    Held {
+        /// The applied release.
+        from: OpenStackVersion,
+        /// Why, and what to do.
+        message: String,
+    },
     /// A refused change: why, and what to do.
     Refused {
         /// Short machine reason (`NotApplied`, `OtherChanges`, `PinnedImages`, `NotAllowed`).
@@ -33,13 +48,46 @@ pub enum Verdict {
     },
 }
 
-/// Hash of the spec without `openstack_version`: what must not change with the version.
+/// Hash of the spec without `openstack_version` and pinned image tags: what must not change
+/// with the version (removing pins must stay possible once the version is bumped).
 pub fn spec_hash(spec: &OpenStackDeploymentSpec) -> String {
     let mut value = serde_json::to_value(spec).unwrap_or_default();
     if let Some(map) = value.as_object_mut() {
         map.remove("openstack_version");
     }
+    for values in value_roots(&mut value) {
+        let Some(values) = values.as_object_mut() else {
+            continue;
+        };
+        if let Some(images) = values.get_mut("images").and_then(Value::as_object_mut) {
+            images.remove("tags");
+            if images.is_empty() {
+                values.remove("images");
+            }
+        }
+    }
     fingerprint(&value)
+}
+
+/// The `values` of `spec.common.*` and `spec.services.*.*`.
+fn value_roots(spec: &mut Value) -> Vec<&mut Value> {
+    let mut roots = Vec::new();
+    let Some(map) = spec.as_object_mut() else {
+        return roots;
+    };
+    for (key, entry) in map.iter_mut() {
+        let groups = match (key.as_str(), entry.as_object_mut()) {
+            ("common", Some(groups)) => groups.values_mut().collect::<Vec<_>>(),
+            ("services", Some(services)) => services
+                .values_mut()
+                .filter_map(Value::as_object_mut)
+                .flat_map(|charts| charts.values_mut())
+                .collect(),
+            _ => Vec::new(),
+        };
+        roots.extend(groups.into_iter().filter_map(|g| g.get_mut("values")));
+    }
+    roots
 }
 
 /// Where the spec pins image tags (`…values.images.tags` with entries), as paths.
@@ -94,14 +142,14 @@ pub fn check(
         return refused("NotAllowed", message);
     }
     if !all_applied {
-        return refused(
-            "NotApplied",
-            format!(
-                "upgrade {from_word} → {to_word} refused: the deployment is not APPLIED; set \
-                 spec.openstack_version back to {from_word}, wait until every service is \
-                 APPLIED, then upgrade"
+        return Verdict::Held {
+            from,
+            message: format!(
+                "upgrade {from_word} → {to_word} refused for now: the deployment is not \
+                 APPLIED; osdpl goes on applying {from_word} — fix what is not APPLIED (the \
+                 spec may change meanwhile), the upgrade starts once every service is APPLIED"
             ),
-        );
+        };
     }
     let unchanged = applied.and_then(|a| a.spec_hash.as_deref()) == Some(&spec_hash(spec));
     if !unchanged {
@@ -109,8 +157,8 @@ pub fn check(
             "OtherChanges",
             format!(
                 "upgrade {from_word} → {to_word} refused: the spec has other changes since \
-                 the last apply; change spec.openstack_version alone (undo the other changes, \
-                 or set the version back to {from_word} and apply them first)"
+                 the last apply; change spec.openstack_version alone (undo the other changes; \
+                 make them after the upgrade)"
             ),
         );
     }
@@ -120,8 +168,8 @@ pub fn check(
             "PinnedImages",
             format!(
                 "upgrade {from_word} → {to_word} refused: image tags are pinned at {}; the \
-                 upgrade switches every image to {to_word}'s, so remove the pins (set the \
-                 version back to {from_word} first)",
+                 upgrade switches every image to {to_word}'s, so remove the pins (the upgrade \
+                 then starts)",
                 pinned.join(", ")
             ),
         );

@@ -59,20 +59,34 @@ fn a_version_bump_with_another_change_is_refused_saying_what_to_do() {
 }
 
 #[test]
-fn a_version_bump_of_a_deployment_not_applied_is_refused() {
+fn a_version_bump_of_a_deployment_not_applied_is_held_at_the_applied_release() {
     let caracal = spec(json!({"openstack_version": "caracal"}));
     let applied = applied_at("caracal", &caracal);
     let verdict = check(&spec(json!({})), Some(&applied), false, None);
-    assert!(
-        matches!(
-            verdict,
-            Verdict::Refused {
-                reason: "NotApplied",
-                ..
-            }
-        ),
-        "{verdict:?}"
-    );
+    let Verdict::Held { from, message } = verdict else {
+        panic!("{verdict:?}");
+    };
+    assert_eq!(from, OpenStackVersion::Caracal);
+    assert!(message.contains("not APPLIED"), "{message}");
+    // Fixing a service meanwhile (another change) is still held, not refused: it applies at
+    // the old release.
+    let fixed = spec(json!({"services": {"identity": {"keystone": {"values": {"x": 1}}}}}));
+    assert!(matches!(
+        check(&fixed, Some(&applied), false, None),
+        Verdict::Held { .. }
+    ));
+}
+
+#[test]
+fn removing_pinned_tags_with_the_version_bumped_is_no_other_change() {
+    let pins = json!({"openstack_version": "caracal", "services": {"identity": {"keystone":
+        {"values": {"images": {"tags": {"keystone_api": "example/keystone:old"}}, "x": 1}}}}});
+    let applied = applied_at("caracal", &spec(pins));
+    let unpinned = spec(json!({"services": {"identity": {"keystone": {"values": {"x": 1}}}}}));
+    assert!(matches!(
+        check(&unpinned, Some(&applied), true, None),
+        Verdict::Upgrade { .. }
+    ));
 }
 
 #[test]

@@ -15,6 +15,9 @@ pub const RUNNING: &str = "RUNNING";
 pub const STALLED: &str = "STALLED";
 /// `status.upgrade.state` after a refused version change (until the next accepted reconcile).
 pub const REFUSED: &str = "REFUSED";
+/// `status.upgrade.state` while an upgrade waits for a deployment not APPLIED, which osdpl
+/// goes on applying at the old release ([`super::guard::Verdict::Held`]).
+pub const HELD: &str = "HELD";
 /// `status.upgrade.state` once the upgraded deployment is APPLIED.
 pub const DONE: &str = "DONE";
 
@@ -57,7 +60,9 @@ pub fn next(
                 record.current = None;
                 record.cause = None;
             }
-            if record.state.as_deref() == Some(REFUSED) {
+            // A held upgrade (to another release than this apply's) stays shown until the
+            // next reconcile starts it.
+            if record.state.as_deref() == Some(REFUSED) || released(&record, version) {
                 record = UpgradeStatus {
                     steps: None,
                     ..UpgradeStatus::default()
@@ -74,7 +79,7 @@ pub fn next(
                 .applied
                 .as_ref()
                 .and_then(|a| a.openstack_version.clone());
-            if record.state.as_deref() == Some(REFUSED) {
+            if record.state.as_deref() == Some(REFUSED) || released(&record, version) {
                 record.state = None;
                 record.cause = None;
                 record.from = None;
@@ -94,6 +99,12 @@ pub fn next(
         _ => {}
     }
     (record != UpgradeStatus::default()).then_some(record)
+}
+
+/// Whether the record is a held upgrade whose target is `version`: accepted now. A held
+/// upgrade stays shown while the spec is applied at the old release.
+fn released(record: &UpgradeStatus, version: &str) -> bool {
+    record.state.as_deref() == Some(HELD) && record.to.as_deref() == Some(version)
 }
 
 /// Whether every step of the record's plan is APPLIED (no plan: nothing left).
@@ -126,7 +137,7 @@ pub fn condition(record: Option<&UpgradeStatus>) -> (bool, &'static str, String)
             "Stalled",
             format!("from {from} to {to}{step}: {cause}"),
         ),
-        Some(REFUSED) => (false, "UpgradeRefused", cause.to_owned()),
+        Some(REFUSED | HELD) => (false, "UpgradeRefused", cause.to_owned()),
         Some(DONE) => (false, "Upgraded", format!("upgraded from {from} to {to}")),
         _ => (false, "NotUpgrading", String::new()),
     }

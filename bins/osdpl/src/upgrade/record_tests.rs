@@ -137,3 +137,27 @@ fn every_service_applied_with_steps_left_keeps_the_upgrade_running() {
     .unwrap();
     assert_eq!(done.state.as_deref(), Some(DONE));
 }
+
+#[test]
+fn a_held_upgrade_stays_shown_while_the_old_release_applies_and_goes_once_it_runs() {
+    let applied = next(None, &spec("caracal"), &services(ServiceState::Applied));
+    let mut held = applied.clone().unwrap();
+    held.state = Some(HELD.into());
+    held.from = Some("caracal".into());
+    held.to = Some("epoxy".into());
+    held.cause = Some("not APPLIED".into());
+    for overall in [
+        services(ServiceState::Applying),
+        services(ServiceState::Applied),
+    ] {
+        let shown = next(Some(&held), &spec("caracal"), &overall).unwrap();
+        assert_eq!(shown.state.as_deref(), Some(HELD));
+        assert_eq!(
+            condition(Some(&shown)),
+            (false, "UpgradeRefused", "not APPLIED".into())
+        );
+    }
+    let running = next(Some(&held), &spec("epoxy"), &services(ServiceState::Applying)).unwrap();
+    assert_eq!(running.state.as_deref(), Some(RUNNING));
+    assert_eq!(running.cause, None);
+}

@@ -13,7 +13,8 @@ pub struct UpgradeStatus {
     /// The last apply that left every service APPLIED.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub applied: Option<AppliedRelease>,
-    /// RUNNING, STALLED, REFUSED or DONE (the last upgrade).
+    /// RUNNING, STALLED, REFUSED, HELD (waits for the deployment to be APPLIED, which is
+    /// applied at the old release meanwhile) or DONE (the last upgrade).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub state: Option<String>,
     /// Release upgraded from.
