@@ -249,7 +249,9 @@ async fn the_small_osdpl_upgrades_caracal_to_epoxy_to_flamingo_step_by_step_thro
     // applied.
     pin_keystone(&small, &caracal_keystone).await;
     let before = small.releases().await;
-    small.merge_spec(json!({"openstack_version": "epoxy"})).await;
+    small
+        .merge_spec(json!({"openstack_version": "epoxy"}))
+        .await;
     let pinned = "image tags are pinned at spec.services.identity.keystone.values.images.tags";
     refused(&small, "REFUSED", pinned).await;
     unchanged_since(&small, &before, None).await;
@@ -469,7 +471,8 @@ async fn unchanged_since(small: &Small, before: &Releases, except: Option<&str>)
 async fn pin_keystone(small: &Small, caracal_keystone: &Value) {
     let tag = caracal_keystone["keystone_api"].clone();
     assert!(tag.is_string(), "{caracal_keystone}");
-    let pin = json!({"identity": {"keystone": {"values": {"images": {"tags": {"keystone_api": tag}}}}}});
+    let pin =
+        json!({"identity": {"keystone": {"values": {"images": {"tags": {"keystone_api": tag}}}}}});
     small.merge_spec(json!({"services": pin})).await;
     let osdpl = small.osdpls().get(OSDPL).await.unwrap();
     let generation = osdpl.metadata.generation;
@@ -539,7 +542,10 @@ pub async fn service_in_its_step(
         "{release} upgraded before step {} was done",
         previous["name"]
     );
-    assert!(made <= time(&this["finished"]), "{release} upgraded after its step");
+    assert!(
+        made <= time(&this["finished"]),
+        "{release} upgraded after its step"
+    );
     let ran: Vec<String> = serde_json::from_value(this["jobs"].clone()).unwrap_or_default();
     let positions: Vec<Option<usize>> = jobs
         .iter()
@@ -556,7 +562,10 @@ pub async fn service_in_its_step(
         let found = api.get(job).await.unwrap();
         let created = found.metadata.creation_timestamp.unwrap().0;
         let completed = found.status.unwrap().completion_time.unwrap().0;
-        assert!(made <= created, "{job} made before {release}'s helm upgrade");
+        assert!(
+            made <= created,
+            "{job} made before {release}'s helm upgrade"
+        );
         assert!(
             completed <= time(&this["finished"]),
             "{job} completed after its step"
@@ -603,7 +612,11 @@ pub async fn diff_whole(
     });
     let file = dir.join(format!("osdpl-{version}.yaml"));
     std::fs::write(&file, serde_norway::to_string(&object).unwrap()).unwrap();
-    run_diff(cluster, &file, &["--credentials".as_ref(), credentials_file.as_os_str()])
+    run_diff(
+        cluster,
+        &file,
+        &["--credentials".as_ref(), credentials_file.as_os_str()],
+    )
 }
 
 /// `rockoon-osdpl diff -f file <extra>` against the cluster: exit code and output.

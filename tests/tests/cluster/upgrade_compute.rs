@@ -31,10 +31,22 @@ const STEPS: &[&str] = &[
 ];
 /// Per OpenStack service step: its main release and Jobs it must run, in hook-weight order.
 const SERVICES: &[(&str, &str, &[&str])] = &[
-    ("identity", "openstack-keystone", &["keystone-db-sync", "keystone-bootstrap"]),
+    (
+        "identity",
+        "openstack-keystone",
+        &["keystone-db-sync", "keystone-bootstrap"],
+    ),
     ("placement", "openstack-placement", &["placement-db-sync"]),
-    ("image", "openstack-glance", &["glance-db-sync", "glance-bootstrap"]),
-    ("networking", "openstack-neutron", &["neutron-db-sync", "neutron-bootstrap"]),
+    (
+        "image",
+        "openstack-glance",
+        &["glance-db-sync", "glance-bootstrap"],
+    ),
+    (
+        "networking",
+        "openstack-neutron",
+        &["neutron-db-sync", "neutron-bootstrap"],
+    ),
     ("compute", "openstack-nova", &["nova-db-sync"]),
 ];
 
@@ -43,12 +55,15 @@ async fn an_osdpl_with_compute_and_networking_upgrades_caracal_to_epoxy_to_flami
  {
     let cluster = cluster_or_return!();
     let _slot = rockoon_tests::harness::deployment_slot().await;
-    let small = Small::applied_leaving_out(&cluster, &cluster, "upgrade-cmp", LEFT_OUT, json!({}))
-        .await;
+    let small =
+        Small::applied_leaving_out(&cluster, &cluster, "upgrade-cmp", LEFT_OUT, json!({})).await;
     let mut health = start(&cluster, "health", &small.ns.name);
     health.wait_ready(Duration::from_secs(60)).await.unwrap();
 
-    for (from, to, tag) in [("caracal", "epoxy", "2025.1"), ("epoxy", "flamingo", "2025.2")] {
+    for (from, to, tag) in [
+        ("caracal", "epoxy", "2025.1"),
+        ("epoxy", "flamingo", "2025.2"),
+    ] {
         let started = Instant::now();
         small.merge_spec(json!({"openstack_version": to})).await;
         let done = small
@@ -58,7 +73,11 @@ async fn an_osdpl_with_compute_and_networking_upgrades_caracal_to_epoxy_to_flami
                     && s["osdpl"]["state"] == "APPLIED"
             })
             .await;
-        report_times(&format!("{from} → {to} (compute)"), started.elapsed(), &done);
+        report_times(
+            &format!("{from} → {to} (compute)"),
+            started.elapsed(),
+            &done,
+        );
         let names: Vec<&Value> = done["upgrade"]["steps"]
             .as_array()
             .unwrap()

@@ -265,7 +265,10 @@ fn a_step_unhealthy_before_its_upgrade_applies_nothing_until_healthy() {
         ..start
     };
     let held = before(&mut record, &steps(), &healthy);
-    assert!(!held.contains_key("identity"), "healthy: its upgrade starts");
+    assert!(
+        !held.contains_key("identity"),
+        "healthy: its upgrade starts"
+    );
     assert!(record.steps.as_ref().unwrap()[1].checked.is_some());
 }
 
@@ -292,7 +295,10 @@ fn a_step_waits_for_its_jobs_and_records_those_that_ran() {
     };
     let (steps, states, applications) = (steps(), all_applied(), applications());
     let ready = health("mariadb", "Ready");
-    let jobs = [job("mariadb-db-sync", Some(3)), job("mariadb-bootstrap", None)];
+    let jobs = [
+        job("mariadb-db-sync", Some(3)),
+        job("mariadb-bootstrap", None),
+    ];
     let conditions = BTreeMap::new();
     let seen = |jobs, now| Observed {
         steps: &steps,
@@ -312,7 +318,10 @@ fn a_step_waits_for_its_jobs_and_records_those_that_ran() {
         Some("job mariadb-bootstrap: Failed=True BackoffLimitExceeded: too many")
     );
     let before_done = record.clone();
-    let jobs = [job("mariadb-db-sync", Some(3)), job("mariadb-bootstrap", Some(9))];
+    let jobs = [
+        job("mariadb-db-sync", Some(3)),
+        job("mariadb-bootstrap", Some(9)),
+    ];
     assert_eq!(after(&mut record, &seen(&jobs, at(12))), Next::Again);
     let step = &record.steps.as_ref().unwrap()[0];
     assert_eq!(
@@ -321,7 +330,9 @@ fn a_step_waits_for_its_jobs_and_records_those_that_ran() {
     );
     let notes = events(&before_done, &record);
     assert!(
-        notes[0].2.ends_with("; jobs: mariadb-db-sync, mariadb-bootstrap)"),
+        notes[0]
+            .2
+            .ends_with("; jobs: mariadb-db-sync, mariadb-bootstrap)"),
         "{}",
         notes[0].2
     );

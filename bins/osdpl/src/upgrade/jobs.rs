@@ -70,10 +70,7 @@ pub async fn list(client: &Client, namespace: &str) -> Result<Vec<SeenJob>, kube
 
 /// What the step needs of one Job; `None` for a CronJob's.
 pub fn seen(job: &Job) -> Option<SeenJob> {
-    let by_cron = job
-        .owner_references()
-        .iter()
-        .any(|o| o.kind == "CronJob");
+    let by_cron = job.owner_references().iter().any(|o| o.kind == "CronJob");
     if by_cron {
         return None;
     }

@@ -157,7 +157,12 @@ fn a_held_upgrade_stays_shown_while_the_old_release_applies_and_goes_once_it_run
             (false, "UpgradeRefused", "not APPLIED".into())
         );
     }
-    let running = next(Some(&held), &spec("epoxy"), &services(ServiceState::Applying)).unwrap();
+    let running = next(
+        Some(&held),
+        &spec("epoxy"),
+        &services(ServiceState::Applying),
+    )
+    .unwrap();
     assert_eq!(running.state.as_deref(), Some(RUNNING));
     assert_eq!(running.cause, None);
 }
