@@ -62,7 +62,8 @@ impl Small {
     }
 
     /// [`Small::applied_through`] leaving out `left_out` of the preset `core` instead of
-    /// [`LEFT_OUT`] (one that keeps compute or networking takes the deployment slot first).
+    /// [`LEFT_OUT`], with the external inputs (Ceph keys, referenced Secrets) seeded when it
+    /// keeps image, compute or networking (take the deployment slot first).
     pub async fn applied_leaving_out(
         cluster: &ClusterInfo,
         binaries: &ClusterInfo,
@@ -73,6 +74,11 @@ impl Small {
         ensure_crds(cluster).await.unwrap();
         let client = cluster.client().await.unwrap();
         let ns = TestNamespace::create(&client, prefix).await.unwrap();
+        if left_out != LEFT_OUT {
+            rockoon_tests::sample::seed_external_inputs(&client, &ns.name, &ns.name)
+                .await
+                .unwrap();
+        }
         let controller_ns = TestNamespace::create(&client, "ctl").await.unwrap();
         let secrets = start(binaries, "secrets", &ns.name, &controller_ns.name).await;
         let osdpl = start(binaries, "osdpl", &ns.name, &controller_ns.name).await;

@@ -61,12 +61,21 @@ pub fn spec_hash(spec: &OpenStackDeploymentSpec) -> String {
         };
         if let Some(images) = values.get_mut("images").and_then(Value::as_object_mut) {
             images.remove("tags");
-            if images.is_empty() {
-                values.remove("images");
-            }
         }
     }
+    // A spec whose pins were its only values must hash as one that never had them.
+    prune_empty(&mut value);
     fingerprint(&value)
+}
+
+/// Removes the keys holding nothing (null or empty maps), deepest first.
+fn prune_empty(value: &mut Value) {
+    if let Some(map) = value.as_object_mut() {
+        for entry in map.values_mut() {
+            prune_empty(entry);
+        }
+        map.retain(|_, entry| !entry.is_null() && entry.as_object().is_none_or(|m| !m.is_empty()));
+    }
 }
 
 /// The `values` of `spec.common.*` and `spec.services.*.*`.

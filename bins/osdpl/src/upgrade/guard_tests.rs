@@ -87,6 +87,14 @@ fn removing_pinned_tags_with_the_version_bumped_is_no_other_change() {
         check(&unpinned, Some(&applied), true, None),
         Verdict::Upgrade { .. }
     ));
+    // Pins that were the only values: a spec without them at all is no other change either.
+    let only_pins = json!({"openstack_version": "caracal", "services": {"identity": {"keystone":
+        {"values": {"images": {"tags": {"keystone_api": "example/keystone:old"}}}}}}});
+    let applied = applied_at("caracal", &spec(only_pins));
+    assert!(matches!(
+        check(&spec(json!({})), Some(&applied), true, None),
+        Verdict::Upgrade { .. }
+    ));
 }
 
 #[test]
