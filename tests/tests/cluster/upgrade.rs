@@ -647,8 +647,8 @@ pub fn report_times(what: &str, wall: Duration, status: &Value) {
     eprintln!("upgrade {what}: wall {:.1} s", wall.as_secs_f64());
     for step in status["upgrade"]["steps"].as_array().into_iter().flatten() {
         eprintln!(
-            "  step {}: helm {} s, health wait {} s",
-            step["name"], step["helm_seconds"], step["wait_seconds"]
+            "  step {}: helm {} s, health wait {} s, jobs {}, purged {}",
+            step["name"], step["helm_seconds"], step["wait_seconds"], step["jobs"], step["purged"]
         );
     }
 }

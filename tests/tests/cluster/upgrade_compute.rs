@@ -45,7 +45,7 @@ const SERVICES: &[(&str, &str, &[&str])] = &[
     (
         "networking",
         "openstack-neutron",
-        &["neutron-db-sync", "neutron-bootstrap"],
+        &["neutron-db-init", "neutron-db-sync"],
     ),
     ("compute", "openstack-nova", &["nova-db-sync"]),
 ];
