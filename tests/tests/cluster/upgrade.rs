@@ -244,6 +244,8 @@ async fn the_small_osdpl_upgrades_caracal_to_epoxy_to_flamingo_step_by_step_thro
     ] {
         assert!(text.contains(shown), "{shown} not in {text}");
     }
+    let dry_run = changed_in(&text);
+    eprintln!("dry run caracal → epoxy, release → changes: {dry_run:?}");
 
     // A version bump with an image tag pinned (applied before, at caracal): refused, nothing
     // applied.
@@ -330,6 +332,19 @@ async fn the_small_osdpl_upgrades_caracal_to_epoxy_to_flamingo_step_by_step_thro
         .await;
     let caracal_to_epoxy = started.elapsed();
     assert_eq!(done["upgrade"]["applied"]["openstack_version"], "epoxy");
+    // A release is upgraded only where the dry run showed a change (the infra ones too).
+    let upgraded = small.releases().await;
+    for (release, changes) in &dry_run {
+        let was = before[release].0;
+        if *changes {
+            assert!(upgraded[release].0 > was, "{release} not upgraded");
+        } else {
+            assert_eq!(
+                upgraded[release].0, was,
+                "{release} upgraded without a change"
+            );
+        }
+    }
     let after: BTreeMap<_, _> = small
         .releases()
         .await
@@ -419,6 +434,25 @@ async fn the_small_osdpl_upgrades_caracal_to_epoxy_to_flamingo_step_by_step_thro
 
     health.terminate(Duration::from_secs(20)).await.unwrap();
     small.finish().await;
+}
+
+/// Per release of a `rockoon-osdpl diff` output, whether it shows changes.
+fn changed_in(diff: &str) -> BTreeMap<String, bool> {
+    let mut found = BTreeMap::new();
+    let mut lines = diff.lines().peekable();
+    while let Some(line) = lines.next() {
+        let Some(rest) = line.strip_prefix("=== ") else {
+            continue;
+        };
+        let Some((release, _)) = rest.split_once(" (") else {
+            continue;
+        };
+        let unchanged = lines
+            .peek()
+            .is_some_and(|next| next.trim() == "(no changes)");
+        found.insert(release.to_owned(), !unchanged);
+    }
+    found
 }
 
 /// Releases as [`Small::releases`] shows them.
@@ -602,6 +636,22 @@ pub async fn diff_whole(
         serde_norway::to_string(&credentials).unwrap(),
     )
     .unwrap();
+    let mut extra: Vec<std::ffi::OsString> =
+        vec!["--credentials".into(), credentials_file.into_os_string()];
+    // The Ceph data osdpl renders with, where the namespace has it.
+    if let Some(keys) = secrets
+        .get_opt(rockoon_core::ceph::KEYS_SECRET)
+        .await
+        .unwrap()
+    {
+        let data = keys.data.unwrap_or_default();
+        let text =
+            rockoon_core::ceph::decode(data.iter().map(|(k, v)| (k.as_str(), &v.0[..]))).unwrap();
+        let ceph = rockoon_core::ceph::from_keys_secret(&text).unwrap();
+        let ceph_file = dir.join("ceph.yaml");
+        std::fs::write(&ceph_file, serde_norway::to_string(&ceph).unwrap()).unwrap();
+        extra.extend(["--ceph".into(), ceph_file.into_os_string()]);
+    }
     let current = small.osdpls().get(OSDPL).await.unwrap();
     let mut spec = serde_json::to_value(current).unwrap()["spec"].clone();
     spec["openstack_version"] = version.into();
@@ -612,11 +662,8 @@ pub async fn diff_whole(
     });
     let file = dir.join(format!("osdpl-{version}.yaml"));
     std::fs::write(&file, serde_norway::to_string(&object).unwrap()).unwrap();
-    run_diff(
-        cluster,
-        &file,
-        &["--credentials".as_ref(), credentials_file.as_os_str()],
-    )
+    let extra: Vec<&std::ffi::OsStr> = extra.iter().map(|a| a.as_os_str()).collect();
+    run_diff(cluster, &file, &extra)
 }
 
 /// `rockoon-osdpl diff -f file <extra>` against the cluster: exit code and output.
