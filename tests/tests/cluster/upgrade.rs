@@ -153,6 +153,29 @@ async fn keystone_blocker(client: &kube::Client, ns: &str) -> String {
     }
 }
 
+/// A Job labelled `application=keystone` whose pod no node can take: it never completes.
+async fn stuck_keystone_job(client: &kube::Client, ns: &str) -> Api<Job> {
+    let body = json!({
+        "apiVersion": "batch/v1", "kind": "Job",
+        "metadata": {"name": "keystone-stuck", "labels": {"application": "keystone", "component": "stuck"}},
+        "spec": {
+            "backoffLimit": 0,
+            "template": {
+                "metadata": {"labels": {"application": "keystone", "component": "stuck"}},
+                "spec": {
+                    "restartPolicy": "Never",
+                    "nodeSelector": {"rockoon-tests/nowhere": "true"},
+                    "containers": [{"name": "main", "image": "registry.invalid/fake:1"}],
+                },
+            },
+        },
+    });
+    let jobs: Api<Job> = Api::namespaced(client.clone(), ns);
+    let job: Job = serde_json::from_value(body).unwrap();
+    jobs.create(&PostParams::default(), &job).await.unwrap();
+    jobs
+}
+
 /// Sets a pod's Ready condition (kwok leaves Running pods alone).
 async fn set_ready(client: &kube::Client, ns: &str, pod: &str, ready: bool) {
     let status = if ready { "True" } else { "False" };
@@ -386,8 +409,36 @@ async fn the_small_osdpl_upgrades_caracal_to_epoxy_to_flamingo_step_by_step_thro
         3,
         "one event per refusal"
     );
+    // A keystone Job that never completes (its pod asks for a node nobody has) stalls the
+    // identity step after its helm upgrade, named with its state; deleted, the upgrade goes on.
+    let stuck = stuck_keystone_job(&small.client, &small.ns.name).await;
     let started = Instant::now();
     small.merge_spec(json!({"services": null})).await;
+    let stalled = small
+        .status_until("stalled at identity on a Job", |s| {
+            s["upgrade"]["state"] == "STALLED" && s["upgrade"]["current"] == "identity"
+        })
+        .await;
+    let identity = step(&stalled, "identity");
+    assert!(
+        !identity["checked"].is_null() && !identity["helm_done"].is_null(),
+        "{identity}"
+    );
+    let blocked = identity["blocker"].as_str().unwrap_or_default();
+    assert!(
+        blocked.contains("job keystone-stuck: not complete (active 1"),
+        "{blocked}"
+    );
+    assert!(
+        stalled["upgrade"]["cause"]
+            .as_str()
+            .is_some_and(|c| c.contains("job keystone-stuck")),
+        "{stalled}"
+    );
+    stuck
+        .delete("keystone-stuck", &kube::api::DeleteParams::background())
+        .await
+        .unwrap();
     let done = small
         .status_until("epoxy → flamingo done", |s| {
             s["upgrade"]["state"] == "DONE"
