@@ -378,7 +378,7 @@ mod tests {
         assert!(text.contains("\nname: openstack-libvirt\n"));
         args.output = Format::Json;
         let json: serde_json::Value = serde_json::from_str(&render(&args).unwrap()).unwrap();
-        assert_eq!(json["held"][1]["release"], "openstack-nova");
+        assert_eq!(json["held"][0]["release"], "openstack-nova");
     }
 
     #[test]
