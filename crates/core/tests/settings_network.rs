@@ -150,37 +150,57 @@ fn bgpvpn_with_ovs_runs_bagpipe_next_to_each_ovs_agent_with_the_specs_peers() {
 }
 
 #[test]
-fn bgpvpn_without_an_as_number_or_an_interface_is_refused_naming_the_field() {
-    let mut spec = corpus_spec("39-neutron-ovs-bgp-dynamic-routing-bgpvpn.yaml");
+fn bgpvpn_is_refused_naming_the_field_where_rockoons_admission_refuses_it() {
+    let bgp = "39-neutron-ovs-bgp-dynamic-routing-bgpvpn.yaml";
+    // No autonomous system number.
+    let mut spec = corpus_spec(bgp);
     spec["features"]["neutron"]["bgpvpn"]
         .as_object_mut()
         .unwrap()
         .remove("as_number");
     refused_at(&spec, "spec.features.neutron.bgpvpn.as_number");
-    let mut spec = corpus_spec("39-neutron-ovs-bgp-dynamic-routing-bgpvpn.yaml");
-    spec["features"]["neutron"]["bgpvpn"] =
-        json!({"enabled": true, "as_number": 65010, "control_interface": ""});
+    // Neither peers nor a route reflector.
+    let mut spec = corpus_spec(bgp);
+    spec["features"]["neutron"]["bgpvpn"]
+        .as_object_mut()
+        .unwrap()
+        .remove("peers");
+    refused_at(&spec, "spec.features.neutron.bgpvpn.peers");
+    // No interface for the BGP sessions.
+    let mut spec = corpus_spec(bgp);
+    spec["features"]["neutron"]["bgpvpn"]["control_interface"] = json!("");
     refused_at(&spec, "spec.features.neutron.bgpvpn.control_interface");
+    // With OVN (no Open vSwitch agent to program).
+    let mut spec = corpus_spec("40-neutron-ovn-bgp-portprober.yaml");
+    spec["features"]["neutron"]["bgpvpn"] =
+        json!({"enabled": true, "as_number": 65010, "peers": ["198.51.100.11"]});
+    refused_at(&spec, "spec.features.neutron.bgpvpn.enabled");
 }
 
 #[test]
-fn bgpvpn_with_ovn_portprober_and_the_route_reflector_are_reported_not_rendered() {
-    let rendered = render_dry(&corpus_spec("40-neutron-ovn-bgp-portprober.yaml")).unwrap();
-    for path in [
-        "spec.features.neutron.bgpvpn: ",
-        "spec.features.neutron.bgpvpn.route_reflector: ",
-        "spec.features.neutron.extensions.portprober: ",
-    ] {
+fn portprober_and_the_bgpvpn_route_reflector_are_reported_not_rendered() {
+    let reported = |path: &str, rendered: &Rendered| {
         assert!(
             rendered.unsupported.iter().any(|u| u.starts_with(path)),
             "{path} not in {:?}",
             rendered.unsupported
         );
-    }
+    };
+    let rendered = render_dry(&corpus_spec("40-neutron-ovn-bgp-portprober.yaml")).unwrap();
+    reported("spec.features.neutron.extensions.portprober: ", &rendered);
     let neutron = values(&rendered, "openstack-neutron");
-    assert!(!plugins(&neutron).contains(&"bgpvpn".to_owned()));
-    assert!(neutron["conf"]["bagpipe_bgp"].is_null());
-    assert!(neutron["manifests"]["daemonset_bagpipe_bgp"].is_null());
+    assert!(!plugins(&neutron).contains(&"portprober".to_owned()));
+
+    // A route reflector next to explicit peers: the peers render, the reflector is reported.
+    let mut spec = corpus_spec("39-neutron-ovs-bgp-dynamic-routing-bgpvpn.yaml");
+    spec["features"]["neutron"]["bgpvpn"]["route_reflector"] = json!({"enabled": true});
+    let rendered = render_dry(&spec).unwrap();
+    reported("spec.features.neutron.bgpvpn.route_reflector: ", &rendered);
+    let neutron = values(&rendered, "openstack-neutron");
+    assert_eq!(
+        neutron["conf"]["bagpipe_bgp"]["BGP"]["peers"],
+        "198.51.100.11,198.51.100.12"
+    );
 }
 
 #[test]

@@ -133,12 +133,6 @@ pub const DECLARED: &[Declared] = &[
         "features.neutron.baremetal",
         "networking-generic-switch configures the switch ports of Ironic bare metal nodes, and the baremetal service (Ironic) is not rendered by this version",
     ),
-    Declared {
-        path: "features.neutron.bgpvpn",
-        why: "BGP VPN's BaGPipe driver programs the Open vSwitch agent: it is rendered with ML2/OVS only, not with ML2/OVN",
-        default: None,
-        unless: Some(("/features/neutron/backend", "ml2")),
-    },
     entry(
         "features.neutron.bgpvpn.route_reflector",
         "the BGP route reflector (FRR) has no upstream OpenStack-Helm chart; point bgpvpn.peers at an existing one",
@@ -303,19 +297,6 @@ mod tests {
         let found = found(&user, &user);
         assert_eq!(found.len(), 1, "{found:?}");
         assert!(found[0].starts_with("spec.features.nova.images.lvm.volume_group: "));
-    }
-
-    #[test]
-    fn bgpvpn_is_reported_with_ovn_only() {
-        let user =
-            json!({"features": {"neutron": {"bgpvpn": {"enabled": true, "as_number": 64512}}}});
-        let mut merged = user.clone();
-        merged["features"]["neutron"]["backend"] = json!("ml2");
-        assert!(found(&user, &merged).is_empty());
-        merged["features"]["neutron"]["backend"] = json!("ml2/ovn");
-        let found = found(&user, &merged);
-        assert_eq!(found.len(), 1, "{found:?}");
-        assert!(found[0].starts_with("spec.features.neutron.bgpvpn: "));
     }
 
     #[test]
