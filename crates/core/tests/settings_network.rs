@@ -153,18 +153,10 @@ fn bgpvpn_with_ovs_runs_bagpipe_next_to_each_ovs_agent_with_the_specs_peers() {
 fn bgpvpn_is_refused_naming_the_field_where_rockoons_admission_refuses_it() {
     let bgp = "39-neutron-ovs-bgp-dynamic-routing-bgpvpn.yaml";
     // No autonomous system number.
-    let mut spec = corpus_spec(bgp);
-    spec["features"]["neutron"]["bgpvpn"]
-        .as_object_mut()
-        .unwrap()
-        .remove("as_number");
+    let spec = without(&corpus_spec(bgp), "/features/neutron/bgpvpn/as_number");
     refused_at(&spec, "spec.features.neutron.bgpvpn.as_number");
     // Neither peers nor a route reflector.
-    let mut spec = corpus_spec(bgp);
-    spec["features"]["neutron"]["bgpvpn"]
-        .as_object_mut()
-        .unwrap()
-        .remove("peers");
+    let spec = without(&corpus_spec(bgp), "/features/neutron/bgpvpn/peers");
     refused_at(&spec, "spec.features.neutron.bgpvpn.peers");
     // No interface for the BGP sessions.
     let mut spec = corpus_spec(bgp);
