@@ -362,7 +362,7 @@ mod tests {
         let mut args = args(None);
         args.file = concat!(
             env!("CARGO_MANIFEST_DIR"),
-            "/../../tests/fixtures/corpus/38-migration-main-services-held.yaml"
+            "/../../tests/fixtures/corpus/50-migration-main-services-held.yaml"
         )
         .into();
         let text = render(&args).unwrap();

@@ -76,8 +76,8 @@ fn plugins(neutron: &Value) -> Vec<String> {
 #[test]
 fn dynamic_routing_adds_the_bgp_plugin_and_a_dragent_on_each_gateway_node() {
     for file in [
-        "39-neutron-ovs-bgp-dynamic-routing-bgpvpn.yaml",
-        "40-neutron-ovn-bgp-portprober.yaml",
+        "51-neutron-ovs-bgp-dynamic-routing-bgpvpn.yaml",
+        "52-neutron-ovn-bgp-portprober.yaml",
     ] {
         let neutron = values(
             &render_dry(&corpus_spec(file)).unwrap(),
@@ -98,7 +98,7 @@ fn dynamic_routing_adds_the_bgp_plugin_and_a_dragent_on_each_gateway_node() {
         );
     }
     removing_changes_only(
-        "39-neutron-ovs-bgp-dynamic-routing-bgpvpn.yaml",
+        "51-neutron-ovs-bgp-dynamic-routing-bgpvpn.yaml",
         "/features/neutron/extensions/dynamic_routing",
         &["openstack-neutron"],
     );
@@ -107,7 +107,7 @@ fn dynamic_routing_adds_the_bgp_plugin_and_a_dragent_on_each_gateway_node() {
 #[test]
 fn bgpvpn_with_ovs_runs_bagpipe_next_to_each_ovs_agent_with_the_specs_peers() {
     let rendered = render_dry(&corpus_spec(
-        "39-neutron-ovs-bgp-dynamic-routing-bgpvpn.yaml",
+        "51-neutron-ovs-bgp-dynamic-routing-bgpvpn.yaml",
     ))
     .unwrap();
     assert!(
@@ -143,7 +143,7 @@ fn bgpvpn_with_ovs_runs_bagpipe_next_to_each_ovs_agent_with_the_specs_peers() {
         "openvswitch"
     );
     removing_changes_only(
-        "39-neutron-ovs-bgp-dynamic-routing-bgpvpn.yaml",
+        "51-neutron-ovs-bgp-dynamic-routing-bgpvpn.yaml",
         "/features/neutron/bgpvpn",
         &["openstack-neutron"],
     );
@@ -151,7 +151,7 @@ fn bgpvpn_with_ovs_runs_bagpipe_next_to_each_ovs_agent_with_the_specs_peers() {
 
 #[test]
 fn bgpvpn_is_refused_naming_the_field_where_rockoons_admission_refuses_it() {
-    let bgp = "39-neutron-ovs-bgp-dynamic-routing-bgpvpn.yaml";
+    let bgp = "51-neutron-ovs-bgp-dynamic-routing-bgpvpn.yaml";
     // No autonomous system number.
     let spec = without(&corpus_spec(bgp), "/features/neutron/bgpvpn/as_number");
     refused_at(&spec, "spec.features.neutron.bgpvpn.as_number");
@@ -163,7 +163,7 @@ fn bgpvpn_is_refused_naming_the_field_where_rockoons_admission_refuses_it() {
     spec["features"]["neutron"]["bgpvpn"]["control_interface"] = json!("");
     refused_at(&spec, "spec.features.neutron.bgpvpn.control_interface");
     // With OVN (no Open vSwitch agent to program).
-    let mut spec = corpus_spec("40-neutron-ovn-bgp-portprober.yaml");
+    let mut spec = corpus_spec("52-neutron-ovn-bgp-portprober.yaml");
     spec["features"]["neutron"]["bgpvpn"] =
         json!({"enabled": true, "as_number": 65010, "peers": ["198.51.100.11"]});
     refused_at(&spec, "spec.features.neutron.bgpvpn.enabled");
@@ -178,13 +178,13 @@ fn portprober_and_the_bgpvpn_route_reflector_are_reported_not_rendered() {
             rendered.unsupported
         );
     };
-    let rendered = render_dry(&corpus_spec("40-neutron-ovn-bgp-portprober.yaml")).unwrap();
+    let rendered = render_dry(&corpus_spec("52-neutron-ovn-bgp-portprober.yaml")).unwrap();
     reported("spec.features.neutron.extensions.portprober: ", &rendered);
     let neutron = values(&rendered, "openstack-neutron");
     assert!(!plugins(&neutron).contains(&"portprober".to_owned()));
 
     // A route reflector next to explicit peers: the peers render, the reflector is reported.
-    let mut spec = corpus_spec("39-neutron-ovs-bgp-dynamic-routing-bgpvpn.yaml");
+    let mut spec = corpus_spec("51-neutron-ovs-bgp-dynamic-routing-bgpvpn.yaml");
     spec["features"]["neutron"]["bgpvpn"]["route_reflector"] = json!({"enabled": true});
     let rendered = render_dry(&spec).unwrap();
     reported("spec.features.neutron.bgpvpn.route_reflector: ", &rendered);
@@ -215,7 +215,7 @@ fn powerdns_answers_outside_the_cluster_on_the_specs_protocols_and_address() {
     );
 
     let powerdns = values(
-        &render_dry(&corpus_spec("41-designate-external-tcp-udp.yaml")).unwrap(),
+        &render_dry(&corpus_spec("53-designate-external-tcp-udp.yaml")).unwrap(),
         "openstack-powerdns",
     );
     let service = &powerdns["extraObjects"]["powerdns_external_service"];
@@ -245,11 +245,11 @@ fn powerdns_answers_outside_the_cluster_on_the_specs_protocols_and_address() {
         &["openstack-powerdns"],
     );
     removing_changes_only(
-        "41-designate-external-tcp-udp.yaml",
+        "53-designate-external-tcp-udp.yaml",
         "/features/designate/backend/protocol",
         &["openstack-powerdns"],
     );
-    let mut spec = corpus_spec("41-designate-external-tcp-udp.yaml");
+    let mut spec = corpus_spec("53-designate-external-tcp-udp.yaml");
     spec["features"]["designate"]["backend"]["protocol"] = json!("sctp");
     refused_at(&spec, "spec.features.designate.backend.protocol");
 }
@@ -314,7 +314,7 @@ fn the_octavia_bootstrap_creates_the_management_network_and_its_subnets_once() {
 
 #[test]
 fn deploy_main_service_false_holds_only_that_charts_release() {
-    let spec = corpus_spec("38-migration-main-services-held.yaml");
+    let spec = corpus_spec("50-migration-main-services-held.yaml");
     let rendered = render_dry(&spec).unwrap();
     let held: Vec<(&str, &str)> = rendered
         .held
@@ -345,12 +345,12 @@ fn deploy_main_service_false_holds_only_that_charts_release() {
         rendered.unsupported
     );
     removing_changes_only(
-        "38-migration-main-services-held.yaml",
+        "50-migration-main-services-held.yaml",
         "/migration/nova",
         &["openstack-nova"],
     );
     removing_changes_only(
-        "38-migration-main-services-held.yaml",
+        "50-migration-main-services-held.yaml",
         "/migration/cinder",
         &[],
     );
@@ -371,7 +371,7 @@ fn deploy_main_service_false_holds_only_that_charts_release() {
 
 #[test]
 fn a_gateways_bgp_router_id_is_set_per_node_through_a_node_override() {
-    let mut spec = corpus_spec("39-neutron-ovs-bgp-dynamic-routing-bgpvpn.yaml");
+    let mut spec = corpus_spec("51-neutron-ovs-bgp-dynamic-routing-bgpvpn.yaml");
     spec["nodes"] = json!({"kubernetes.io/hostname::gw-1": {"services": {"networking": {"neutron": {
         "bgp_dragent": {"values": {"conf": {"bgp_dragent": {"bgp": {"bgp_router_id": "192.0.2.11"}}}}}
     }}}}});

@@ -85,10 +85,10 @@ const SETTINGS_FILES: &[&str] = &[
     "35-neutron-ovs-dvr-vpnaas.yaml",
     "36-neutron-ovn-vpnaas.yaml",
     "37-manila-share-backends.yaml",
-    "38-migration-main-services-held.yaml",
-    "39-neutron-ovs-bgp-dynamic-routing-bgpvpn.yaml",
-    "40-neutron-ovn-bgp-portprober.yaml",
-    "41-designate-external-tcp-udp.yaml",
+    "50-migration-main-services-held.yaml",
+    "51-neutron-ovs-bgp-dynamic-routing-bgpvpn.yaml",
+    "52-neutron-ovn-bgp-portprober.yaml",
+    "53-designate-external-tcp-udp.yaml",
 ];
 
 #[tokio::test]
