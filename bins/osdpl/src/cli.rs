@@ -135,6 +135,9 @@ pub fn diff(args: &DiffArgs) -> Result<(String, bool), String> {
                 continue;
             }
         };
+        for held in rendered.held.iter().filter(|h| &h.service == service) {
+            out.push_str(&format!("=== {}: HELD: {held}\n", held.release));
+        }
         for release in releases {
             out.push_str(&format!(
                 "=== {} ({}, namespace {})\n",
@@ -288,6 +291,9 @@ fn format(rendered: &Rendered, format: Format) -> Result<String, String> {
             for setting in &rendered.unsupported {
                 out.push_str(&format!("---\n# unsupported setting: {setting}\n"));
             }
+            for held in &rendered.held {
+                out.push_str(&format!("---\n# held release: {held}\n"));
+            }
             for daemonset in &rendered.precache {
                 out.push_str("---\n# image pre-caching\n");
                 out.push_str(&serde_norway::to_string(daemonset).map_err(|e| e.to_string())?);
@@ -349,6 +355,30 @@ mod tests {
             &text[text.len().saturating_sub(2000)..]
         );
         assert!(text.contains("# unsupported setting: spec.features.barbican.backends.vault: "));
+    }
+
+    #[test]
+    fn render_shows_a_held_main_release_apart_from_the_releases_to_apply() {
+        let mut args = args(None);
+        args.file = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../../tests/fixtures/corpus/50-migration-main-services-held.yaml"
+        )
+        .into();
+        let text = render(&args).unwrap();
+        assert!(
+            text.contains(
+                "# held release: openstack-nova (service compute): \
+                 spec.migration.nova.deploy_main_service is false"
+            ),
+            "{}",
+            &text[text.len().saturating_sub(2000)..]
+        );
+        assert!(!text.contains("\nname: openstack-nova\n"));
+        assert!(text.contains("\nname: openstack-libvirt\n"));
+        args.output = Format::Json;
+        let json: serde_json::Value = serde_json::from_str(&render(&args).unwrap()).unwrap();
+        assert_eq!(json["held"][0]["release"], "openstack-nova");
     }
 
     #[test]

@@ -218,6 +218,9 @@ pub fn plan(
             work,
         });
     }
+    // A held main release (`migration.<chart>.deploy_main_service: false`) is neither
+    // applied nor removed: whatever is installed under its name stays.
+    wanted.extend(rendered.held.iter().map(|h| h.release.as_str()));
     let mut removals: Vec<Installed> = installed
         .values()
         .filter(|r| r.osdpl.as_deref() == Some(osdpl) && !wanted.contains(r.name.as_str()))

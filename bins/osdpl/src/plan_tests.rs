@@ -24,6 +24,7 @@ fn rendered(services: Vec<(&str, ServiceOutcome)>) -> Rendered {
             .collect(),
         precache: vec![],
         unsupported: Vec::new(),
+        held: Vec::new(),
     }
 }
 
@@ -222,6 +223,33 @@ fn releases_of_an_enabled_service_that_waits_are_kept() {
     let plan = plan("osh", &r, &world, &Identities::of(&r, identity));
     assert!(plan.removals.is_empty());
     assert!(!plan.has_work());
+}
+
+#[test]
+fn a_held_main_release_is_neither_applied_nor_removed_while_the_rest_of_its_service_applies() {
+    let world = by_name(vec![installed(
+        "openstack-nova",
+        3,
+        "deployed",
+        "old",
+        "compute",
+    )]);
+    let mut r = rendered(vec![(
+        "compute",
+        ready(vec![release("openstack-libvirt", "a")]),
+    )]);
+    r.held.push(rockoon_core::render::held::Held {
+        service: "compute".into(),
+        release: "openstack-nova".into(),
+        chart: "nova".into(),
+        setting: "spec.migration.nova.deploy_main_service".into(),
+    });
+    let plan = plan("osh", &r, &world, &Identities::of(&r, identity));
+    assert!(plan.removals.is_empty(), "{:?}", plan.removals);
+    assert_eq!(
+        actions(&plan),
+        [("openstack-libvirt".to_owned(), Action::Apply(None))]
+    );
 }
 
 fn labelled(name: &str, owner: Option<&str>, service: &str) -> Installed {

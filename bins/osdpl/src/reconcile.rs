@@ -187,12 +187,14 @@ impl Osdpl {
             world: &world,
             secret_values: &inputs.secret_values,
         };
+        let held: Vec<String> = rendered.held.iter().map(ToString::to_string).collect();
         let progress = Progressing {
             report: &self.report,
             mirrors: &self.mirrors,
             osdpl,
             fingerprint: &rendered.fingerprint,
             unsupported: &rendered.unsupported,
+            held: &held,
             unsupported_services: &rendered
                 .services
                 .iter()

@@ -27,7 +27,7 @@ use crate::helm::installed::Installed;
 use crate::metrics::StateMetrics;
 use crate::rollout::Progress;
 use crate::state::{Overall, ServiceState};
-use crate::status::{self, FIELD_MANAGER, Writer};
+use crate::status::{self, FIELD_MANAGER, Notes, Writer};
 use crate::upgrade;
 
 /// Service → the state last reported, in the form transitions compare.
@@ -67,7 +67,7 @@ impl Report {
         osdpl: &OpenStackDeployment,
         overall: &Overall,
         fingerprint: Option<&str>,
-        unsupported: Option<&[String]>,
+        notes: Option<Notes<'_>>,
     ) -> Result<(), Error> {
         if let Some(stale) = mirrors.stale_status_of(osdpl) {
             tracing::info!(osdpl = %osdpl.name_any(), "deleting an osdplst another OSDPL left");
@@ -103,7 +103,7 @@ impl Report {
             }
         }
         // The OSDPL first: whoever sees the osdplst change then finds the conditions agree.
-        let mut osdpl_status = status::osdpl_status(osdpl, overall, fingerprint, unsupported);
+        let mut osdpl_status = status::osdpl_status(osdpl, overall, fingerprint, notes);
         let upgrading = upgrade::record::condition(osdplst.upgrade.as_ref());
         status::add_condition(osdpl, &mut osdpl_status, "Upgrading", upgrading);
         self.writer
@@ -410,6 +410,8 @@ pub struct Progressing<'a> {
     pub fingerprint: &'a str,
     /// Spec settings no chart takes (the `UnsupportedSettings` condition).
     pub unsupported: &'a [String],
+    /// Held main releases, one line each (the `MainReleasesHeld` condition).
+    pub held: &'a [String],
     /// Enabled services this version cannot render, with why (`UNSUPPORTED` entries, the
     /// `UnsupportedServices` condition).
     pub unsupported_services: &'a BTreeMap<String, String>,
@@ -449,9 +451,18 @@ impl Progressing<'_> {
 impl Progress for Progressing<'_> {
     async fn states(&self, states: &BTreeMap<String, ServiceState>) -> Result<(), Error> {
         let overall = Overall::Services(self.with_unsupported(states));
-        let (fingerprint, unsupported) = (Some(self.fingerprint), Some(self.unsupported));
+        let notes = Notes {
+            unsupported: self.unsupported,
+            held: self.held,
+        };
         self.report
-            .status(self.mirrors, self.osdpl, &overall, fingerprint, unsupported)
+            .status(
+                self.mirrors,
+                self.osdpl,
+                &overall,
+                Some(self.fingerprint),
+                Some(notes),
+            )
             .await
     }
 

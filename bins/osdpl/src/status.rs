@@ -25,14 +25,15 @@ use crate::state::Overall;
 /// Field manager of everything this binary writes.
 pub use rockoon_core::names::OSDPL_MANAGER as FIELD_MANAGER;
 
-/// The OSDPL `status` fields this binary owns. `unsupported` (spec settings no chart takes)
-/// is known only when the spec rendered; otherwise the last reported `UnsupportedSettings`
-/// condition stays (and `UnsupportedServices` likewise, when no service states are known).
+/// The OSDPL `status` fields this binary owns. `notes` (spec settings no chart takes, held
+/// main releases) are known only when the spec rendered; otherwise the last reported
+/// `UnsupportedSettings` and `MainReleasesHeld` conditions stay (and `UnsupportedServices`
+/// likewise, when no service states are known).
 pub fn osdpl_status(
     osdpl: &OpenStackDeployment,
     overall: &Overall,
     fingerprint: Option<&str>,
-    unsupported: Option<&[String]>,
+    notes: Option<Notes<'_>>,
 ) -> OsdplStatus {
     let generation = osdpl.metadata.generation;
     let current = osdpl.status.as_ref();
@@ -46,9 +47,13 @@ pub fn osdpl_status(
             .find(|c| c.type_ == kind)
             .map(|c| (c.status == "True", c.reason.clone(), c.message.clone()))
     };
-    let unsupported = match unsupported {
-        Some(settings) => Some(unsupported_condition(settings)),
+    let unsupported = match notes {
+        Some(notes) => Some(unsupported_condition(notes.unsupported)),
         None => last("UnsupportedSettings"),
+    };
+    let held = match notes {
+        Some(notes) => Some(held_condition(notes.held)),
+        None => last("MainReleasesHeld"),
     };
     let services =
         crate::state::unsupported_services(overall).or_else(|| last("UnsupportedServices"));
@@ -64,6 +69,7 @@ pub fn osdpl_status(
             services
                 .map(|(status, reason, message)| ("UnsupportedServices", status, reason, message)),
         )
+        .chain(held.map(|(status, reason, message)| ("MainReleasesHeld", status, reason, message)))
         .chain(conflict_condition(overall))
         .map(|(kind, status, reason, message)| {
             let status = if status { "True" } else { "False" };
@@ -137,6 +143,26 @@ fn conflict_condition(overall: &Overall) -> Option<(&'static str, bool, String, 
 
 /// `UnsupportedSettings` as `(status, reason, message)`: True, listing every setting, when the spec
 /// has settings no chart takes.
+/// What a render tells the OSDPL's conditions besides the service states.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Notes<'a> {
+    /// Spec settings no chart takes (`UnsupportedSettings`).
+    pub unsupported: &'a [String],
+    /// Main releases `migration.<chart>.deploy_main_service: false` holds, one line each
+    /// (`MainReleasesHeld`).
+    pub held: &'a [String],
+}
+
+/// `MainReleasesHeld`: True while a main release is held (neither installed, upgraded nor
+/// uninstalled), naming each with the setting that holds it.
+fn held_condition(held: &[String]) -> (bool, String, String) {
+    if held.is_empty() {
+        (false, "AllMainReleasesDeployed".into(), String::new())
+    } else {
+        (true, "DeployMainServiceOff".into(), held.join("; "))
+    }
+}
+
 fn unsupported_condition(settings: &[String]) -> (bool, String, String) {
     if settings.is_empty() {
         (false, "AllSettingsRendered".into(), String::new())

@@ -234,7 +234,11 @@ fn an_unsupported_service_is_an_osdplst_entry_with_why_and_named_in_unsupported_
         .collect(),
     );
     let settings = ["spec.features.stacklight: not rendered yet".to_owned()];
-    let status = osdpl_status(&osdpl, &overall, Some("f"), Some(&settings));
+    let notes = Notes {
+        unsupported: &settings,
+        held: &[],
+    };
+    let status = osdpl_status(&osdpl, &overall, Some("f"), Some(notes));
     assert_eq!(status.state.as_deref(), Some("APPLIED"));
     let conditions = status.conditions.unwrap();
     let services = conditions
@@ -254,4 +258,49 @@ fn an_unsupported_service_is_an_osdplst_entry_with_why_and_named_in_unsupported_
     assert_eq!(redis.state.as_deref(), Some("UNSUPPORTED"));
     assert_eq!(redis.cause.as_deref(), Some("no chart here"));
     assert_eq!(osdplst.osdpl.unwrap().lcm_progress.as_deref(), Some("1/1"));
+}
+
+#[test]
+fn a_held_main_release_is_named_in_its_condition_until_the_switch_goes() {
+    let osdpl = osdpl();
+    let held = ["openstack-nova (service compute): spec.migration.nova.deploy_main_service is false, so it is neither installed nor upgraded, and kept if it exists".to_owned()];
+    let notes = Notes {
+        unsupported: &[],
+        held: &held,
+    };
+    let status = osdpl_status(&osdpl, &applied(&["compute"]), Some("f"), Some(notes));
+    let condition = |status: &OsdplStatus| {
+        let conditions = status.conditions.clone().unwrap();
+        conditions
+            .into_iter()
+            .find(|c| c.type_ == "MainReleasesHeld")
+            .unwrap()
+    };
+    let on = condition(&status);
+    assert_eq!(
+        (on.status.as_str(), on.reason.as_str()),
+        ("True", "DeployMainServiceOff")
+    );
+    assert!(
+        on.message.starts_with("openstack-nova (service compute): "),
+        "{}",
+        on.message
+    );
+
+    // A spec that does not render keeps what was reported; the next render clears it.
+    let mut osdpl = osdpl;
+    osdpl.status = Some(status);
+    let kept = osdpl_status(&osdpl, &applied(&["compute"]), None, None);
+    assert_eq!(condition(&kept).status, "True");
+    let cleared = osdpl_status(
+        &osdpl,
+        &applied(&["compute"]),
+        Some("f"),
+        Some(Notes::default()),
+    );
+    let off = condition(&cleared);
+    assert_eq!(
+        (off.status.as_str(), off.reason.as_str()),
+        ("False", "AllMainReleasesDeployed")
+    );
 }

@@ -74,11 +74,16 @@ fn summary(rendered: &rockoon_core::render::Rendered) -> Value {
         };
         services.insert(service.clone(), entry);
     }
-    json!({
+    let mut summary = json!({
         "services": services,
         "unsupported": rendered.unsupported,
         "precache": rendered.precache.iter().map(digest).collect::<Vec<_>>(),
-    })
+    });
+    if !rendered.held.is_empty() {
+        let held: Vec<String> = rendered.held.iter().map(ToString::to_string).collect();
+        summary["held"] = json!(held);
+    }
+    summary
 }
 
 fn check_golden(name: &str, actual: &Value) -> Option<String> {

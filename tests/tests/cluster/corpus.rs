@@ -79,10 +79,16 @@ const SETTINGS_FILES: &[&str] = &[
     "15-database-backup-pvc.yaml",
     "16-database-backup-hostpath-and-cleanup.yaml",
     "17-keystone-ldap-domains-list.yaml",
+    "26-designate-powerdns.yaml",
+    "27-octavia-lb-network.yaml",
     "33-horizon-themes-motd.yaml",
     "35-neutron-ovs-dvr-vpnaas.yaml",
     "36-neutron-ovn-vpnaas.yaml",
     "37-manila-share-backends.yaml",
+    "50-migration-main-services-held.yaml",
+    "51-neutron-ovs-bgp-dynamic-routing-bgpvpn.yaml",
+    "52-neutron-ovn-bgp-portprober.yaml",
+    "53-designate-external-tcp-udp.yaml",
 ];
 
 #[tokio::test]

@@ -20,6 +20,7 @@ mod drift;
 mod events;
 mod gateway_routes;
 mod health;
+mod held;
 mod helm_recovery;
 mod instance_ha;
 mod leader;

@@ -17,11 +17,14 @@
 //!    `extraObjects` (and the Gateway, when the suite owns it); fingerprints refreshed.
 //! 7. Enabled services this version cannot render are `Unsupported` entries with the reason
 //!    ([`catalog::unsupported_services`]); settings nothing renders are listed in
-//!    [`Rendered::unsupported`] ([`unused`], [`node_overrides`], [`unsupported_settings`]).
+//!    [`Rendered::unsupported`] ([`unused`], [`node_overrides`], [`unsupported_settings`]);
+//!    main releases `migration.<chart>.deploy_main_service: false` holds are set apart in
+//!    [`Rendered::held`] ([`held`]).
 //! 8. [`precache`]: one image pre-caching DaemonSet per node role.
 
 pub mod catalog;
 pub mod context;
+pub mod held;
 pub mod node_overrides;
 pub mod overrides;
 pub mod precache;
@@ -164,6 +167,10 @@ pub struct Rendered {
     /// `UnsupportedSettings` and by `render`, never dropped in silence).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub unsupported: Vec<String>,
+    /// Main releases `migration.<chart>.deploy_main_service: false` holds: rendered, but
+    /// neither installed, upgraded nor uninstalled ([`held`]); not among `services`' releases.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub held: Vec<held::Held>,
 }
 
 impl Rendered {
@@ -247,6 +254,7 @@ pub fn render_only(
         services,
         precache: Vec::new(),
         unsupported: node_overrides::unsupported(&merged),
+        held: Vec::new(),
     };
     if only.is_none() {
         let unused = unused::unused(spec, &rendered.services);
@@ -254,6 +262,12 @@ pub fn render_only(
         rendered
             .unsupported
             .extend(unsupported_settings::found(spec, &merged));
+    }
+    // After `unused`: a held release's values are the service's, not values for nothing.
+    let (held, idle) = held::hold(&mut rendered.services, &merged);
+    rendered.held = held;
+    if only.is_none() {
+        rendered.unsupported.extend(idle);
     }
     rendered.precache = precache::daemonsets(rendered.releases(), &context.namespace);
     Ok(rendered)

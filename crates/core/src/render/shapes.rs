@@ -83,7 +83,17 @@ const SHAPES: &[(&str, Kind)] = &[
     ("features.barbican.backends.vault.namespace", Text),
     ("features.barbican.backends.vault.kv_mountpoint", Text),
     ("features.designate.backend.type", Text),
+    ("features.designate.backend.protocol", Text),
+    ("features.designate.backend.external_ip", Text),
+    ("features.neutron.bgpvpn.enabled", Bool),
+    ("features.neutron.bgpvpn.as_number", Integer),
+    ("features.neutron.bgpvpn.peers", List),
+    ("features.neutron.bgpvpn.control_interface", Text),
+    ("features.neutron.bgpvpn.dataplane_interface", Text),
+    ("features.neutron.bgpvpn.evpn_vxlan_port", Integer),
     ("features.octavia.default_provider", Text),
+    ("features.octavia.lb_network.name", Text),
+    ("features.octavia.lb_network.subnets", List),
     ("features.masakari.monitors.introspective", Map),
 ];
 

@@ -94,14 +94,6 @@ pub const DECLARED: &[Declared] = &[
         "MariaDB local volumes are not rendered yet",
     ),
     entry(
-        "features.designate.backend.external_ip",
-        "the PowerDNS external address is not rendered yet",
-    ),
-    entry(
-        "features.designate.backend.protocol",
-        "the PowerDNS protocol is not rendered yet",
-    ),
-    entry(
         "features.horizon.motd.*.beforeLogin",
         "upstream Horizon shows no message before login",
     ),
@@ -139,16 +131,15 @@ pub const DECLARED: &[Declared] = &[
     ),
     entry(
         "features.neutron.baremetal",
-        "networking-generic-switch (bare metal) is not rendered yet",
+        "networking-generic-switch configures the switch ports of Ironic bare metal nodes, and the baremetal service (Ironic) is not rendered by this version",
     ),
-    entry("features.neutron.bgpvpn", "BGP VPN is not rendered yet"),
     entry(
-        "features.neutron.extensions.dynamic_routing",
-        "the neutron dynamic routing extension is not rendered yet",
+        "features.neutron.bgpvpn.route_reflector",
+        "the BGP route reflector (FRR) has no upstream OpenStack-Helm chart; point bgpvpn.peers at an existing one",
     ),
     entry(
         "features.neutron.extensions.portprober",
-        "the neutron portprober extension is not rendered yet",
+        "portprober is a Mirantis extension: upstream Neutron has no portprober service plugin and the upstream neutron chart no portprober agent",
     ),
     entry(
         "features.neutron.ipsec",
@@ -169,10 +160,6 @@ pub const DECLARED: &[Declared] = &[
     entry(
         "features.nova.libvirt.tls",
         "libvirt TLS is not rendered yet",
-    ),
-    entry(
-        "features.octavia.lb_network",
-        "the Octavia management network settings are not rendered yet",
     ),
     entry(
         "features.policies.gnocchi",
@@ -202,12 +189,6 @@ pub const DECLARED: &[Declared] = &[
         "features.telemetry",
         "the telemetry (autoscaling) mode needs services this version does not render",
     ),
-    Declared {
-        path: "migration.*.deploy_main_service",
-        why: "the main release is always deployed",
-        default: Some(true),
-        unless: None,
-    },
 ];
 
 /// Every declared setting `user` (the OSDPL's `.spec`) sets, as `spec.<path>: <why>`.
@@ -312,13 +293,10 @@ mod tests {
 
     #[test]
     fn a_declared_setting_is_reported_with_its_path_unless_it_is_the_default() {
-        let user = json!({"migration": {
-            "nova": {"deploy_main_service": false},
-            "neutron": {"deploy_main_service": true},
-        }});
+        let user = json!({"features": {"nova": {"images": {"lvm": {"volume_group": "vg0"}}}}});
         let found = found(&user, &user);
         assert_eq!(found.len(), 1, "{found:?}");
-        assert!(found[0].starts_with("spec.migration.nova.deploy_main_service: "));
+        assert!(found[0].starts_with("spec.features.nova.images.lvm.volume_group: "));
     }
 
     #[test]
@@ -360,7 +338,9 @@ mod tests {
 
     #[test]
     fn patterns_cover_the_paths_under_them() {
-        assert!(is_declared("migration.nova.deploy_main_service"));
-        assert!(!is_declared("migration.ingress.state"));
+        assert!(is_declared(
+            "features.neutron.bgpvpn.route_reflector.enabled"
+        ));
+        assert!(!is_declared("migration.nova.deploy_main_service"));
     }
 }

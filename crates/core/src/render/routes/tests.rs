@@ -226,7 +226,8 @@ fn render_with(spec: &Value, gateway: GatewaySettings) -> crate::render::Rendere
     crate::render::render(spec, &context, &crate::render::Templates::embedded()).unwrap()
 }
 
-/// `(release, extraObjects key, object)` of every extra object rendered.
+/// `(release, extraObjects key, object)` of every extra object the exposure rendered (not the
+/// external PowerDNS Service the dns template adds for `features.designate.backend`).
 fn extra_objects(rendered: &crate::render::Rendered) -> Vec<(String, String, Value)> {
     rendered
         .releases()
@@ -236,6 +237,7 @@ fn extra_objects(rendered: &crate::render::Rendered) -> Vec<(String, String, Val
                 .and_then(Value::as_object)
                 .into_iter()
                 .flatten()
+                .filter(|(k, _)| k.as_str() != "powerdns_external_service")
                 .map(|(k, v)| (r.name.clone(), k.clone(), v.clone()))
         })
         .collect()
