@@ -76,7 +76,7 @@ blobs="$work/layout/blobs/sha256"
 mkdir -p "$blobs"
 
 # The layer: every entry of the rootfs, reproducibly ordered and dated.
-tar --sort=name --mtime=@0 --numeric-owner --xattrs -C "$rootfs" -cf "$work/layer.tar" .
+tar --format=gnu --sort=name --mtime=@0 --numeric-owner -C "$rootfs" -cf "$work/layer.tar" .
 diff_id=$(sha "$work/layer.tar")
 if [[ $compress -eq 1 ]]; then
   gzip -n -9 "$work/layer.tar"
@@ -120,6 +120,6 @@ printf '{"schemaVersion":2,"mediaType":"application/vnd.oci.image.index.v1+json"
 printf '{"imageLayoutVersion":"1.0.0"}' >"$work/layout/oci-layout"
 
 mkdir -p "$(dirname "$out")"
-tar --sort=name --mtime=@0 --owner=0 --group=0 --numeric-owner -C "$work/layout" -cf "$out.tmp" .
+tar --format=gnu --sort=name --mtime=@0 --owner=0 --group=0 --numeric-owner -C "$work/layout" -cf "$out.tmp" .
 mv "$out.tmp" "$out"
 echo "oci-archive.sh: wrote $out ($ref, manifest sha256:$manifest_digest, $(du -h "$out" | cut -f1))" >&2
