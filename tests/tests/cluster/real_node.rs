@@ -111,6 +111,23 @@ fn pause_pod(name: &str) -> Pod {
     .unwrap()
 }
 
+/// Creates a namespace `t-<prefix>-…` with the pause pod `pause` and waits until it runs.
+async fn start_pause_pod(client: &kube::Client, prefix: &str) -> (TestNamespace, Api<Pod>) {
+    let ns = TestNamespace::create(client, prefix).await.unwrap();
+    let pods: Api<Pod> = Api::namespaced(client.clone(), &ns.name);
+    pods.create(&PostParams::default(), &pause_pod("pause"))
+        .await
+        .unwrap();
+    tokio::time::timeout(
+        WAIT,
+        await_condition(pods.clone(), "pause", conditions::is_pod_running()),
+    )
+    .await
+    .expect("the pause pod is not Running after 60 s")
+    .unwrap();
+    (ns, pods)
+}
+
 /// Pid of a task of the node's containerd (`ctr tasks ls`), if it runs.
 fn task_pid(run_dir: &Path, container_id: &str) -> Option<u32> {
     let socket = real_node::config::Layout::new(run_dir).containerd_socket;
@@ -139,18 +156,7 @@ async fn a_pause_pod_runs_in_a_real_container_on_the_real_node_and_is_deleted_cl
 /// Runs a pause pod on the real node of `run_dir`'s cluster, checks its container is a real
 /// process, reads its log through the API server, deletes it and checks the container ended.
 async fn run_pause_pod_and_delete_it(run_dir: &Path, client: &kube::Client) {
-    let ns = TestNamespace::create(client, "real-node").await.unwrap();
-    let pods: Api<Pod> = Api::namespaced(client.clone(), &ns.name);
-    pods.create(&PostParams::default(), &pause_pod("pause"))
-        .await
-        .unwrap();
-    tokio::time::timeout(
-        WAIT,
-        await_condition(pods.clone(), "pause", conditions::is_pod_running()),
-    )
-    .await
-    .expect("the pause pod is not Running after 60 s")
-    .unwrap();
+    let (ns, pods) = start_pause_pod(client, "real-node").await;
     let pod = pods.get("pause").await.unwrap();
     assert_eq!(pod.spec.unwrap().node_name.as_deref(), Some(NODE_NAME));
     let status = pod.status.unwrap();
@@ -288,18 +294,7 @@ async fn the_teardown_of_a_real_node_leaves_nothing_on_the_host() {
     let layout = real_node::config::Layout::new(&dir);
     // Something to clean: a running pod (sandbox, container, shim, volume mounts).
     let client = cluster.client().await.unwrap();
-    let ns = TestNamespace::create(&client, "teardown").await.unwrap();
-    let pods: Api<Pod> = Api::namespaced(client.clone(), &ns.name);
-    pods.create(&PostParams::default(), &pause_pod("pause"))
-        .await
-        .unwrap();
-    tokio::time::timeout(
-        WAIT,
-        await_condition(pods, "pause", conditions::is_pod_running()),
-    )
-    .await
-    .expect("the pause pod is not Running after 60 s")
-    .unwrap();
+    let _pod = start_pause_pod(&client, "teardown").await;
     // The things the teardown has to remove are there now.
     assert!(!real_node::teardown::mounts_under(&layout.dir).is_empty());
     assert!(!real_node::teardown::node_cgroups(&host).is_empty());
