@@ -10,8 +10,9 @@ use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use k8s_openapi::api::apps::v1::DaemonSet;
 use k8s_openapi::api::core::v1::{Node, Pod};
-use kube::api::{DeleteParams, LogParams, PostParams};
+use kube::api::{DeleteParams, ListParams, LogParams, PostParams};
 use kube::runtime::wait::{await_condition, conditions};
 use kube::{Api, ResourceExt as _};
 use rockoon_tests::devcluster::real_node::{self, Host, LABEL, NODE_NAME, SANDBOX_IMAGE};
@@ -87,6 +88,59 @@ async fn the_real_node_is_ready_labelled_tainted_and_not_managed_by_kwok() {
         "real node Ready {:.1} s after its kubelet started",
         state.real_node_ready_seconds.unwrap_or_default()
     );
+}
+
+#[tokio::test]
+async fn a_daemonset_that_does_not_tolerate_the_taint_places_pods_on_kwok_nodes_only() {
+    let cluster = cluster_or_return!();
+    if real_node_or_skip(&cluster).is_none() {
+        return;
+    }
+    let client = cluster.client().await.unwrap();
+    let ns = TestNamespace::create(&client, "real-node-ds")
+        .await
+        .unwrap();
+    let sets: Api<DaemonSet> = Api::namespaced(client.clone(), &ns.name);
+    let set: DaemonSet = serde_json::from_value(json!({
+        "apiVersion": "apps/v1",
+        "kind": "DaemonSet",
+        "metadata": {"name": "everywhere"},
+        "spec": {
+            "selector": {"matchLabels": {"app": "everywhere"}},
+            "template": {
+                "metadata": {"labels": {"app": "everywhere"}},
+                "spec": {"containers": [{"name": "c", "image": "everywhere:1"}]},
+            },
+        },
+    }))
+    .unwrap();
+    sets.create(&PostParams::default(), &set).await.unwrap();
+    // Settled: the controller has observed it and created a pod for every node it wants.
+    let settled = |d: Option<&DaemonSet>| {
+        d.and_then(|d| d.status.as_ref()).is_some_and(|s| {
+            s.desired_number_scheduled > 0
+                && s.current_number_scheduled == s.desired_number_scheduled
+                && s.observed_generation == Some(1)
+        })
+    };
+    tokio::time::timeout(WAIT, await_condition(sets.clone(), "everywhere", settled))
+        .await
+        .expect("the DaemonSet did not settle within 60 s")
+        .unwrap();
+    let pods: Api<Pod> = Api::namespaced(client.clone(), &ns.name);
+    let nodes: Vec<String> = pods
+        .list(&ListParams::default().labels("app=everywhere"))
+        .await
+        .unwrap()
+        .into_iter()
+        .filter_map(|p| p.spec?.node_name)
+        .collect();
+    assert!(!nodes.is_empty());
+    assert!(
+        !nodes.iter().any(|n| n == NODE_NAME),
+        "a pod landed on {NODE_NAME}: {nodes:?}"
+    );
+    ns.delete().await.unwrap();
 }
 
 /// A host-network pause pod pinned to the real node.
