@@ -90,8 +90,10 @@ pub fn preflight(bin_dir: &Path) -> Result<()> {
         bail!("the real node needs root (containerd, kubelet, cgroups, network links)");
     }
     let script = super::workspace_root().join("tests/cluster/host-packages.sh");
+    // Its progress goes to stderr: `devcluster up`'s stdout carries only the `ready` line.
     let status = Command::new("bash")
         .arg(&script)
+        .stdout(std::io::stderr())
         .status()
         .with_context(|| format!("running {}", script.display()))?;
     if !status.success() {
