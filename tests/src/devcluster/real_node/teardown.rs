@@ -22,7 +22,10 @@ const SHIM_SOCKET_DIR: &str = "/run/containerd/s";
 /// Where the kubelet (hard-coded) links container logs.
 pub(super) const CONTAINER_LOG_LINKS: &str = "/var/log/containers";
 
-/// Kills and deletes every task of the node's containerd (`k8s.io` namespace).
+/// Kills and deletes every task of the node's containerd (`k8s.io` namespace). The sockets of
+/// their shims are noted first (`real-node/shim-sockets`): a shim that dies instead of
+/// exiting leaves its socket, and containerd then removes the task folder [`clean`] would
+/// otherwise name it from.
 pub fn drain(run_dir: &Path) {
     let layout = Layout::new(run_dir);
     if !layout.containerd_socket.exists() {
@@ -41,12 +44,29 @@ pub fn drain(run_dir: &Path) {
     let Some(tasks) = ctr(&["tasks", "ls", "--quiet"]) else {
         return;
     };
-    for id in tasks.lines().map(str::trim).filter(|l| !l.is_empty()) {
+    let ids: Vec<&str> = tasks
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .collect();
+    let noted: Vec<String> = ids
+        .iter()
+        .map(|id| shim_socket(&layout, id).display().to_string())
+        .collect();
+    let _ = std::fs::write(layout.dir.join(NOTED_SOCKETS), noted.join("\n"));
+    // Every process first, then the tasks: a pod's containers share one shim, which exits
+    // (removing its socket) once its last task is deleted.
+    for id in &ids {
         let _ = ctr(&["tasks", "kill", "--all", "--signal=SIGKILL", id]);
+    }
+    for id in &ids {
         let _ = ctr(&["tasks", "delete", "--force", id]);
         let _ = ctr(&["containers", "delete", id]);
     }
 }
+
+/// File in the node folder listing the shim sockets `drain` saw.
+const NOTED_SOCKETS: &str = "shim-sockets";
 
 /// Removes everything the node of `run_dir` left on the host; returns what it could not
 /// remove (empty when the host is clean of it).
@@ -56,7 +76,9 @@ pub fn clean(run_dir: &Path) -> Vec<String> {
     };
     let layout = Layout::new(run_dir);
     let mut left = Vec::new();
-    let shim_sockets = shim_sockets(&layout);
+    let mut shim_sockets = shim_sockets(&layout);
+    let noted = std::fs::read_to_string(layout.dir.join(NOTED_SOCKETS)).unwrap_or_default();
+    shim_sockets.extend(noted.lines().map(PathBuf::from));
 
     kill_node_processes(&host, &layout);
     left.extend(unmount_under(&layout.dir));
@@ -109,16 +131,16 @@ pub fn shim_sockets(layout: &Layout) -> Vec<PathBuf> {
     };
     entries
         .flatten()
-        .map(|entry| {
-            let key = layout
-                .containerd_socket
-                .join("k8s.io")
-                .join(entry.file_name());
-            let digest = Sha256::digest(key.display().to_string().as_bytes());
-            let hex: String = digest.iter().map(|b| format!("{b:02x}")).collect();
-            Path::new(SHIM_SOCKET_DIR).join(hex)
-        })
+        .map(|entry| shim_socket(layout, &entry.file_name().to_string_lossy()))
         .collect()
+}
+
+/// The socket path of the shim of task `id`.
+fn shim_socket(layout: &Layout, id: &str) -> PathBuf {
+    let key = layout.containerd_socket.join("k8s.io").join(id);
+    let digest = Sha256::digest(key.display().to_string().as_bytes());
+    let hex: String = digest.iter().map(|b| format!("{b:02x}")).collect();
+    Path::new(SHIM_SOCKET_DIR).join(hex)
 }
 
 /// SIGKILLs the containers (processes in the node's cgroups) and the shims of its
