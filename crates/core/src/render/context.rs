@@ -108,12 +108,12 @@ pub fn images(
     let prefix = format!("artifacts/{version}/");
     let files: Vec<&str> = templates.names_under(&prefix).collect();
     if files.is_empty() {
-        return Err(RenderError::InvalidSpec {
-            path: "spec.openstack_version".into(),
-            message: format!(
-                "OpenStack {version:?} is not supported: no image list for it (supported: {})",
-                supported_versions(templates).join(", ")
-            ),
+        return Err(RenderError::UnsupportedRelease {
+            version: version.to_owned(),
+            supported: supported_versions(templates)
+                .into_iter()
+                .map(str::to_owned)
+                .collect(),
         });
     }
     let registry = merged

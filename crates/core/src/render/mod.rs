@@ -56,6 +56,19 @@ pub enum RenderError {
         /// What is wrong.
         message: String,
     },
+    /// `spec.openstack_version` is a release Rockoon knows (its CRD accepts it) that this
+    /// version has no image list for: refused as a whole, with its own status reason
+    /// (`UnsupportedRelease`) rather than a generic invalid spec.
+    #[error(
+        "spec.openstack_version: OpenStack release {version:?} is not supported by this version (supported: {})",
+        supported.join(", ")
+    )]
+    UnsupportedRelease {
+        /// The release asked for.
+        version: String,
+        /// The releases this version renders, oldest first.
+        supported: Vec<String>,
+    },
     /// Two layers disagree on the type of a key.
     #[error(transparent)]
     Merge(#[from] MergeError),
@@ -95,6 +108,7 @@ impl crate::error::ErrorKind for RenderError {
     fn kind(&self) -> &'static str {
         match self {
             RenderError::InvalidSpec { .. } => "invalid_spec",
+            RenderError::UnsupportedRelease { .. } => "unsupported_release",
             RenderError::Merge(_) => "merge_conflict",
             RenderError::UnknownService { .. } => "unknown_service",
             RenderError::SecretRef { .. } => "missing_secret_ref",

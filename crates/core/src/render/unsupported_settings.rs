@@ -42,6 +42,10 @@ pub const DECLARED: &[Declared] = &[
         "Vault needs vault_url, approle_role_id and approle_secret_id; without them Barbican keeps its simple_crypto store",
     ),
     entry(
+        "features.cinder.volume.backends.*",
+        "only rbd volume backends are rendered; Rockoon's extra backends (their own cinder-volume StatefulSet or DaemonSet with driver values) are left out",
+    ),
+    entry(
         "features.cloudprober",
         "cloudprober is not rendered by this version",
     ),
@@ -74,8 +78,16 @@ pub const DECLARED: &[Declared] = &[
         "barbican database cleanup is not rendered yet",
     ),
     entry(
+        "features.database.cleanup.cinder.batch",
+        "cinder-manage db purge takes an age only, no batch size",
+    ),
+    entry(
         "features.database.cleanup.glance",
         "glance database cleanup is not rendered yet",
+    ),
+    entry(
+        "features.database.cleanup.heat.batch",
+        "heat-manage purge_deleted takes an age only, no batch size",
     ),
     entry(
         "features.database.cleanup.horizon",
@@ -90,6 +102,10 @@ pub const DECLARED: &[Declared] = &[
         "masakari database cleanup is not rendered yet",
     ),
     entry(
+        "features.database.cleanup.nova.age",
+        "the nova chart's archive job moves every soft-deleted row (a batch per run), not rows older than an age",
+    ),
+    entry(
         "features.database.local_volumes",
         "MariaDB local volumes are not rendered yet",
     ),
@@ -100,6 +116,10 @@ pub const DECLARED: &[Declared] = &[
     entry(
         "features.designate.backend.protocol",
         "the PowerDNS protocol is not rendered yet",
+    ),
+    entry(
+        "features.glance.backends.cinder",
+        "the Glance cinder store needs Cinder volume backends this version does not render (only rbd); images go to the rbd store, or the file store without one",
     ),
     entry(
         "features.horizon.motd.*.beforeLogin",
@@ -227,6 +247,14 @@ pub fn found(user: &Value, merged: &Value) -> Vec<String> {
             if declared.path == "features.barbican.backends.vault" && vault_complete(merged) {
                 continue;
             }
+            // An rbd volume backend renders; only the others are unsupported.
+            if declared.path == "features.cinder.volume.backends.*" && value.get("rbd").is_some() {
+                continue;
+            }
+            // A setting of a cleanup switched off asks for nothing either.
+            if declared.path.starts_with("features.database.cleanup.") && cleanup_off(user, &path) {
+                continue;
+            }
             // Horizon's own themes render; only a theme to download is unsupported.
             if declared.path == "features.horizon.themes" && !has_downloaded_theme(value) {
                 continue;
@@ -241,6 +269,15 @@ pub fn found(user: &Value, merged: &Value) -> Vec<String> {
         }
     }
     out
+}
+
+/// Whether the cleanup section holding `path` (`features.database.cleanup.<svc>.<key>`) is
+/// switched off (`enabled: false`).
+fn cleanup_off(user: &Value, path: &str) -> bool {
+    let parent: Vec<&str> = path.split('.').take(4).collect();
+    user.pointer(&format!("/{}", parent.join("/")))
+        .and_then(|section| section.get("enabled"))
+        == Some(&Value::Bool(false))
 }
 
 /// Whether a `features.horizon.themes` list names a theme to download (`url`).
@@ -356,6 +393,32 @@ mod tests {
                 "spec.features.horizon.motd.hello.beforeLogin: upstream Horizon shows no message before login"
             ]
         );
+    }
+
+    #[test]
+    fn only_volume_backends_without_rbd_are_reported() {
+        let user = json!({"features": {"cinder": {"volume": {"backends": {
+            "fast": {"rbd": {"pool": "fast"}},
+            "netapp": {"type": "statefulset", "values": {}},
+        }}}}});
+        let found = found(&user, &user);
+        assert_eq!(found.len(), 1, "{found:?}");
+        assert!(found[0].starts_with("spec.features.cinder.volume.backends.netapp: "));
+    }
+
+    #[test]
+    fn a_cleanup_setting_the_chart_cannot_take_is_reported_unless_its_cleanup_is_off() {
+        let on =
+            json!({"features": {"database": {"cleanup": {"heat": {"enabled": true, "batch": 5}}}}});
+        assert_eq!(
+            found(&on, &on),
+            [
+                "spec.features.database.cleanup.heat.batch: heat-manage purge_deleted takes an age only, no batch size"
+            ]
+        );
+        let off =
+            json!({"features": {"database": {"cleanup": {"nova": {"enabled": false, "age": 5}}}}});
+        assert!(found(&off, &off).is_empty());
     }
 
     #[test]
