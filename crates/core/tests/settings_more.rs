@@ -289,3 +289,61 @@ fn removing_the_share_backends_changes_what_is_rendered() {
     };
     assert_ne!(fingerprint(&spec), fingerprint(&without));
 }
+
+#[test]
+fn cinder_backs_up_to_the_s3_bucket_given_and_an_nfs_share_by_its_driver() {
+    let spec = corpus_spec("38-storage-backup-drivers-and-stores.yaml");
+    let cinder = values(&render_dry(&spec).unwrap(), "openstack-cinder");
+    let default = &cinder["conf"]["cinder"]["DEFAULT"];
+    assert_eq!(
+        default["backup_driver"],
+        "cinder.backup.drivers.s3.S3BackupDriver"
+    );
+    assert_eq!(
+        default["backup_s3_endpoint_url"],
+        "https://s3.storage.example.org/"
+    );
+    assert_eq!(default["backup_s3_store_bucket"], "volume-backups");
+    assert_eq!(default["backup_s3_store_access_key"], "AKEXAMPLE0001");
+    assert!(default.get("backup_ceph_pool").is_none(), "{default}");
+    let mut nfs = spec.clone();
+    nfs["features"]["cinder"]["backup"]["drivers"] = json!({"share": {
+        "type": "nfs", "enabled": true, "backup_share": "10.0.0.9:/backups"}});
+    let cinder = values(&render_dry(&nfs).unwrap(), "openstack-cinder");
+    let default = &cinder["conf"]["cinder"]["DEFAULT"];
+    assert_eq!(
+        default["backup_driver"],
+        "cinder.backup.drivers.nfs.NFSBackupDriver"
+    );
+    assert_eq!(default["backup_share"], "10.0.0.9:/backups");
+}
+
+#[test]
+fn a_non_rbd_volume_backend_and_the_glance_cinder_store_are_reported_and_the_rest_renders() {
+    let spec = corpus_spec("38-storage-backup-drivers-and-stores.yaml");
+    let rendered = render_dry(&spec).unwrap();
+    let cinder = values(&rendered, "openstack-cinder");
+    assert_eq!(cinder["conf"]["cinder"]["DEFAULT"]["enabled_backends"], "gold");
+    assert!(cinder["conf"]["backends"].get("array").is_none());
+    let reported: Vec<&str> = rendered
+        .unsupported
+        .iter()
+        .map(|u| u.split(": ").next().unwrap())
+        .collect();
+    for path in [
+        "spec.features.cinder.volume.backends.array",
+        "spec.features.glance.backends.cinder",
+        "spec.features.database.cleanup.cinder.batch",
+        "spec.features.database.cleanup.heat.batch",
+    ] {
+        assert!(reported.contains(&path), "{path} not in {reported:?}");
+    }
+    // nova's cleanup is off: its age asks for nothing.
+    assert!(!reported.iter().any(|p| p.contains("cleanup.nova")), "{reported:?}");
+    let glance = values(&rendered, "openstack-glance");
+    assert_eq!(glance["storage"], "pvc");
+    assert_eq!(
+        glance["volume"],
+        json!({"class_name": "fast-local", "size": "40Gi"})
+    );
+}

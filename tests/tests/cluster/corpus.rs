@@ -83,6 +83,7 @@ const SETTINGS_FILES: &[&str] = &[
     "35-neutron-ovs-dvr-vpnaas.yaml",
     "36-neutron-ovn-vpnaas.yaml",
     "37-manila-share-backends.yaml",
+    "38-storage-backup-drivers-and-stores.yaml",
 ];
 
 #[tokio::test]

@@ -119,7 +119,7 @@ pub const DECLARED: &[Declared] = &[
     ),
     entry(
         "features.glance.backends.cinder",
-        "the Glance cinder store needs Cinder volume backends this version does not render (only rbd); images go to the rbd store, or the file store without one",
+        "the Glance cinder store needs Cinder volume backends this version does not render (only rbd); images go to the other stores given (the default rbd store when there is none)",
     ),
     entry(
         "features.horizon.motd.*.beforeLogin",
