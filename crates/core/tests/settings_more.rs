@@ -323,7 +323,10 @@ fn a_non_rbd_volume_backend_and_the_glance_cinder_store_are_reported_and_the_res
     let spec = corpus_spec("38-storage-backup-drivers-and-stores.yaml");
     let rendered = render_dry(&spec).unwrap();
     let cinder = values(&rendered, "openstack-cinder");
-    assert_eq!(cinder["conf"]["cinder"]["DEFAULT"]["enabled_backends"], "gold");
+    assert_eq!(
+        cinder["conf"]["cinder"]["DEFAULT"]["enabled_backends"],
+        "gold"
+    );
     assert!(cinder["conf"]["backends"].get("array").is_none());
     let reported: Vec<&str> = rendered
         .unsupported
@@ -339,7 +342,10 @@ fn a_non_rbd_volume_backend_and_the_glance_cinder_store_are_reported_and_the_res
         assert!(reported.contains(&path), "{path} not in {reported:?}");
     }
     // nova's cleanup is off: its age asks for nothing.
-    assert!(!reported.iter().any(|p| p.contains("cleanup.nova")), "{reported:?}");
+    assert!(
+        !reported.iter().any(|p| p.contains("cleanup.nova")),
+        "{reported:?}"
+    );
     let glance = values(&rendered, "openstack-glance");
     assert_eq!(glance["storage"], "pvc");
     assert_eq!(

@@ -268,6 +268,11 @@ pub fn render_only(
         rendered
             .unsupported
             .extend(unsupported_settings::found(spec, &merged));
+        rendered.unsupported.extend(routes::unrendered_tls(
+            &rendered.services,
+            &merged,
+            &context.gateway,
+        ));
     }
     rendered.precache = precache::daemonsets(rendered.releases(), &context.namespace);
     Ok(rendered)
