@@ -353,3 +353,48 @@ fn a_non_rbd_volume_backend_and_the_glance_cinder_store_are_reported_and_the_res
         json!({"class_name": "fast-local", "size": "40Gi"})
     );
 }
+
+#[test]
+fn manila_and_aodh_purge_their_old_rows_on_the_schedule_and_age_given() {
+    let rendered = render_dry(&corpus_spec("38-storage-backup-drivers-and-stores.yaml")).unwrap();
+    let manila = values(&rendered, "openstack-manila");
+    assert_eq!(manila["manifests"]["cron_db_purge"], true);
+    assert_eq!(manila["jobs"]["db_purge"]["cron"], "15 3 * * *");
+    assert_eq!(manila["conf"]["manila"]["db_purge"]["before"], 21);
+    let aodh = values(&rendered, "openstack-aodh");
+    assert_eq!(aodh["manifests"]["cron_job_alarms_cleaner"], true);
+    assert_eq!(aodh["jobs"]["alarms_cleaner"]["cron"], "45 3 * * *");
+    assert_eq!(
+        aodh["conf"]["aodh"]["database"]["alarm_history_time_to_live"],
+        10 * 86400
+    );
+    assert!(
+        rendered
+            .unsupported
+            .iter()
+            .any(|u| u.starts_with("spec.features.database.cleanup.aodh.batch: ")),
+        "{:?}",
+        rendered.unsupported
+    );
+}
+
+#[test]
+fn mariadb_keeps_its_data_on_local_volumes_on_distinct_nodes_unless_switched_off() {
+    let off = corpus_spec("38-storage-backup-drivers-and-stores.yaml");
+    let mariadb = values(&render_dry(&off).unwrap(), "openstack-mariadb");
+    assert_eq!(mariadb["volume"]["class_name"], "standard-rwo");
+    assert!(
+        mariadb["pod"].get("affinity").is_none(),
+        "{}",
+        mariadb["pod"]
+    );
+    let mut on = off.clone();
+    on["local_volume_storage_class"] = json!("node-disks");
+    on["features"]["database"]["local_volumes"] = json!({"enabled": true});
+    let mariadb = values(&render_dry(&on).unwrap(), "openstack-mariadb");
+    assert_eq!(mariadb["volume"]["class_name"], "node-disks");
+    assert_eq!(
+        mariadb["pod"]["affinity"]["anti"]["type"]["default"],
+        "requiredDuringSchedulingIgnoredDuringExecution"
+    );
+}

@@ -70,12 +70,12 @@ pub const DECLARED: &[Declared] = &[
         "the mariadb chart's remote backup targets RGW/Swift only, not Rockoon's rclone sync",
     ),
     entry(
-        "features.database.cleanup.aodh",
-        "aodh database cleanup is not rendered yet",
+        "features.database.cleanup.aodh.batch",
+        "aodh-expirer takes an age only, no batch size",
     ),
     entry(
         "features.database.cleanup.barbican",
-        "barbican database cleanup is not rendered yet",
+        "the barbican chart has no database cleanup job",
     ),
     entry(
         "features.database.cleanup.cinder.batch",
@@ -83,7 +83,7 @@ pub const DECLARED: &[Declared] = &[
     ),
     entry(
         "features.database.cleanup.glance",
-        "glance database cleanup is not rendered yet",
+        "the glance chart has no database purge job",
     ),
     entry(
         "features.database.cleanup.heat.batch",
@@ -91,23 +91,19 @@ pub const DECLARED: &[Declared] = &[
     ),
     entry(
         "features.database.cleanup.horizon",
-        "horizon database cleanup is not rendered yet",
+        "Horizon keeps no database of its own in the upstream chart (sessions live in memcached)",
     ),
     entry(
-        "features.database.cleanup.manila",
-        "manila database cleanup is not rendered yet",
+        "features.database.cleanup.manila.batch",
+        "manila-manage db purge takes an age only, no batch size",
     ),
     entry(
         "features.database.cleanup.masakari",
-        "masakari database cleanup is not rendered yet",
+        "the masakari chart has no database purge job",
     ),
     entry(
         "features.database.cleanup.nova.age",
         "the nova chart's archive job moves every soft-deleted row (a batch per run), not rows older than an age",
-    ),
-    entry(
-        "features.database.local_volumes",
-        "MariaDB local volumes are not rendered yet",
     ),
     entry(
         "features.designate.backend.external_ip",
@@ -151,7 +147,7 @@ pub const DECLARED: &[Declared] = &[
     ),
     entry(
         "features.logging.masakari",
-        "masakari log levels are not rendered yet",
+        "the masakari chart writes no logging configuration (no logging.conf) to set levels in",
     ),
     entry(
         "features.messaging.notifications.external",
@@ -204,7 +200,7 @@ pub const DECLARED: &[Declared] = &[
     ),
     entry(
         "features.policies.masakari",
-        "masakari policies are not rendered yet",
+        "the masakari chart ships no policy file to write rules into",
     ),
     entry(
         "features.policies.panko",
