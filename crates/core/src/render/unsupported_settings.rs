@@ -66,6 +66,10 @@ pub const DECLARED: &[Declared] = &[
         "the mariadb chart's backup takes full dumps only",
     ),
     entry(
+        "features.database.backup.pv_nfs",
+        "the NFS server and path are not rendered: the mariadb chart's backup volume is a claim of the persistent storage class",
+    ),
+    entry(
         "features.database.backup.sync_remote",
         "the mariadb chart's remote backup targets RGW/Swift only, not Rockoon's rclone sync",
     ),
@@ -131,11 +135,11 @@ pub const DECLARED: &[Declared] = &[
     ),
     entry(
         "features.keystone.federation",
-        "Keystone federation is not rendered yet",
+        "OpenID Connect federation needs mod_auth_openidc directives in the keystone chart's Apache site and the identity providers, mappings and protocols created through the Keystone API; neither is rendered yet",
     ),
     entry(
         "features.keystone.keycloak",
-        "Keycloak integration is not rendered yet",
+        "the Keycloak integration is an OpenID Connect identity provider of Keystone federation, which is not rendered yet",
     ),
     entry(
         "features.keystone.users",
@@ -172,7 +176,7 @@ pub const DECLARED: &[Declared] = &[
     ),
     entry(
         "features.nova.console.novnc.tls",
-        "noVNC TLS is not rendered yet",
+        "VeNCrypt between the noVNC proxy and libvirt needs a CA and per-host certificates (the libvirt chart asks cert-manager for them, Rockoon generates them); this version provides neither yet",
     ),
     entry(
         "features.nova.images.encryption",
@@ -184,7 +188,7 @@ pub const DECLARED: &[Declared] = &[
     ),
     entry(
         "features.nova.libvirt.tls",
-        "libvirt TLS is not rendered yet",
+        "libvirt TLS needs a CA and server and client certificates in the libvirt chart's libvirt-tls-server/-client Secrets (Rockoon generates them); rockoon-secrets does not generate certificates yet",
     ),
     entry(
         "features.octavia.lb_network",
