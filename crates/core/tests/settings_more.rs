@@ -398,3 +398,23 @@ fn mariadb_keeps_its_data_on_local_volumes_on_distinct_nodes_unless_switched_off
         "requiredDuringSchedulingIgnoredDuringExecution"
     );
 }
+
+#[test]
+fn masakari_logs_at_the_level_given_through_oslo_log_default_levels() {
+    let rendered = render_dry(&corpus_spec("28-instance-ha-and-manila.yaml")).unwrap();
+    let masakari = values(&rendered, "openstack-masakari");
+    for (file, logger) in [
+        ("masakari", "masakari"),
+        ("masakarimonitors", "masakarimonitors"),
+    ] {
+        let levels = masakari["conf"][file]["DEFAULT"]["default_log_levels"]
+            .as_str()
+            .unwrap();
+        assert!(
+            levels.starts_with(&format!("{logger}=WARNING,")),
+            "{levels}"
+        );
+        // oslo.log's own defaults stay, as the option replaces its list.
+        assert!(levels.contains("amqp=WARN,"), "{levels}");
+    }
+}

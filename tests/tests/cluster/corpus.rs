@@ -79,6 +79,7 @@ const SETTINGS_FILES: &[&str] = &[
     "15-database-backup-pvc.yaml",
     "16-database-backup-hostpath-and-cleanup.yaml",
     "17-keystone-ldap-domains-list.yaml",
+    "28-instance-ha-and-manila.yaml",
     "33-horizon-themes-motd.yaml",
     "35-neutron-ovs-dvr-vpnaas.yaml",
     "36-neutron-ovn-vpnaas.yaml",

@@ -150,10 +150,6 @@ pub const DECLARED: &[Declared] = &[
         "CADF audit notifications are not rendered yet",
     ),
     entry(
-        "features.logging.masakari",
-        "the masakari chart writes no logging configuration (no logging.conf) to set levels in",
-    ),
-    entry(
         "features.messaging.notifications.external",
         "external notification topics are not rendered yet",
     ),
