@@ -141,7 +141,9 @@ impl Osdpl {
             Ok(rendered) => rendered,
             Err(error) => {
                 let message = scrub(&error.to_string(), &inputs.secret_values);
-                self.report.invalid(&self.mirrors, osdpl, message).await?;
+                let reason = invalid_reason(&error);
+                let report = self.report.invalid(&self.mirrors, osdpl, reason, message);
+                report.await?;
                 return Ok(Requeue::await_change());
             }
         };
@@ -278,6 +280,15 @@ fn readable(object: &Guarded<OpenStackDeployment>) -> Result<&OpenStackDeploymen
         .map_err(|invalid| Error::InvalidSpec(invalid.error.clone()))
 }
 
+/// The status and event reason of a spec the render refuses: a release this version has no
+/// images for is its own reason, so `kubectl get osdpl` tells it from a typo.
+fn invalid_reason(error: &render::RenderError) -> &'static str {
+    match error {
+        render::RenderError::UnsupportedRelease { .. } => "UnsupportedRelease",
+        _ => "InvalidSpec",
+    }
+}
+
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used)]
@@ -307,6 +318,27 @@ mod tests {
             "an invalid spec must wait for a change, not be retried"
         );
         assert!(error.to_string().contains("hyperscale"), "{error}");
+    }
+
+    #[test]
+    fn an_older_release_is_refused_with_its_own_reason_and_other_render_errors_as_invalid_spec() {
+        let older = render::RenderError::UnsupportedRelease {
+            version: "queens".into(),
+            supported: vec!["antelope".into(), "caracal".into()],
+        };
+        assert_eq!(invalid_reason(&older), "UnsupportedRelease");
+        let message = older.to_string();
+        assert!(message.starts_with("spec.openstack_version: "), "{message}");
+        assert!(message.contains("\"queens\""), "{message}");
+        assert!(
+            message.contains("(supported: antelope, caracal)"),
+            "{message}"
+        );
+        let typo = render::RenderError::InvalidSpec {
+            path: "spec.features.neutron".into(),
+            message: "expected a mapping".into(),
+        };
+        assert_eq!(invalid_reason(&typo), "InvalidSpec");
     }
 
     #[test]

@@ -82,7 +82,7 @@ impl Report {
         // A spec that cannot render says nothing new about the services: keep what they were
         // (omitting them would remove them, as this writer owns them).
         // A refused upgrade changes nothing either.
-        if let Overall::Invalid(_) | Overall::Refused { .. } = overall {
+        if let Overall::Invalid { .. } | Overall::Refused { .. } = overall {
             osdplst.services = current
                 .as_ref()
                 .and_then(|c| c.status.as_ref()?.services.clone());
@@ -116,20 +116,22 @@ impl Report {
             .map_err(Error::Report)
     }
 
-    /// A spec the render refuses: FAILED with the message, a Warning on the transition.
+    /// A spec the render refuses: FAILED with the message, a Warning on the transition; both
+    /// carry `reason` (`InvalidSpec`, `UnsupportedRelease`).
     pub async fn invalid(
         &self,
         mirrors: &Mirrors,
         osdpl: &OpenStackDeployment,
+        reason: &'static str,
         message: String,
     ) -> Result<(), Error> {
         let words = BTreeMap::from([("*".to_owned(), message.clone())]);
         if self.transition(mirrors, osdpl, words) {
             self.events
-                .warning(&osdpl.object_ref(&()), "InvalidSpec", &message)
+                .warning(&osdpl.object_ref(&()), reason, &message)
                 .await;
         }
-        let invalid = Overall::Invalid(message);
+        let invalid = Overall::Invalid { reason, message };
         self.status(mirrors, osdpl, &invalid, None, None).await
     }
 

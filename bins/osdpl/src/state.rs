@@ -70,7 +70,13 @@ pub enum Overall {
     /// `spec.draft` is true; nothing is applied.
     Draft,
     /// The spec cannot be rendered (the message names the path).
-    Invalid(String),
+    Invalid {
+        /// Condition and event reason: `InvalidSpec`, or `UnsupportedRelease` for a release
+        /// this version has no images for.
+        reason: &'static str,
+        /// What is wrong, and where.
+        message: String,
+    },
     /// Per-service states.
     Services(BTreeMap<String, ServiceState>),
     /// The OSDPL is being deleted.
@@ -92,7 +98,7 @@ impl Overall {
     pub fn word(&self) -> &'static str {
         match self {
             Overall::Draft => "DRAFT",
-            Overall::Invalid(_) | Overall::Refused { .. } => "FAILED",
+            Overall::Invalid { .. } | Overall::Refused { .. } => "FAILED",
             Overall::Deleting(_) => "DELETING",
             Overall::Conflict(_) => "CONFLICT",
             Overall::Services(services) => {
@@ -159,10 +165,10 @@ impl Overall {
                 ("Progressing", false, "Draft", String::new()),
                 ("Degraded", false, "Draft", String::new()),
             ],
-            Overall::Invalid(message) => [
-                ("Ready", false, "InvalidSpec", message.clone()),
-                ("Progressing", false, "InvalidSpec", String::new()),
-                ("Degraded", true, "InvalidSpec", message.clone()),
+            Overall::Invalid { reason, message } => [
+                ("Ready", false, reason, message.clone()),
+                ("Progressing", false, reason, String::new()),
+                ("Degraded", true, reason, message.clone()),
             ],
             Overall::Refused { message, .. } => [
                 ("Ready", false, "UpgradeRefused", message.clone()),

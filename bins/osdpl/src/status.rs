@@ -178,7 +178,7 @@ pub fn osdplst_status(
     fingerprint: Option<&str>,
 ) -> OsdplstStatus {
     let cause = match overall {
-        Overall::Invalid(message)
+        Overall::Invalid { message, .. }
         | Overall::Deleting(Some(message))
         | Overall::Conflict(message)
         | Overall::Refused { message, .. } => Some(message.clone()),

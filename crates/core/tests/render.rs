@@ -9,6 +9,7 @@
 
 use std::path::{Path, PathBuf};
 
+use rockoon_core::error::ErrorKind;
 use rockoon_core::render::{RenderContext, RenderError, ServiceOutcome, Templates, render};
 use serde_json::{Value, json};
 
@@ -674,14 +675,16 @@ fn every_image_list_covers_every_image_key_of_its_upstream_chart() {
 }
 
 #[test]
-fn an_unsupported_openstack_version_fails_naming_the_field_and_the_supported_releases() {
-    for version in ["zed", "yoga", "queens"] {
+fn an_older_release_is_refused_as_unsupported_naming_the_field_it_and_the_supported_releases() {
+    for version in ["zed", "yoga", "queens", "bobcat", "dalmatian"] {
         let error = render_dry(&compute_sample_at(version)).unwrap_err();
         let message = error.to_string();
         assert!(
-            matches!(&error, RenderError::InvalidSpec { path, .. } if path == "spec.openstack_version"),
+            matches!(&error, RenderError::UnsupportedRelease { version: v, .. } if v == version),
             "{error:?}"
         );
+        assert!(message.starts_with("spec.openstack_version: "), "{message}");
+        assert_eq!(error.kind(), "unsupported_release");
         assert!(message.contains(version), "{message}");
         assert!(
             message.contains("antelope, caracal, epoxy, flamingo, gazpacho"),

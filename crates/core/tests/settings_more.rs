@@ -289,3 +289,132 @@ fn removing_the_share_backends_changes_what_is_rendered() {
     };
     assert_ne!(fingerprint(&spec), fingerprint(&without));
 }
+
+#[test]
+fn cinder_backs_up_to_the_s3_bucket_given_and_an_nfs_share_by_its_driver() {
+    let spec = corpus_spec("38-storage-backup-drivers-and-stores.yaml");
+    let cinder = values(&render_dry(&spec).unwrap(), "openstack-cinder");
+    let default = &cinder["conf"]["cinder"]["DEFAULT"];
+    assert_eq!(
+        default["backup_driver"],
+        "cinder.backup.drivers.s3.S3BackupDriver"
+    );
+    assert_eq!(
+        default["backup_s3_endpoint_url"],
+        "https://s3.storage.example.org/"
+    );
+    assert_eq!(default["backup_s3_store_bucket"], "volume-backups");
+    assert_eq!(default["backup_s3_store_access_key"], "AKEXAMPLE0001");
+    assert!(default.get("backup_ceph_pool").is_none(), "{default}");
+    let mut nfs = spec.clone();
+    nfs["features"]["cinder"]["backup"]["drivers"] = json!({"share": {
+        "type": "nfs", "enabled": true, "backup_share": "10.0.0.9:/backups"}});
+    let cinder = values(&render_dry(&nfs).unwrap(), "openstack-cinder");
+    let default = &cinder["conf"]["cinder"]["DEFAULT"];
+    assert_eq!(
+        default["backup_driver"],
+        "cinder.backup.drivers.nfs.NFSBackupDriver"
+    );
+    assert_eq!(default["backup_share"], "10.0.0.9:/backups");
+}
+
+#[test]
+fn a_non_rbd_volume_backend_and_the_glance_cinder_store_are_reported_and_the_rest_renders() {
+    let spec = corpus_spec("38-storage-backup-drivers-and-stores.yaml");
+    let rendered = render_dry(&spec).unwrap();
+    let cinder = values(&rendered, "openstack-cinder");
+    assert_eq!(
+        cinder["conf"]["cinder"]["DEFAULT"]["enabled_backends"],
+        "gold"
+    );
+    assert!(cinder["conf"]["backends"].get("array").is_none());
+    let reported: Vec<&str> = rendered
+        .unsupported
+        .iter()
+        .map(|u| u.split(": ").next().unwrap())
+        .collect();
+    for path in [
+        "spec.features.cinder.volume.backends.array",
+        "spec.features.glance.backends.cinder",
+        "spec.features.database.cleanup.cinder.batch",
+        "spec.features.database.cleanup.heat.batch",
+    ] {
+        assert!(reported.contains(&path), "{path} not in {reported:?}");
+    }
+    // nova's cleanup is off: its age asks for nothing.
+    assert!(
+        !reported.iter().any(|p| p.contains("cleanup.nova")),
+        "{reported:?}"
+    );
+    let glance = values(&rendered, "openstack-glance");
+    assert_eq!(glance["storage"], "pvc");
+    assert_eq!(
+        glance["volume"],
+        json!({"class_name": "fast-local", "size": "40Gi"})
+    );
+}
+
+#[test]
+fn manila_and_aodh_purge_their_old_rows_on_the_schedule_and_age_given() {
+    let rendered = render_dry(&corpus_spec("38-storage-backup-drivers-and-stores.yaml")).unwrap();
+    let manila = values(&rendered, "openstack-manila");
+    assert_eq!(manila["manifests"]["cron_db_purge"], true);
+    assert_eq!(manila["jobs"]["db_purge"]["cron"], "15 3 * * *");
+    assert_eq!(manila["conf"]["manila"]["db_purge"]["before"], 21);
+    let aodh = values(&rendered, "openstack-aodh");
+    assert_eq!(aodh["manifests"]["cron_job_alarms_cleaner"], true);
+    assert_eq!(aodh["jobs"]["alarms_cleaner"]["cron"], "45 3 * * *");
+    assert_eq!(
+        aodh["conf"]["aodh"]["database"]["alarm_history_time_to_live"],
+        10 * 86400
+    );
+    assert!(
+        rendered
+            .unsupported
+            .iter()
+            .any(|u| u.starts_with("spec.features.database.cleanup.aodh.batch: ")),
+        "{:?}",
+        rendered.unsupported
+    );
+}
+
+#[test]
+fn mariadb_keeps_its_data_on_local_volumes_on_distinct_nodes_unless_switched_off() {
+    let off = corpus_spec("38-storage-backup-drivers-and-stores.yaml");
+    let mariadb = values(&render_dry(&off).unwrap(), "openstack-mariadb");
+    assert_eq!(mariadb["volume"]["class_name"], "standard-rwo");
+    assert!(
+        mariadb["pod"].get("affinity").is_none(),
+        "{}",
+        mariadb["pod"]
+    );
+    let mut on = off.clone();
+    on["local_volume_storage_class"] = json!("node-disks");
+    on["features"]["database"]["local_volumes"] = json!({"enabled": true});
+    let mariadb = values(&render_dry(&on).unwrap(), "openstack-mariadb");
+    assert_eq!(mariadb["volume"]["class_name"], "node-disks");
+    assert_eq!(
+        mariadb["pod"]["affinity"]["anti"]["type"]["default"],
+        "requiredDuringSchedulingIgnoredDuringExecution"
+    );
+}
+
+#[test]
+fn masakari_logs_at_the_level_given_through_oslo_log_default_levels() {
+    let rendered = render_dry(&corpus_spec("28-instance-ha-and-manila.yaml")).unwrap();
+    let masakari = values(&rendered, "openstack-masakari");
+    for (file, logger) in [
+        ("masakari", "masakari"),
+        ("masakarimonitors", "masakarimonitors"),
+    ] {
+        let levels = masakari["conf"][file]["DEFAULT"]["default_log_levels"]
+            .as_str()
+            .unwrap();
+        assert!(
+            levels.starts_with(&format!("{logger}=WARNING,")),
+            "{levels}"
+        );
+        // oslo.log's own defaults stay, as the option replaces its list.
+        assert!(levels.contains("amqp=WARN,"), "{levels}");
+    }
+}

@@ -108,12 +108,12 @@ pub fn images(
     let prefix = format!("artifacts/{version}/");
     let files: Vec<&str> = templates.names_under(&prefix).collect();
     if files.is_empty() {
-        return Err(RenderError::InvalidSpec {
-            path: "spec.openstack_version".into(),
-            message: format!(
-                "OpenStack {version:?} is not supported: no image list for it (supported: {})",
-                supported_versions(templates).join(", ")
-            ),
+        return Err(RenderError::UnsupportedRelease {
+            version: version.to_owned(),
+            supported: supported_versions(templates)
+                .into_iter()
+                .map(str::to_owned)
+                .collect(),
         });
     }
     let registry = merged
@@ -167,25 +167,29 @@ mod tests {
     }
 
     #[test]
-    fn a_version_without_an_image_list_is_an_invalid_spec_naming_the_supported_ones() {
+    fn a_version_without_an_image_list_is_an_unsupported_release_naming_the_supported_ones() {
         let templates = Templates::embedded();
         for version in ["zed", "yoga", "bobcat", "master"] {
             let merged = json!({"openstack_version": version});
             let error = images(&merged, &RenderContext::dry_run(), &templates).unwrap_err();
-            let RenderError::InvalidSpec { path, message } = &error else {
-                panic!("{version}: {error:?} is not an invalid spec");
+            let RenderError::UnsupportedRelease {
+                version: asked,
+                supported,
+            } = &error
+            else {
+                panic!("{version}: {error:?} is not an unsupported release");
             };
-            assert_eq!(path, "spec.openstack_version");
-            assert!(message.contains(&format!("{version:?}")), "{message}");
-            assert!(
-                message.contains("antelope, caracal, epoxy, flamingo, gazpacho"),
-                "{message}"
+            assert_eq!(asked, version);
+            assert_eq!(
+                supported,
+                &["antelope", "caracal", "epoxy", "flamingo", "gazpacho"]
             );
             assert_eq!(
                 crate::error::ErrorKind::kind(&error),
-                "invalid_spec",
-                "the controller reports it as FAILED/InvalidSpec"
+                "unsupported_release",
+                "the controller reports it as FAILED/UnsupportedRelease"
             );
+            assert!(!crate::error::ErrorKind::is_transient(&error));
         }
     }
 

@@ -59,6 +59,19 @@ pub enum RenderError {
         /// What is wrong.
         message: String,
     },
+    /// `spec.openstack_version` is a release Rockoon knows (its CRD accepts it) that this
+    /// version has no image list for: refused as a whole, with its own status reason
+    /// (`UnsupportedRelease`) rather than a generic invalid spec.
+    #[error(
+        "spec.openstack_version: OpenStack release {version:?} is not supported by this version (supported: {})",
+        supported.join(", ")
+    )]
+    UnsupportedRelease {
+        /// The release asked for.
+        version: String,
+        /// The releases this version renders, oldest first.
+        supported: Vec<String>,
+    },
     /// Two layers disagree on the type of a key.
     #[error(transparent)]
     Merge(#[from] MergeError),
@@ -98,6 +111,7 @@ impl crate::error::ErrorKind for RenderError {
     fn kind(&self) -> &'static str {
         match self {
             RenderError::InvalidSpec { .. } => "invalid_spec",
+            RenderError::UnsupportedRelease { .. } => "unsupported_release",
             RenderError::Merge(_) => "merge_conflict",
             RenderError::UnknownService { .. } => "unknown_service",
             RenderError::SecretRef { .. } => "missing_secret_ref",
@@ -262,6 +276,11 @@ pub fn render_only(
         rendered
             .unsupported
             .extend(unsupported_settings::found(spec, &merged));
+        rendered.unsupported.extend(routes::unrendered_tls(
+            &rendered.services,
+            &merged,
+            &context.gateway,
+        ));
     }
     // After `unused`: a held release's values are the service's, not values for nothing.
     let (held, idle) = held::hold(&mut rendered.services, &merged);

@@ -42,6 +42,10 @@ pub const DECLARED: &[Declared] = &[
         "Vault needs vault_url, approle_role_id and approle_secret_id; without them Barbican keeps its simple_crypto store",
     ),
     entry(
+        "features.cinder.volume.backends.*",
+        "only rbd volume backends are rendered; Rockoon's extra backends (their own cinder-volume StatefulSet or DaemonSet with driver values) are left out",
+    ),
+    entry(
         "features.cloudprober",
         "cloudprober is not rendered by this version",
     ),
@@ -62,36 +66,52 @@ pub const DECLARED: &[Declared] = &[
         "the mariadb chart's backup takes full dumps only",
     ),
     entry(
+        "features.database.backup.pv_nfs",
+        "the NFS server and path are not rendered: the mariadb chart's backup volume is a claim of the persistent storage class",
+    ),
+    entry(
         "features.database.backup.sync_remote",
         "the mariadb chart's remote backup targets RGW/Swift only, not Rockoon's rclone sync",
     ),
     entry(
-        "features.database.cleanup.aodh",
-        "aodh database cleanup is not rendered yet",
+        "features.database.cleanup.aodh.batch",
+        "aodh-expirer takes an age only, no batch size",
     ),
     entry(
         "features.database.cleanup.barbican",
-        "barbican database cleanup is not rendered yet",
+        "the barbican chart has no database cleanup job",
+    ),
+    entry(
+        "features.database.cleanup.cinder.batch",
+        "cinder-manage db purge takes an age only, no batch size",
     ),
     entry(
         "features.database.cleanup.glance",
-        "glance database cleanup is not rendered yet",
+        "the glance chart has no database purge job",
+    ),
+    entry(
+        "features.database.cleanup.heat.batch",
+        "heat-manage purge_deleted takes an age only, no batch size",
     ),
     entry(
         "features.database.cleanup.horizon",
-        "horizon database cleanup is not rendered yet",
+        "Horizon keeps no database of its own in the upstream chart (sessions live in memcached)",
     ),
     entry(
-        "features.database.cleanup.manila",
-        "manila database cleanup is not rendered yet",
+        "features.database.cleanup.manila.batch",
+        "manila-manage db purge takes an age only, no batch size",
     ),
     entry(
         "features.database.cleanup.masakari",
-        "masakari database cleanup is not rendered yet",
+        "the masakari chart has no database purge job",
     ),
     entry(
-        "features.database.local_volumes",
-        "MariaDB local volumes are not rendered yet",
+        "features.database.cleanup.nova.age",
+        "the nova chart's archive job moves every soft-deleted row (a batch per run), not rows older than an age",
+    ),
+    entry(
+        "features.glance.backends.cinder",
+        "the Glance cinder store needs Cinder volume backends this version does not render (only rbd); images go to the other stores given (the default rbd store when there is none)",
     ),
     entry(
         "features.horizon.motd.*.beforeLogin",
@@ -107,11 +127,11 @@ pub const DECLARED: &[Declared] = &[
     ),
     entry(
         "features.keystone.federation",
-        "Keystone federation is not rendered yet",
+        "OpenID Connect federation needs mod_auth_openidc directives in the keystone chart's Apache site and the identity providers, mappings and protocols created through the Keystone API; neither is rendered yet",
     ),
     entry(
         "features.keystone.keycloak",
-        "Keycloak integration is not rendered yet",
+        "the Keycloak integration is an OpenID Connect identity provider of Keystone federation, which is not rendered yet",
     ),
     entry(
         "features.keystone.users",
@@ -120,10 +140,6 @@ pub const DECLARED: &[Declared] = &[
     entry(
         "features.logging.cadf",
         "CADF audit notifications are not rendered yet",
-    ),
-    entry(
-        "features.logging.masakari",
-        "masakari log levels are not rendered yet",
     ),
     entry(
         "features.messaging.notifications.external",
@@ -147,7 +163,7 @@ pub const DECLARED: &[Declared] = &[
     ),
     entry(
         "features.nova.console.novnc.tls",
-        "noVNC TLS is not rendered yet",
+        "VeNCrypt between the noVNC proxy and libvirt needs a CA and per-host certificates (the libvirt chart asks cert-manager for them, Rockoon generates them); this version provides neither yet",
     ),
     entry(
         "features.nova.images.encryption",
@@ -159,7 +175,7 @@ pub const DECLARED: &[Declared] = &[
     ),
     entry(
         "features.nova.libvirt.tls",
-        "libvirt TLS is not rendered yet",
+        "libvirt TLS needs a CA and server and client certificates in the libvirt chart's libvirt-tls-server/-client Secrets (Rockoon generates them); rockoon-secrets does not generate certificates yet",
     ),
     entry(
         "features.policies.gnocchi",
@@ -171,7 +187,7 @@ pub const DECLARED: &[Declared] = &[
     ),
     entry(
         "features.policies.masakari",
-        "masakari policies are not rendered yet",
+        "the masakari chart ships no policy file to write rules into",
     ),
     entry(
         "features.policies.panko",
@@ -208,6 +224,14 @@ pub fn found(user: &Value, merged: &Value) -> Vec<String> {
             if declared.path == "features.barbican.backends.vault" && vault_complete(merged) {
                 continue;
             }
+            // An rbd volume backend renders; only the others are unsupported.
+            if declared.path == "features.cinder.volume.backends.*" && value.get("rbd").is_some() {
+                continue;
+            }
+            // A setting of a cleanup switched off asks for nothing either.
+            if declared.path.starts_with("features.database.cleanup.") && cleanup_off(user, &path) {
+                continue;
+            }
             // Horizon's own themes render; only a theme to download is unsupported.
             if declared.path == "features.horizon.themes" && !has_downloaded_theme(value) {
                 continue;
@@ -222,6 +246,15 @@ pub fn found(user: &Value, merged: &Value) -> Vec<String> {
         }
     }
     out
+}
+
+/// Whether the cleanup section holding `path` (`features.database.cleanup.<svc>.<key>`) is
+/// switched off (`enabled: false`).
+fn cleanup_off(user: &Value, path: &str) -> bool {
+    let parent: Vec<&str> = path.split('.').take(4).collect();
+    user.pointer(&format!("/{}", parent.join("/")))
+        .and_then(|section| section.get("enabled"))
+        == Some(&Value::Bool(false))
 }
 
 /// Whether a `features.horizon.themes` list names a theme to download (`url`).
@@ -334,6 +367,32 @@ mod tests {
                 "spec.features.horizon.motd.hello.beforeLogin: upstream Horizon shows no message before login"
             ]
         );
+    }
+
+    #[test]
+    fn only_volume_backends_without_rbd_are_reported() {
+        let user = json!({"features": {"cinder": {"volume": {"backends": {
+            "fast": {"rbd": {"pool": "fast"}},
+            "netapp": {"type": "statefulset", "values": {}},
+        }}}}});
+        let found = found(&user, &user);
+        assert_eq!(found.len(), 1, "{found:?}");
+        assert!(found[0].starts_with("spec.features.cinder.volume.backends.netapp: "));
+    }
+
+    #[test]
+    fn a_cleanup_setting_the_chart_cannot_take_is_reported_unless_its_cleanup_is_off() {
+        let on =
+            json!({"features": {"database": {"cleanup": {"heat": {"enabled": true, "batch": 5}}}}});
+        assert_eq!(
+            found(&on, &on),
+            [
+                "spec.features.database.cleanup.heat.batch: heat-manage purge_deleted takes an age only, no batch size"
+            ]
+        );
+        let off =
+            json!({"features": {"database": {"cleanup": {"nova": {"enabled": false, "age": 5}}}}});
+        assert!(found(&off, &off).is_empty());
     }
 
     #[test]

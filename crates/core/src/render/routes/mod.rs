@@ -87,6 +87,43 @@ pub fn exposure_absent(merged: &Value) -> bool {
         == Some("absent")
 }
 
+/// `features.ssl.public_endpoints` as an `UnsupportedSettings` line when its certificate, key
+/// and CA reach nothing rendered: no Gateway TLS Secret among the releases (the Gateway is the
+/// platform's, or nothing is exposed). The certificate alone still switches the routes to the
+/// `https` listener, so only the material is reported, never dropped in silence.
+pub fn unrendered_tls(
+    services: &[(String, ServiceOutcome)],
+    merged: &Value,
+    gateway: &GatewaySettings,
+) -> Option<String> {
+    let ssl = merged.pointer("/features/ssl/public_endpoints")?;
+    if ["api_cert", "api_key", "ca_cert"]
+        .iter()
+        .all(|k| ssl.get(k).is_none_or(Value::is_null))
+    {
+        return None;
+    }
+    let rendered = services.iter().any(|(_, outcome)| match outcome {
+        ServiceOutcome::Ready { releases } => releases.iter().any(|r| {
+            r.values
+                .pointer(&format!("/extraObjects/{GATEWAY_TLS_KEY}"))
+                .is_some()
+        }),
+        _ => false,
+    });
+    if rendered {
+        return None;
+    }
+    let why = match &gateway.class {
+        None => format!(
+            "the certificate, key and CA are not rendered: the public Gateway {} is the platform's (no --gateway-class), so it terminates TLS with its own Secret",
+            gateway.parent.name
+        ),
+        Some(_) => "the certificate, key and CA are not rendered: no public Gateway is rendered (ingress or identity not enabled, or migration.ingress.state absent)".to_owned(),
+    };
+    Some(format!("spec.features.ssl.public_endpoints: {why}"))
+}
+
 /// The route of `api` in `release`, keyed for `extraObjects`; `None` when the release does not
 /// publish the endpoint or the chart creates no Service for it.
 fn route(
