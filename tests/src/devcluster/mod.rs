@@ -16,6 +16,7 @@ mod files;
 pub mod gateway_api;
 mod nodes;
 pub mod ports;
+pub mod prometheus;
 pub mod state;
 pub mod stray;
 pub mod supervise;

@@ -27,6 +27,7 @@ mod lifecycle;
 mod memcached_only;
 mod node;
 mod ownership;
+mod pod;
 mod render_diff;
 mod secrets;
 mod small;

@@ -31,6 +31,15 @@ const LEFT_OUT: &[&str] = &[
     "~dashboard",
 ];
 
+/// The small OSDPL's spec: the preset `core` without the services of [`LEFT_OUT`].
+pub fn spec() -> Value {
+    json!({
+        "openstack_version": "caracal", "preset": "core", "size": "tiny",
+        "public_domain_name": "it.example.com",
+        "features": {"services": LEFT_OUT},
+    })
+}
+
 pub struct Small {
     pub client: Client,
     pub ns: TestNamespace,
@@ -71,11 +80,7 @@ impl Small {
             secrets,
             osdpl,
         };
-        let mut spec = json!({
-            "openstack_version": "caracal", "preset": "core", "size": "tiny",
-            "public_domain_name": "it.example.com",
-            "features": {"services": LEFT_OUT},
-        });
+        let mut spec = spec();
         rockoon_core::values::merge_into(&mut spec, &extra, "spec").unwrap();
         let object = json!({
             "apiVersion": "lcm.mirantis.com/v1alpha1", "kind": "OpenStackDeployment",
