@@ -283,7 +283,7 @@ fn every_binary_of_the_unpacked_image_runs_in_a_chroot_as_the_suite_user() {
     assert!(version.starts_with("v3."), "helm version: {version}");
 }
 
-/// Runs a command inside `rootfs` as 42424:42424 with HOME=/tmp and nothing else in the
+/// Runs a command inside `rootfs` as 42424:42424 with only PATH and HOME=/tmp in the
 /// environment; fails the test unless it exits 0.
 fn chroot(rootfs: &Path, argv: &[&str]) -> String {
     let out = Command::new("chroot")
@@ -291,6 +291,8 @@ fn chroot(rootfs: &Path, argv: &[&str]) -> String {
         .arg(rootfs)
         .args(argv)
         .env_clear()
+        // The image's PATH; also how `chroot` itself is found on the host.
+        .env("PATH", "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin")
         .env("HOME", "/tmp")
         .output()
         .unwrap();
