@@ -638,7 +638,11 @@ fn a_container_that_stops_answering_is_restarted_within_a_minute() {
     let Some(docs) = default_render() else { return };
     for c in containers(docs) {
         let probe = &c["livenessProbe"];
-        let n = |key: &str| probe[key].as_u64().unwrap_or_else(|| panic!("{key} of {}", c["name"]));
+        let n = |key: &str| {
+            probe[key]
+                .as_u64()
+                .unwrap_or_else(|| panic!("{key} of {}", c["name"]))
+        };
         // Worst case: the last good probe just before the freeze, then failureThreshold
         // probes that each time out, then the stop grace.
         let worst = n("periodSeconds") * n("failureThreshold")

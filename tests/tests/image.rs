@@ -52,10 +52,7 @@ fn build() -> Option<Image> {
         .unwrap();
     if !helm.is_file() {
         let problem = format!("the pinned helm {} is not built", helm.display());
-        assert!(
-            !in_ci(),
-            "{problem}; CI runs tests/cluster/build.sh first"
-        );
+        assert!(!in_ci(), "{problem}; CI runs tests/cluster/build.sh first");
         eprintln!("note: image tests skipped: {problem} (tests/cluster/build.sh)");
         return None;
     }
@@ -252,9 +249,17 @@ fn the_image_layer_holds_the_binaries_helm_the_ca_bundle_and_the_suite_user() {
     let strays: Vec<&&str> = paths
         .keys()
         .filter(|p| {
-            !["/", "/usr/", "/etc/", "/tmp/", "/lib", "/usr/lib", "/usr/local/"]
-                .iter()
-                .any(|prefix| p.starts_with(prefix))
+            ![
+                "/",
+                "/usr/",
+                "/etc/",
+                "/tmp/",
+                "/lib",
+                "/usr/lib",
+                "/usr/local/",
+            ]
+            .iter()
+            .any(|prefix| p.starts_with(prefix))
         })
         .collect();
     assert!(strays.is_empty(), "unexpected files: {strays:?}");
@@ -270,7 +275,10 @@ fn every_binary_of_the_unpacked_image_runs_in_a_chroot_as_the_suite_user() {
         return;
     }
     for binary in BINARIES {
-        let out = chroot(&image.rootfs, &[&format!("/usr/local/bin/{binary}"), "--help"]);
+        let out = chroot(
+            &image.rootfs,
+            &[&format!("/usr/local/bin/{binary}"), "--help"],
+        );
         assert!(
             out.contains("Usage:"),
             "{binary} --help in the image: {out}"
@@ -278,7 +286,12 @@ fn every_binary_of_the_unpacked_image_runs_in_a_chroot_as_the_suite_user() {
     }
     let version = chroot(
         &image.rootfs,
-        &["/usr/local/bin/helm", "version", "--template", "{{.Version}}"],
+        &[
+            "/usr/local/bin/helm",
+            "version",
+            "--template",
+            "{{.Version}}",
+        ],
     );
     assert!(version.starts_with("v3."), "helm version: {version}");
 }
@@ -292,7 +305,10 @@ fn chroot(rootfs: &Path, argv: &[&str]) -> String {
         .args(argv)
         .env_clear()
         // The image's PATH; also how `chroot` itself is found on the host.
-        .env("PATH", "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin")
+        .env(
+            "PATH",
+            "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
+        )
         .env("HOME", "/tmp")
         .output()
         .unwrap();

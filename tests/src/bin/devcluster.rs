@@ -270,13 +270,11 @@ async fn up(
             .pids
             .insert(component.name.clone(), component.pid().unwrap_or_default());
     }
-    if prometheus {
-        if let Err(error) = start_prometheus(&mut cluster, &dir, &mut state).await {
-            state.error = Some(format!("{error:#}"));
-            state.write(&dir)?;
-            cluster.stop().await;
-            return Err(error);
-        }
+    if prometheus && let Err(error) = start_prometheus(&mut cluster, &dir, &mut state).await {
+        state.error = Some(format!("{error:#}"));
+        state.write(&dir)?;
+        cluster.stop().await;
+        return Err(error);
     }
     let mut binaries = Vec::new();
     if let Some(target_dir) = controllers {

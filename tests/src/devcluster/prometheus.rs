@@ -181,7 +181,12 @@ mod tests {
         let kept: Vec<_> = rules
             .iter()
             .filter(|r| r["action"] == "keep")
-            .map(|r| (r["source_labels"][0].as_str().unwrap(), r["regex"].as_str().unwrap()))
+            .map(|r| {
+                (
+                    r["source_labels"][0].as_str().unwrap(),
+                    r["regex"].as_str().unwrap(),
+                )
+            })
             .collect();
         assert!(kept.contains(&(
             "__meta_kubernetes_pod_label_app_kubernetes_io_part_of",

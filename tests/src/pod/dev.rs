@@ -55,8 +55,14 @@ pub async fn install_suite(dir: &Path, install: &Install) -> Result<()> {
         overrides: super::run_overrides(&node.api_host, node.api_port, &charts),
     };
     let helm_started = Instant::now();
-    super::helm_upgrade(&bin_dir.join("helm"), &state.kubeconfig, dir, &release, false)
-        .context("step 'helm upgrade --install'")?;
+    super::helm_upgrade(
+        &bin_dir.join("helm"),
+        &state.kubeconfig,
+        dir,
+        &release,
+        false,
+    )
+    .context("step 'helm upgrade --install'")?;
     let pod = super::wait_ready(
         &client,
         &install.namespace,
@@ -128,8 +134,8 @@ pub async fn print_targets(dir: &Path, expect: usize, wait: Duration) -> Result<
     let targets = loop {
         let answer = crate::devcluster::http_get(port, "/api/v1/targets?state=active").await?;
         let body = answer.split_once("\r\n\r\n").map_or("", |(_, b)| b);
-        let parsed: serde_json::Value = serde_json::from_str(body)
-            .with_context(|| format!("Prometheus answered: {answer}"))?;
+        let parsed: serde_json::Value =
+            serde_json::from_str(body).with_context(|| format!("Prometheus answered: {answer}"))?;
         let targets = parsed["data"]["activeTargets"]
             .as_array()
             .cloned()

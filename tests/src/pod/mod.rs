@@ -184,9 +184,9 @@ pub async fn wait_ready(
     let deadline = Instant::now() + timeout;
     loop {
         let pods = api.list(&params).await?.items;
-        let candidate = pods.into_iter().find(|p| {
-            p.metadata.deletion_timestamp.is_none() && p.metadata.uid.as_deref() != skip
-        });
+        let candidate = pods
+            .into_iter()
+            .find(|p| p.metadata.deletion_timestamp.is_none() && p.metadata.uid.as_deref() != skip);
         if let Some(pod) = &candidate {
             let (ready, total) = ready_count(pod);
             if total > 0 && ready == total {

@@ -62,7 +62,12 @@ fn import_test_image(node: &NodeAccess) {
         .status()
         .unwrap();
     assert!(status.success(), "tests/cluster/image.sh: {status}");
-    pod::import_image(&node.ctr, &node.containerd_socket, &out.join("rockoon.oci.tar")).unwrap();
+    pod::import_image(
+        &node.ctr,
+        &node.containerd_socket,
+        &out.join("rockoon.oci.tar"),
+    )
+    .unwrap();
 }
 
 /// Values of the test's release on top of deploy/dev/values.yaml.
@@ -120,7 +125,7 @@ async fn the_suite_runs_as_its_pod_is_scraped_by_prometheus_and_tuned_per_contai
     let spec = first.spec.clone().unwrap();
     assert_eq!(
         spec.node_name.as_deref(),
-        Some(rockoon_tests::devcluster::real_node::NODE_NAME)
+        Some("real-0")
     );
     assert_eq!(spec.host_network, Some(true));
     let uid = first.metadata.uid.clone().unwrap();
@@ -236,7 +241,8 @@ async fn wait_for_processes(uid: &str) -> Vec<pod::PodProcess> {
     loop {
         let found = pod::pod_processes(uid).unwrap();
         let programs: BTreeSet<&str> = found.iter().map(|p| p.program.as_str()).collect();
-        let expected: BTreeSet<String> = CONTAINERS.iter().map(|c| format!("rockoon-{c}")).collect();
+        let expected: BTreeSet<String> =
+            CONTAINERS.iter().map(|c| format!("rockoon-{c}")).collect();
         if expected.iter().all(|e| programs.contains(e.as_str())) {
             return found;
         }
@@ -262,7 +268,11 @@ async fn create_scoped_node(client: &Client, ns: &str) -> String {
         "metadata": {"name": name, "labels": {SCOPE: ns, "openstack-control-plane": "enabled"}},
     });
     Api::<Node>::all(client.clone())
-        .patch(&name, &PatchParams::apply("rockoon-tests"), &Patch::Apply(&node))
+        .patch(
+            &name,
+            &PatchParams::apply("rockoon-tests"),
+            &Patch::Apply(&node),
+        )
         .await
         .unwrap();
     name
@@ -317,7 +327,9 @@ async fn wait_applied_sampling(client: &Client, ns: &str, uid: &str) -> (f64, u6
 }
 
 async fn prometheus_get(port: u16, path: &str) -> Value {
-    let answer = rockoon_tests::devcluster::http_get(port, path).await.unwrap();
+    let answer = rockoon_tests::devcluster::http_get(port, path)
+        .await
+        .unwrap();
     let body = answer.split_once("\r\n\r\n").map_or("", |(_, b)| b);
     serde_json::from_str(body).unwrap_or_else(|e| panic!("{path}: {e}: {answer}"))
 }
@@ -327,13 +339,19 @@ async fn check_targets(port: u16, admin_ports: &[u16]) {
     let deadline = Instant::now() + Duration::from_secs(60);
     loop {
         let targets = prometheus_get(port, "/api/v1/targets?state=active").await;
-        let active = targets["data"]["activeTargets"].as_array().cloned().unwrap_or_default();
+        let active = targets["data"]["activeTargets"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default();
         let up: BTreeMap<String, String> = active
             .iter()
             .filter(|t| t["health"] == "up")
             .map(|t| {
                 (
-                    t["labels"]["controller"].as_str().unwrap_or_default().to_owned(),
+                    t["labels"]["controller"]
+                        .as_str()
+                        .unwrap_or_default()
+                        .to_owned(),
                     t["scrapeUrl"].as_str().unwrap_or_default().to_owned(),
                 )
             })
@@ -352,7 +370,9 @@ async fn check_targets(port: u16, admin_ports: &[u16]) {
 
 /// Every container's reconcile counter, each under its own `controller` label.
 async fn check_reconcile_metrics(port: u16, ns: &str) {
-    let query = format!("count%20by%20(controller)%20(rockoon_reconcile_total%7Bnamespace%3D%22{ns}%22%7D)");
+    let query = format!(
+        "count%20by%20(controller)%20(rockoon_reconcile_total%7Bnamespace%3D%22{ns}%22%7D)"
+    );
     let deadline = Instant::now() + Duration::from_secs(60);
     loop {
         let answer = prometheus_get(port, &format!("/api/v1/query?query={query}")).await;
