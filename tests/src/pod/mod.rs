@@ -40,7 +40,7 @@ pub struct Release {
 /// How the host reaches the real node of a dev cluster, and the node the API server.
 #[derive(Debug, Clone)]
 pub struct NodeAccess {
-    /// The node's address of the API server (pods on the node use the host network).
+    /// Where a pod with the host network on the real node reaches the API server.
     pub api_host: String,
     /// The API server's port.
     pub api_port: u16,
@@ -55,7 +55,7 @@ impl NodeAccess {
     /// cluster runs without one.
     pub fn of_cluster(dir: &Path, kubeconfig: &Path) -> Result<Self> {
         // STUB until branch realnode is merged: no cluster has a real node yet.
-        let _ = (apiserver_port(kubeconfig)?, PathBuf::new());
+        let _ = (apiserver_address(kubeconfig)?, PathBuf::new());
         bail!(
             "the cluster in {} has no real node (devcluster up --real-node)",
             dir.display()
@@ -63,14 +63,22 @@ impl NodeAccess {
     }
 }
 
-/// The API server's port, from the admin kubeconfig's `server: https://127.0.0.1:<port>`.
-fn apiserver_port(kubeconfig: &Path) -> Result<u16> {
+/// The API server's host and port, from the admin kubeconfig's `server: https://<host>:<port>`.
+/// The dev cluster's API server listens on loopback, which a pod with the host network on the
+/// host's own node reaches as the admin does (and the serving certificate names).
+fn apiserver_address(kubeconfig: &Path) -> Result<(String, u16)> {
     let text = std::fs::read_to_string(kubeconfig)
         .with_context(|| format!("reading {}", kubeconfig.display()))?;
     text.lines()
         .find_map(|l| l.trim().strip_prefix("server: "))
-        .and_then(|url| url.rsplit(':').next()?.trim_end_matches('/').parse().ok())
-        .with_context(|| format!("no server port in {}", kubeconfig.display()))
+        .and_then(|url| {
+            let (host, port) = url
+                .strip_prefix("https://")?
+                .trim_end_matches('/')
+                .rsplit_once(':')?;
+            Some((host.to_owned(), port.parse().ok()?))
+        })
+        .with_context(|| format!("no server URL in {}", kubeconfig.display()))
 }
 
 /// The values a dev-cluster run adds to deploy/dev/values.yaml: where the pod reaches the API
@@ -334,6 +342,23 @@ mod tests {
             dev["controllers"]["osdpl"]["extraVolumeMounts"][0]["name"],
             v["extraVolumes"][0]["name"]
         );
+    }
+
+    #[test]
+    fn the_api_server_address_is_read_from_the_kubeconfig() {
+        let dir = std::env::temp_dir().join(format!("rockoon-pod-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let file = dir.join("kubeconfig");
+        std::fs::write(
+            &file,
+            "clusters:\n- cluster:\n    server: https://127.0.0.1:36443\n",
+        )
+        .unwrap();
+        assert_eq!(
+            apiserver_address(&file).unwrap(),
+            ("127.0.0.1".to_owned(), 36443)
+        );
+        std::fs::remove_dir_all(dir).unwrap();
     }
 
     #[test]

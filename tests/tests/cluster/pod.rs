@@ -123,10 +123,7 @@ async fn the_suite_runs_as_its_pod_is_scraped_by_prometheus_and_tuned_per_contai
         .unwrap();
     let install_seconds = started.elapsed().as_secs_f64();
     let spec = first.spec.clone().unwrap();
-    assert_eq!(
-        spec.node_name.as_deref(),
-        Some("real-0")
-    );
+    assert_eq!(spec.node_name.as_deref(), Some("real-0"));
     assert_eq!(spec.host_network, Some(true));
     let uid = first.metadata.uid.clone().unwrap();
     let processes = wait_for_processes(&uid).await;
