@@ -20,6 +20,7 @@ components=(
   "kubernetes|k8s.io/kubernetes/cmd/kube-controller-manager|kube-controller-manager"
   "kubernetes|k8s.io/kubernetes/cmd/kube-scheduler|kube-scheduler"
   "kubernetes|k8s.io/kubernetes/cmd/kubectl|kubectl"
+  "kubernetes|k8s.io/kubernetes/cmd/kubelet|kubelet"
   "kwok|sigs.k8s.io/kwok/cmd/kwok|kwok"
   "helm|helm.sh/helm/v3/cmd/helm|helm"
   "etcd|go.etcd.io/etcd/server/v3|etcd"
@@ -113,6 +114,22 @@ if [[ ! -s "$stages" ]]; then
   mv "$stages.tmp" "$stages"
 fi
 ln -sfn "$stages" "$bindir/kwok-stages.yaml"
+
+# The real node's sandbox ("pause") image: a static C program wrapped into an OCI archive by
+# our own oci-archive.sh, so containerd never pulls it. Keyed by the hash of its inputs.
+pause_key=$(cat "$here/pause/pause.c" "$here/pause/ref" "$here/oci-archive.sh" | sha256sum | cut -c1-12)
+pause="$cache/pause-$pause_key/pause.tar"
+if [[ ! -s "$pause" ]]; then
+  command -v gcc >/dev/null || { echo "build.sh: step 'build pause': no gcc on PATH" >&2; exit 1; }
+  rootfs="$cache/pause-$pause_key/rootfs"
+  rm -rf "$rootfs" && mkdir -p "$rootfs"
+  gcc -static -Os -s -o "$rootfs/pause" "$here/pause/pause.c" || {
+    echo "build.sh: step 'build pause' failed (needs a static libc: Debian's libc6-dev)" >&2; exit 1; }
+  "$here/oci-archive.sh" "$rootfs" "$(cat "$here/pause/ref")" "$pause" \
+    --entrypoint /pause --user 65535:65535
+  rm -rf "$rootfs"
+fi
+ln -sfn "$pause" "$bindir/pause.tar"
 
 # Gateway API CRDs (standard channel) so the API server validates the HTTPRoutes and Gateway
 # the render produces. Read from the pinned module in the module cache, never copied into

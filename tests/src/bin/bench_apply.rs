@@ -46,6 +46,7 @@ async fn main() -> Result<()> {
         dir: dir.clone(),
         bin_dir: None,
         nodes: NodeCounts::default(),
+        real_node: devcluster::RealNodeMode::Off,
     })
     .await?;
     let result = run(&cli, &cluster).await;

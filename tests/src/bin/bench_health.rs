@@ -79,6 +79,7 @@ async fn main() -> Result<()> {
             compute: 1,
             gateway: 1,
         },
+        real_node: devcluster::RealNodeMode::Off,
     })
     .await?;
     let result = run(&cli, &cluster).await;

@@ -47,6 +47,7 @@ async fn main() -> Result<()> {
         dir: dir.clone(),
         bin_dir: None,
         nodes: NodeCounts::default(),
+        real_node: devcluster::RealNodeMode::Off,
     })
     .await?;
     println!(

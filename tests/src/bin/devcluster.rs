@@ -14,7 +14,9 @@ use kube::Api;
 use kube::api::ListParams;
 use rockoon_tests::devcluster::state::State;
 use rockoon_tests::devcluster::supervise::{self, Supervisor};
-use rockoon_tests::devcluster::{self, Component, DevCluster, NodeCounts, Options, stray};
+use rockoon_tests::devcluster::{
+    self, Component, DevCluster, NodeCounts, Options, RealNodeMode, stray,
+};
 use rockoon_tests::suite;
 
 #[derive(Parser)]
@@ -58,6 +60,17 @@ enum Command {
         /// Tear down when stdin reaches end of file (the parent process went away).
         #[arg(long)]
         exit_on_stdin_eof: bool,
+        /// Run one real node (containerd + kubelet; needs root and Debian packages, see
+        /// docs/testing.md): `auto` runs it when the host can and says why not otherwise.
+        #[arg(
+            long,
+            value_enum,
+            env = "ROCKOON_DEVCLUSTER_REAL_NODE",
+            default_value = "off",
+            default_missing_value = "on",
+            num_args = 0..=1
+        )]
+        real_node: RealNodeMode,
         /// Also run Prometheus, discovering the suite's pods in every namespace through the
         /// API (its URL goes to state.json and `status`).
         #[arg(long, env = "ROCKOON_DEVCLUSTER_PROMETHEUS")]
@@ -152,6 +165,7 @@ async fn main() -> std::process::ExitCode {
             gateway_nodes,
             controllers,
             exit_on_stdin_eof,
+            real_node,
             prometheus,
         } => {
             let nodes = NodeCounts {
@@ -159,7 +173,15 @@ async fn main() -> std::process::ExitCode {
                 compute: compute_nodes,
                 gateway: gateway_nodes,
             };
-            up(&cli.dir, nodes, controllers, exit_on_stdin_eof, prometheus).await
+            up(
+                &cli.dir,
+                nodes,
+                real_node,
+                controllers,
+                exit_on_stdin_eof,
+                prometheus,
+            )
+            .await
         }
         Command::Down => down(&cli.dir).await,
         Command::StopComponent { name } => {
@@ -215,6 +237,7 @@ async fn main() -> std::process::ExitCode {
 async fn up(
     dir: &Path,
     nodes: NodeCounts,
+    real_node: RealNodeMode,
     controllers: Option<PathBuf>,
     exit_on_stdin_eof: bool,
     prometheus: bool,
@@ -248,7 +271,7 @@ async fn up(
     let stop = wait_for_stop(exit_on_stdin_eof);
     tokio::pin!(stop);
     let started = tokio::select! {
-        started = DevCluster::start(Options { dir: dir.clone(), bin_dir: None, nodes }) => started,
+        started = DevCluster::start(Options { dir: dir.clone(), bin_dir: None, nodes, real_node }) => started,
         () = &mut stop => {
             state.error = Some("stopped during start-up".into());
             state.write(&dir)?;
@@ -290,6 +313,14 @@ async fn up(
     }
     state.ready = true;
     state.startup_seconds = cluster.startup.as_secs_f64();
+    match &cluster.real_node {
+        Some(Ok(ready)) => {
+            state.real_node = Some(devcluster::real_node::NODE_NAME.to_owned());
+            state.real_node_ready_seconds = Some(ready.as_secs_f64());
+        }
+        Some(Err(reason)) => state.real_node_skipped = Some(reason.clone()),
+        None => {}
+    }
     state.write(&dir)?;
     println!(
         "ready kubeconfig={} startup_seconds={:.1}",
@@ -427,6 +458,10 @@ fn signal(pid: u32, signal: nix::sys::signal::Signal) {
 
 async fn down(dir: &Path) -> Result<()> {
     let Ok(state) = State::read(dir) else {
+        // A real node's host record outlives a lost state.json: clean what it names.
+        for left in devcluster::real_node::teardown::clean(dir) {
+            eprintln!("devcluster: real node teardown: {left}");
+        }
         println!("no cluster state in {}; nothing to stop", dir.display());
         return Ok(());
     };
@@ -450,6 +485,11 @@ async fn down(dir: &Path) -> Result<()> {
     if process_alive(state.supervisor_pid) {
         signal(state.supervisor_pid, nix::sys::signal::Signal::SIGKILL);
         killed.push("supervisor".into());
+    }
+    // The real node's containers, mounts, cgroups and links (nothing when the supervisor
+    // already removed them).
+    for left in devcluster::real_node::teardown::clean(dir) {
+        eprintln!("devcluster: real node teardown: {left}");
     }
     if killed.is_empty() {
         println!(

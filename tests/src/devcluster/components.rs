@@ -214,7 +214,18 @@ impl Launcher<'_> {
                 format!("--secure-port={}", ports.apiserver),
                 format!("--cert-dir={}", files.cert_dir.display()),
                 format!("--token-auth-file={}", files.token_file.display()),
-                "--authorization-mode=RBAC".into(),
+                // Node: the real node's kubelet may act on its own node and pods only.
+                "--authorization-mode=Node,RBAC".into(),
+                format!(
+                    "--kubelet-client-certificate={}",
+                    files.kubelet_client_cert.display()
+                ),
+                format!(
+                    "--kubelet-client-key={}",
+                    files.kubelet_client_key.display()
+                ),
+                // The real node's name does not resolve; its InternalIP does.
+                "--kubelet-preferred-address-types=InternalIP".into(),
                 "--service-cluster-ip-range=10.96.0.0/16".into(),
                 "--service-account-issuer=https://kubernetes.default.svc.cluster.local".into(),
                 format!(

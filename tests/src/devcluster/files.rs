@@ -1,5 +1,7 @@
 //! Files a cluster needs before it starts: the service-account signing key, the admin token
-//! and the kubeconfig (whose CA is the serving certificate kube-apiserver generates itself).
+//! and the kubeconfig (whose CA is the serving certificate kube-apiserver generates itself),
+//! and for the real node (`real_node`) its kubelet's token and the CA and client certificate
+//! kube-apiserver shows the kubelet (`kubectl logs`).
 
 use std::io::Read as _;
 use std::path::{Path, PathBuf};
@@ -17,6 +19,14 @@ pub struct Files {
     pub service_account_pub: PathBuf,
     pub token_file: PathBuf,
     pub kubeconfig: PathBuf,
+    /// Token of the real node's kubelet (user `system:node:<name>`, group `system:nodes`).
+    pub node_token: String,
+    /// CA the kubelet trusts for client certificates.
+    pub kubelet_client_ca: PathBuf,
+    /// Certificate and key kube-apiserver presents to kubelets.
+    pub kubelet_client_cert: PathBuf,
+    #[allow(missing_docs)]
+    pub kubelet_client_key: PathBuf,
 }
 
 impl Files {
@@ -31,11 +41,17 @@ impl Files {
         std::fs::write(&service_account_pub, key.public_key_pem())?;
 
         let token = random_hex(24)?;
+        let node_token = random_hex(24)?;
+        let node = format!("system:node:{}", super::real_node::NODE_NAME);
         let token_file = cert_dir.join("tokens.csv");
         std::fs::write(
             &token_file,
-            format!("{token},admin,admin,\"system:masters\"\n"),
+            format!(
+                "{token},admin,admin,\"system:masters\"\n{node_token},{node},{node},\"system:nodes\"\n"
+            ),
         )?;
+        let (kubelet_client_ca, kubelet_client_cert, kubelet_client_key) =
+            kubelet_client_certificate(&cert_dir)?;
 
         let kubeconfig = dir.join("kubeconfig");
         let ca = cert_dir.join("apiserver.crt");
@@ -47,8 +63,42 @@ impl Files {
             service_account_pub,
             token_file,
             kubeconfig,
+            node_token,
+            kubelet_client_ca,
+            kubelet_client_cert,
+            kubelet_client_key,
         })
     }
+}
+
+/// A CA and, signed by it, the client certificate kube-apiserver shows kubelets: the kubelet
+/// accepts any client with a certificate of this CA (and nobody anonymous).
+fn kubelet_client_certificate(cert_dir: &Path) -> Result<(PathBuf, PathBuf, PathBuf)> {
+    let ca_key = rcgen::KeyPair::generate()?;
+    let mut ca_params = rcgen::CertificateParams::new(Vec::<String>::new())?;
+    ca_params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
+    ca_params
+        .distinguished_name
+        .push(rcgen::DnType::CommonName, "devcluster kubelet client CA");
+    let ca = rcgen::CertifiedIssuer::self_signed(ca_params, ca_key)?;
+
+    let key = rcgen::KeyPair::generate()?;
+    let mut params = rcgen::CertificateParams::new(Vec::<String>::new())?;
+    params
+        .distinguished_name
+        .push(rcgen::DnType::CommonName, "kube-apiserver-kubelet-client");
+    params.extended_key_usages = vec![rcgen::ExtendedKeyUsagePurpose::ClientAuth];
+    let cert = params.signed_by(&key, &ca)?;
+
+    let paths = (
+        cert_dir.join("kubelet-client-ca.crt"),
+        cert_dir.join("apiserver-kubelet-client.crt"),
+        cert_dir.join("apiserver-kubelet-client.key"),
+    );
+    std::fs::write(&paths.0, ca.pem())?;
+    std::fs::write(&paths.1, cert.pem())?;
+    std::fs::write(&paths.2, key.serialize_pem())?;
+    Ok(paths)
 }
 
 fn kubeconfig_yaml(server: &str, ca: &Path, token: &str) -> String {

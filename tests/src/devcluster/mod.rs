@@ -4,7 +4,8 @@
 //! kwok (fake nodes and pods) from the binaries `tests/cluster/build.sh` builds, on free ports
 //! and in a run folder that keeps every component's log. It writes a kubeconfig, creates fake
 //! nodes with the seed's placement labels and returns once everything is healthy.
-//! [`DevCluster::stop`] stops the components in reverse order. Children are spawned with
+//! With [`Options::real_node`] it also runs one real node (containerd and kubelet, see
+//! `real_node`). [`DevCluster::stop`] stops the components in reverse order. Children are spawned with
 //! `kill_on_drop`, so even a panic of the supervisor cannot leave them behind.
 //!
 //! The `devcluster` binary wraps this for humans (`make cluster-up`) and for the test suite,
@@ -17,6 +18,7 @@ pub mod gateway_api;
 mod nodes;
 pub mod ports;
 pub mod prometheus;
+pub mod real_node;
 pub mod state;
 pub mod stray;
 pub mod supervise;
@@ -29,7 +31,8 @@ use anyhow::{Context as _, Result, bail};
 use kube::Client;
 
 pub use components::{Component, http_get, tail};
-pub use nodes::NodeCounts;
+pub use nodes::{KWOK_ANNOTATION, NodeCounts};
+pub use real_node::Mode as RealNodeMode;
 
 /// How to start a cluster.
 #[derive(Debug, Clone)]
@@ -40,6 +43,8 @@ pub struct Options {
     pub bin_dir: Option<PathBuf>,
     /// Fake nodes per role.
     pub nodes: NodeCounts,
+    /// Whether to run the real node.
+    pub real_node: RealNodeMode,
 }
 
 /// A running cluster.
@@ -54,6 +59,9 @@ pub struct DevCluster {
     pub components: Vec<Component>,
     /// Time from start to healthy.
     pub startup: Duration,
+    /// The real node: `Ok(time from kubelet start to Ready)` when it runs, `Err(why not)`
+    /// when `RealNodeMode::Auto` found the host unable to, `None` when not asked for.
+    pub real_node: Option<std::result::Result<Duration, String>>,
     /// The volume provisioner's task (binds every claim), stopped with the cluster.
     provisioner: Option<tokio::task::JoinHandle<()>>,
 }
@@ -87,6 +95,17 @@ impl DevCluster {
         let ports = ports::Ports::allocate().context("step 'allocate ports'")?;
         let files = files::Files::write(&dir, &ports)
             .context("step 'write certificates and kubeconfig'")?;
+        let real_node = match options.real_node {
+            RealNodeMode::Off => None,
+            mode => match real_node::preflight(&bin_dir) {
+                Ok(()) => Some(Ok(Duration::ZERO)),
+                Err(error) if mode == RealNodeMode::Auto => {
+                    eprintln!("devcluster: no real node: {error:#}");
+                    Some(Err(format!("{error:#}")))
+                }
+                Err(error) => return Err(error.context("step 'check the real node's host'")),
+            },
+        };
 
         let mut cluster = DevCluster {
             dir: dir.clone(),
@@ -94,6 +113,7 @@ impl DevCluster {
             bin_dir: bin_dir.clone(),
             components: Vec::new(),
             startup: Duration::ZERO,
+            real_node,
             provisioner: None,
         };
         let result = cluster
@@ -147,6 +167,19 @@ impl DevCluster {
         );
         self.components
             .push(launcher.kwok(ports, files).context("step 'start kwok'")?);
+        // Started now and awaited last: the kubelet registers while the rest comes up.
+        let real_node_started = Instant::now();
+        if matches!(self.real_node, Some(Ok(_))) {
+            let node = real_node::start(real_node::StartInputs {
+                run_dir: &self.dir,
+                bin_dir: &self.bin_dir,
+                files,
+                server: format!("https://127.0.0.1:{}", ports.apiserver),
+            })
+            .await
+            .context("step 'start the real node'")?;
+            self.components.extend(node);
+        }
 
         nodes::create(&client, nodes)
             .await
@@ -166,6 +199,12 @@ impl DevCluster {
         crate::suite::create_namespaces(&client)
             .await
             .context("step 'create the suite's namespaces'")?;
+        if matches!(self.real_node, Some(Ok(_))) {
+            real_node::wait_ready(&client, &mut self.components)
+                .await
+                .context("step 'wait for the real node to be Ready'")?;
+            self.real_node = Some(Ok(real_node_started.elapsed()));
+        }
         self.provisioner = Some(tokio::spawn(volumes::provision(client)));
         Ok(())
     }
@@ -184,7 +223,14 @@ impl DevCluster {
             provisioner.abort();
         }
         while let Some(mut component) = self.components.pop() {
+            if component.name == "containerd" {
+                // The kubelet is stopped: end the containers while containerd still can.
+                real_node::teardown::drain(&self.dir);
+            }
             component.stop(Duration::from_secs(10)).await;
+        }
+        for left in real_node::teardown::clean(&self.dir) {
+            eprintln!("devcluster: real node teardown: {left}");
         }
     }
 }

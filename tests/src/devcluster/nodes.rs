@@ -131,7 +131,7 @@ pub async fn wait_ready(
     Ok(())
 }
 
-fn is_node_ready(node: Option<&Node>) -> bool {
+pub(super) fn is_node_ready(node: Option<&Node>) -> bool {
     node.and_then(|n| n.status.as_ref())
         .and_then(|s| s.conditions.as_ref())
         .is_some_and(|c| c.iter().any(|c| c.type_ == "Ready" && c.status == "True"))

@@ -34,6 +34,15 @@ pub struct State {
     /// Processes that kept exiting and are left stopped.
     #[serde(default)]
     pub given_up: std::collections::BTreeSet<String>,
+    /// Name of the real node, when the cluster runs one.
+    #[serde(default)]
+    pub real_node: Option<String>,
+    /// Seconds from the kubelet's start to its node being Ready.
+    #[serde(default)]
+    pub real_node_ready_seconds: Option<f64>,
+    /// Why a real node was asked for (`--real-node=auto`) but does not run.
+    #[serde(default)]
+    pub real_node_skipped: Option<String>,
 }
 
 impl State {

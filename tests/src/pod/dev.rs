@@ -34,7 +34,7 @@ pub async fn install_suite(dir: &Path, install: &Install) -> Result<()> {
     let client = crate::devcluster::client_for(&state.kubeconfig).await?;
 
     let started = Instant::now();
-    super::import_image(&node.ctr, &node.containerd_socket, &install.image)
+    node.import_image(&install.image)
         .context("step 'import the image into the real node's containerd'")?;
     println!(
         "image {} imported into the real node's containerd in {:.1} s",

@@ -44,22 +44,36 @@ pub struct NodeAccess {
     pub api_host: String,
     /// The API server's port.
     pub api_port: u16,
-    /// `ctr`, containerd's client.
-    pub ctr: PathBuf,
-    /// The node's containerd socket.
-    pub containerd_socket: PathBuf,
+    /// The node's folders and containerd socket.
+    pub layout: crate::devcluster::real_node::config::Layout,
 }
 
 impl NodeAccess {
-    /// The real node of the cluster in run folder `dir` (admin `kubeconfig`); fails when the
-    /// cluster runs without one.
+    /// The real node of the cluster in run folder `dir` (admin `kubeconfig`); fails, saying
+    /// why, when the cluster runs without one.
     pub fn of_cluster(dir: &Path, kubeconfig: &Path) -> Result<Self> {
-        // STUB until branch realnode is merged: no cluster has a real node yet.
-        let _ = (apiserver_address(kubeconfig)?, PathBuf::new());
-        bail!(
-            "the cluster in {} has no real node (devcluster up --real-node)",
-            dir.display()
-        )
+        let state = crate::devcluster::state::State::read(dir)
+            .with_context(|| format!("no cluster in {}", dir.display()))?;
+        if state.real_node.is_none() {
+            bail!(
+                "no real node: {}",
+                state
+                    .real_node_skipped
+                    .unwrap_or_else(|| "the cluster was started without --real-node".into())
+            );
+        }
+        let (api_host, api_port) = apiserver_address(kubeconfig)?;
+        Ok(Self {
+            api_host,
+            api_port,
+            layout: crate::devcluster::real_node::config::Layout::new(dir),
+        })
+    }
+
+    /// Imports an OCI image archive into the node's containerd (the `k8s.io` namespace the
+    /// kubelet uses), so pods with `imagePullPolicy: Never` find it.
+    pub fn import_image(&self, archive: &Path) -> Result<()> {
+        crate::devcluster::real_node::import_image(&self.layout, archive)
     }
 }
 
@@ -136,26 +150,6 @@ pub fn helm_upgrade(
         bail!(
             "helm upgrade --install {} failed: {}",
             release.name,
-            String::from_utf8_lossy(&output.stderr).trim()
-        );
-    }
-    Ok(())
-}
-
-/// Imports an OCI image archive into the `k8s.io` namespace of a containerd (the one the
-/// kubelet uses), so pods with `imagePullPolicy: Never` find it.
-pub fn import_image(ctr: &Path, containerd_socket: &Path, archive: &Path) -> Result<()> {
-    let output = Command::new(ctr)
-        .arg("--address")
-        .arg(containerd_socket)
-        .args(["-n", "k8s.io", "images", "import"])
-        .arg(archive)
-        .output()
-        .with_context(|| format!("running {}", ctr.display()))?;
-    if !output.status.success() {
-        bail!(
-            "ctr images import {} failed: {}",
-            archive.display(),
             String::from_utf8_lossy(&output.stderr).trim()
         );
     }

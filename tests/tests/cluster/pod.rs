@@ -62,12 +62,7 @@ fn import_test_image(node: &NodeAccess) {
         .status()
         .unwrap();
     assert!(status.success(), "tests/cluster/image.sh: {status}");
-    pod::import_image(
-        &node.ctr,
-        &node.containerd_socket,
-        &out.join("rockoon.oci.tar"),
-    )
-    .unwrap();
+    node.import_image(&out.join("rockoon.oci.tar")).unwrap();
 }
 
 /// Values of the test's release on top of deploy/dev/values.yaml.
@@ -96,6 +91,8 @@ async fn the_suite_runs_as_its_pod_is_scraped_by_prometheus_and_tuned_per_contai
     let Some(node) = real_node_or_skip(&cluster) else {
         return;
     };
+    // The real node's teardown test compares host-wide lists our pod would change.
+    let _host = crate::real_node::HOST_LISTS.lock().await;
     ensure_crds(&cluster).await.unwrap();
     let client = cluster.client().await.unwrap();
     let ns = TestNamespace::create(&client, "pod").await.unwrap();
@@ -123,7 +120,10 @@ async fn the_suite_runs_as_its_pod_is_scraped_by_prometheus_and_tuned_per_contai
         .unwrap();
     let install_seconds = started.elapsed().as_secs_f64();
     let spec = first.spec.clone().unwrap();
-    assert_eq!(spec.node_name.as_deref(), Some("real-0"));
+    assert_eq!(
+        spec.node_name.as_deref(),
+        Some(rockoon_tests::devcluster::real_node::NODE_NAME)
+    );
     assert_eq!(spec.host_network, Some(true));
     let uid = first.metadata.uid.clone().unwrap();
     let processes = wait_for_processes(&uid).await;
