@@ -392,13 +392,25 @@ async fn check_reconcile_metrics(port: u16, ns: &str) {
     }
 }
 
+/// The containers of a pod as the chart made them: without the service-account token mount
+/// the API server adds to every container (its volume name is random per pod).
 fn containers_by_name(pod: &Pod) -> BTreeMap<String, Value> {
     pod.spec
         .as_ref()
         .unwrap()
         .containers
         .iter()
-        .map(|c| (c.name.clone(), json!(c)))
+        .map(|c| {
+            let mut c = json!(c);
+            if let Some(mounts) = c["volumeMounts"].as_array_mut() {
+                mounts.retain(|m| {
+                    !m["name"]
+                        .as_str()
+                        .is_some_and(|n| n.starts_with("kube-api-access-"))
+                });
+            }
+            (c["name"].as_str().unwrap().to_owned(), c)
+        })
         .collect()
 }
 
