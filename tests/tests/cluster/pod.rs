@@ -306,13 +306,7 @@ async fn wait_applied_sampling(client: &Client, ns: &str, uid: &str) -> (f64, u6
             .and_then(|s| s.status)
             .map(|s| json!(s))
             .unwrap_or_default();
-        let applied = status["osdpl"]["state"] == "APPLIED"
-            && status["services"].as_object().is_some_and(|m| {
-                !m.is_empty()
-                    && m.values()
-                        .all(|v| v["state"] == "APPLIED" || v["state"] == "UNSUPPORTED")
-            });
-        if applied {
+        if rockoon_tests::harness::all_applied(&status) {
             return (started.elapsed().as_secs_f64(), peak);
         }
         assert!(
