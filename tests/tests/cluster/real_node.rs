@@ -10,8 +10,9 @@ use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use k8s_openapi::api::apps::v1::DaemonSet;
 use k8s_openapi::api::core::v1::{Node, Pod};
-use kube::api::{DeleteParams, LogParams, PostParams};
+use kube::api::{DeleteParams, ListParams, LogParams, PostParams};
 use kube::runtime::wait::{await_condition, conditions};
 use kube::{Api, ResourceExt as _};
 use rockoon_tests::devcluster::real_node::{self, Host, LABEL, NODE_NAME, SANDBOX_IMAGE};
@@ -24,9 +25,8 @@ use crate::cluster_or_return;
 
 const WAIT: Duration = Duration::from_secs(60);
 
-/// The pod tests (here and in `pod.rs`) and the teardown test take turns: the teardown test compares host-wide
-/// lists (shim sockets, network namespaces) before and after, which the other's pod would
-/// change meanwhile.
+/// The pod tests (here and in `pod.rs`) and the teardown test take turns: the teardown test
+/// compares host-wide lists (network namespaces, iptables chains) before and after.
 pub(crate) static HOST_LISTS: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 
 /// The shared cluster's real node, or return (outside CI) with the reason it has none.
@@ -90,6 +90,59 @@ async fn the_real_node_is_ready_labelled_tainted_and_not_managed_by_kwok() {
     );
 }
 
+#[tokio::test]
+async fn a_daemonset_that_does_not_tolerate_the_taint_places_pods_on_kwok_nodes_only() {
+    let cluster = cluster_or_return!();
+    if real_node_or_skip(&cluster).is_none() {
+        return;
+    }
+    let client = cluster.client().await.unwrap();
+    let ns = TestNamespace::create(&client, "real-node-ds")
+        .await
+        .unwrap();
+    let sets: Api<DaemonSet> = Api::namespaced(client.clone(), &ns.name);
+    let set: DaemonSet = serde_json::from_value(json!({
+        "apiVersion": "apps/v1",
+        "kind": "DaemonSet",
+        "metadata": {"name": "everywhere"},
+        "spec": {
+            "selector": {"matchLabels": {"app": "everywhere"}},
+            "template": {
+                "metadata": {"labels": {"app": "everywhere"}},
+                "spec": {"containers": [{"name": "c", "image": "everywhere:1"}]},
+            },
+        },
+    }))
+    .unwrap();
+    sets.create(&PostParams::default(), &set).await.unwrap();
+    // Settled: the controller has observed it and created a pod for every node it wants.
+    let settled = |d: Option<&DaemonSet>| {
+        d.and_then(|d| d.status.as_ref()).is_some_and(|s| {
+            s.desired_number_scheduled > 0
+                && s.current_number_scheduled == s.desired_number_scheduled
+                && s.observed_generation == Some(1)
+        })
+    };
+    tokio::time::timeout(WAIT, await_condition(sets.clone(), "everywhere", settled))
+        .await
+        .expect("the DaemonSet did not settle within 60 s")
+        .unwrap();
+    let pods: Api<Pod> = Api::namespaced(client.clone(), &ns.name);
+    let nodes: Vec<String> = pods
+        .list(&ListParams::default().labels("app=everywhere"))
+        .await
+        .unwrap()
+        .into_iter()
+        .filter_map(|p| p.spec?.node_name)
+        .collect();
+    assert!(!nodes.is_empty());
+    assert!(
+        !nodes.iter().any(|n| n == NODE_NAME),
+        "a pod landed on {NODE_NAME}: {nodes:?}"
+    );
+    ns.delete().await.unwrap();
+}
+
 /// A host-network pause pod pinned to the real node.
 fn pause_pod(name: &str) -> Pod {
     serde_json::from_value(json!({
@@ -110,6 +163,23 @@ fn pause_pod(name: &str) -> Pod {
         },
     }))
     .unwrap()
+}
+
+/// Creates a namespace `t-<prefix>-…` with the pause pod `pause` and waits until it runs.
+async fn start_pause_pod(client: &kube::Client, prefix: &str) -> (TestNamespace, Api<Pod>) {
+    let ns = TestNamespace::create(client, prefix).await.unwrap();
+    let pods: Api<Pod> = Api::namespaced(client.clone(), &ns.name);
+    pods.create(&PostParams::default(), &pause_pod("pause"))
+        .await
+        .unwrap();
+    tokio::time::timeout(
+        WAIT,
+        await_condition(pods.clone(), "pause", conditions::is_pod_running()),
+    )
+    .await
+    .expect("the pause pod is not Running after 60 s")
+    .unwrap();
+    (ns, pods)
 }
 
 /// Pid of a task of the node's containerd (`ctr tasks ls`), if it runs.
@@ -140,18 +210,7 @@ async fn a_pause_pod_runs_in_a_real_container_on_the_real_node_and_is_deleted_cl
 /// Runs a pause pod on the real node of `run_dir`'s cluster, checks its container is a real
 /// process, reads its log through the API server, deletes it and checks the container ended.
 async fn run_pause_pod_and_delete_it(run_dir: &Path, client: &kube::Client) {
-    let ns = TestNamespace::create(client, "real-node").await.unwrap();
-    let pods: Api<Pod> = Api::namespaced(client.clone(), &ns.name);
-    pods.create(&PostParams::default(), &pause_pod("pause"))
-        .await
-        .unwrap();
-    tokio::time::timeout(
-        WAIT,
-        await_condition(pods.clone(), "pause", conditions::is_pod_running()),
-    )
-    .await
-    .expect("the pause pod is not Running after 60 s")
-    .unwrap();
+    let (ns, pods) = start_pause_pod(client, "real-node").await;
     let pod = pods.get("pause").await.unwrap();
     assert_eq!(pod.spec.unwrap().node_name.as_deref(), Some(NODE_NAME));
     let status = pod.status.unwrap();
@@ -206,7 +265,6 @@ async fn run_pause_pod_and_delete_it(run_dir: &Path, client: &kube::Client) {
 struct HostSnapshot {
     iptables_chains: BTreeSet<String>,
     netns: BTreeSet<String>,
-    shim_sockets: BTreeSet<String>,
 }
 
 fn names_in(dir: &str) -> BTreeSet<String> {
@@ -238,7 +296,6 @@ fn snapshot() -> HostSnapshot {
     HostSnapshot {
         iptables_chains: chains,
         netns: names_in("/run/netns"),
-        shim_sockets: names_in("/run/containerd/s"),
     }
 }
 
@@ -291,23 +348,20 @@ async fn the_teardown_of_a_real_node_leaves_nothing_on_the_host() {
     let layout = real_node::config::Layout::new(&dir);
     // Something to clean: a running pod (sandbox, container, shim, volume mounts).
     let client = cluster.client().await.unwrap();
-    let ns = TestNamespace::create(&client, "teardown").await.unwrap();
-    let pods: Api<Pod> = Api::namespaced(client.clone(), &ns.name);
-    pods.create(&PostParams::default(), &pause_pod("pause"))
-        .await
-        .unwrap();
-    tokio::time::timeout(
-        WAIT,
-        await_condition(pods, "pause", conditions::is_pod_running()),
-    )
-    .await
-    .expect("the pause pod is not Running after 60 s")
-    .unwrap();
+    let _pod = start_pause_pod(&client, "teardown").await;
     // The things the teardown has to remove are there now.
     assert!(!real_node::teardown::mounts_under(&layout.dir).is_empty());
     assert!(!real_node::teardown::node_cgroups(&host).is_empty());
     assert!(real_node::teardown::link_exists(&host.link));
     assert!(!processes_naming(&dir).is_empty());
+    // Its shims' sockets by containerd's naming rule, one per task (a pod's containers share
+    // its sandbox's shim, so only the sandbox's exists). One existing now checks the rule;
+    // other clusters' shims on this host are not ours to judge.
+    let shim_sockets = real_node::teardown::shim_sockets(&layout);
+    assert!(
+        shim_sockets.iter().any(|s| s.exists()),
+        "none of {shim_sockets:?} exists"
+    );
 
     cluster.stop().await;
 
@@ -334,21 +388,21 @@ async fn the_teardown_of_a_real_node_leaves_nothing_on_the_host() {
     let new = |b: &BTreeSet<String>, a: &BTreeSet<String>| -> Vec<String> {
         a.difference(b).cloned().collect()
     };
-    assert_eq!(
-        new(&before.iptables_chains, &after.iptables_chains),
-        Vec::<String>::new(),
-        "new iptables chains"
-    );
+    // The kubelet's chains are shared by every real node on the host: they go with the last.
+    if !real_node::shared::other_nodes_running() {
+        assert_eq!(
+            new(&before.iptables_chains, &after.iptables_chains),
+            Vec::<String>::new(),
+            "new iptables chains"
+        );
+    }
     assert_eq!(
         new(&before.netns, &after.netns),
         Vec::<String>::new(),
         "new network namespaces"
     );
-    assert_eq!(
-        new(&before.shim_sockets, &after.shim_sockets),
-        Vec::<String>::new(),
-        "new shim sockets"
-    );
+    let left: Vec<&PathBuf> = shim_sockets.iter().filter(|s| s.exists()).collect();
+    assert!(left.is_empty(), "shim sockets left: {left:?}");
     assert!(
         std::fs::read_dir("/var/log/containers")
             .map(|e| e

@@ -100,7 +100,7 @@ pub fn link_exists(name: &str) -> bool {
 
 /// containerd 1.6 names a shim's socket `/run/containerd/s/<sha256(address/namespace/id)>`;
 /// the ids are the task folders in its state.
-fn shim_sockets(layout: &Layout) -> Vec<PathBuf> {
+pub fn shim_sockets(layout: &Layout) -> Vec<PathBuf> {
     let tasks = layout
         .containerd_state
         .join("io.containerd.runtime.v2.task/k8s.io");
@@ -144,7 +144,7 @@ fn kill_node_processes(host: &Host, layout: &Layout) {
             let our_shim = args
                 .first()
                 .is_some_and(|a| a.ends_with(b"containerd-shim-runc-v2"))
-                && args.iter().any(|a| *a == address.as_bytes());
+                && args.contains(&address.as_bytes());
             if in_node || our_shim {
                 found = true;
                 let _ = nix::sys::signal::kill(
