@@ -7,7 +7,13 @@ MAKEFLAGS += --no-print-directory
 CARGO        ?= cargo
 RUN_DIR      := .run
 CLUSTER_DIR  := $(RUN_DIR)/cluster
-DEVCLUSTER   := target/debug/devcluster
+# cargo's output folder (CARGO_TARGET_DIR when set).
+TARGET_DIR   := $(or $(CARGO_TARGET_DIR),target)
+DEVCLUSTER   := $(TARGET_DIR)/debug/devcluster
+# `make image` writes the unpacked image (rootfs/) and its OCI archive here.
+IMAGE_DIR    := $(TARGET_DIR)/image
+IMAGE_REF    := localhost/rockoon:dev
+DEV_VALUES   := deploy/dev/values.yaml
 KUBECONFIG_DEV := $(abspath $(CLUSTER_DIR))/kubeconfig
 SAMPLE_OSDPL := tests/fixtures/osdpl/compute.yaml
 # The dev cluster's components (kube-apiserver, kubectl, helm, ...), built once and cached.
@@ -28,6 +34,11 @@ build: ## Build the five binaries and the devcluster tool (debug)
 .PHONY: release
 release: ## Build the five binaries optimised (target/release)
 	$(CARGO) build --release --bins -p rockoon-osdpl -p rockoon-secrets -p rockoon-health -p rockoon-node -p rockoon-ceph-exchange
+
+.PHONY: image
+image: components release ## The suite's image from the release binaries, pulling nothing (OCI archive in target/image)
+	@tests/cluster/image.sh $(TARGET_DIR)/release $(IMAGE_DIR) $(IMAGE_REF) >/dev/null
+	@echo "image $(IMAGE_REF): $(IMAGE_DIR)/rockoon.oci.tar ($$(du -h $(IMAGE_DIR)/rockoon.oci.tar | cut -f1)), unpacked $$(du -sh $(IMAGE_DIR)/rootfs | cut -f1)"
 
 .PHONY: crds
 crds: ## Regenerate deploy/crds/ from the Rust types
@@ -86,8 +97,27 @@ cluster-status: ## Show the dev cluster's processes, API health and nodes
 	@$(DEVCLUSTER) --dir $(CLUSTER_DIR) status
 
 .PHONY: run
-run: ## Main job: dev cluster + CRDs + the five binaries + the sample compute OSDPL
-	@$(MAKE) cluster-up DEVCLUSTER_ARGS="--controllers $(abspath target/debug)"
+run: components build image ## Main job: dev cluster with a real node and Prometheus, the suite's pod by `helm install`, the sample compute OSDPL
+	@$(MAKE) cluster-up DEVCLUSTER_ARGS="--real-node --prometheus"
+	@$(DEVCLUSTER) --dir $(CLUSTER_DIR) install-suite --image $(IMAGE_DIR)/rockoon.oci.tar --values $(DEV_VALUES)
+	@KUBECONFIG=$(KUBECONFIG_DEV) $(COMPONENTS)/kubectl apply --server-side -f $(SAMPLE_OSDPL)
+	@$(DEVCLUSTER) --dir $(CLUSTER_DIR) wait-applied --namespace openstack --name osh-dev
+	@echo
+	@KUBECONFIG=$(KUBECONFIG_DEV) $(COMPONENTS)/kubectl get osdpl,osdplst -n openstack
+	@echo
+	@KUBECONFIG=$(KUBECONFIG_DEV) $(COMPONENTS)/kubectl get pods -n osh-system -o wide
+	@echo
+	@$(DEVCLUSTER) --dir $(CLUSTER_DIR) targets --expect 5
+	@echo
+	@echo "kubeconfig: $(KUBECONFIG_DEV)"
+	@echo "kubectl:    $(COMPONENTS)/kubectl"
+	@echo "targets:    $(DEVCLUSTER) --dir $(CLUSTER_DIR) targets (from Prometheus' HTTP API; this build has no web UI)"
+	@echo "logs:       $(COMPONENTS)/kubectl logs -n osh-system deploy/rockoon -c <osdpl|secrets|health|node|ceph-exchange>"
+	@echo "stop with:  make cluster-down"
+
+.PHONY: run-local
+run-local: components build ## Fast development: dev cluster (kwok nodes only) + CRDs + the five binaries as host processes + the sample compute OSDPL
+	@$(MAKE) cluster-up DEVCLUSTER_ARGS="--controllers $(abspath $(TARGET_DIR)/debug)"
 	@KUBECONFIG=$(KUBECONFIG_DEV) $(COMPONENTS)/kubectl apply --server-side -f $(SAMPLE_OSDPL)
 	@$(DEVCLUSTER) --dir $(CLUSTER_DIR) wait-applied --namespace openstack --name osh-dev
 	@echo

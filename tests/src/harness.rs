@@ -173,6 +173,17 @@ impl TestNamespace {
     }
 }
 
+/// Whether an osdplst status (as JSON) shows the deployment and every service APPLIED. An
+/// UNSUPPORTED service (one this version cannot render) is settled: it is never applied.
+pub fn all_applied(status: &serde_json::Value) -> bool {
+    status["osdpl"]["state"] == "APPLIED"
+        && status["services"].as_object().is_some_and(|m| {
+            !m.is_empty()
+                && m.values()
+                    .all(|v| v["state"] == "APPLIED" || v["state"] == "UNSUPPORTED")
+        })
+}
+
 /// Outcome of the one-time check that `rockoon-osdpl` waits for its missing CRD.
 static CRDS: tokio::sync::OnceCell<Result<String, String>> = tokio::sync::OnceCell::const_new();
 

@@ -76,12 +76,20 @@ fn find_helm() -> Option<PathBuf> {
 
 /// `helm template` of the chart with the given `--set` values, one JSON value per document.
 fn render(sets: &[&str]) -> Option<Vec<Value>> {
+    render_with(&[], sets)
+}
+
+/// `helm template` with values files (relative to the workspace root), then `--set` values.
+fn render_with(files: &[&str], sets: &[&str]) -> Option<Vec<Value>> {
     let helm = helm()?;
     let root = workspace_root();
     let mut cmd = Command::new(helm);
     cmd.args(["template", "t"])
         .arg(root.join("deploy/chart/rockoon"))
         .args(["--namespace", RELEASE_NAMESPACE]);
+    for file in files {
+        cmd.arg("-f").arg(root.join(file));
+    }
     for set in sets {
         cmd.args(["--set", set]);
     }
@@ -565,5 +573,164 @@ fn pod_monitor_scrapes_the_metrics_of_all_five_containers() {
             &pod_labels[key], value,
             "the PodMonitor selector must match the pod label {key}"
         );
+    }
+}
+
+fn pod_spec(docs: &[Value]) -> &Value {
+    &the_deployment(docs)["spec"]["template"]["spec"]
+}
+
+#[test]
+fn by_default_the_pod_uses_the_pod_network_and_the_kubernetes_service() {
+    let Some(docs) = default_render() else { return };
+    assert!(pod_spec(docs).get("hostNetwork").is_none());
+    for c in containers(docs) {
+        assert_eq!(env_var(c, "KUBERNETES_SERVICE_HOST"), None, "{}", c["name"]);
+    }
+    assert_eq!(
+        the_deployment(docs)["spec"]["strategy"]["rollingUpdate"]["maxUnavailable"],
+        0
+    );
+}
+
+#[test]
+fn the_api_server_override_reaches_every_container() {
+    let Some(docs) = render(&[
+        "apiServerOverride.host=10.11.0.2",
+        "apiServerOverride.port=6443",
+    ]) else {
+        return;
+    };
+    for c in containers(docs.as_slice()) {
+        assert_eq!(env_var(c, "KUBERNETES_SERVICE_HOST"), Some("10.11.0.2"));
+        assert_eq!(env_var(c, "KUBERNETES_SERVICE_PORT"), Some("6443"));
+    }
+}
+
+#[test]
+fn extra_volumes_are_mounted_only_into_the_containers_that_ask() {
+    let Some(docs) = render(&[
+        "extraVolumes[0].name=charts",
+        "extraVolumes[0].hostPath.path=/srv/charts",
+        "controllers.osdpl.extraVolumeMounts[0].name=charts",
+        "controllers.osdpl.extraVolumeMounts[0].mountPath=/charts",
+        "controllers.osdpl.extraVolumeMounts[0].readOnly=true",
+    ]) else {
+        return;
+    };
+    let volumes = pod_spec(&docs)["volumes"].as_array().unwrap();
+    let charts = volumes.iter().find(|v| v["name"] == "charts").unwrap();
+    assert_eq!(charts["hostPath"]["path"], "/srv/charts");
+    for c in containers(&docs) {
+        let mounts = c["volumeMounts"].as_array().unwrap();
+        let has = mounts.iter().any(|m| m["name"] == "charts");
+        assert_eq!(has, c["name"] == "osdpl", "charts mount of {}", c["name"]);
+        assert!(
+            mounts.iter().any(|m| m["mountPath"] == "/tmp"),
+            "{} keeps its /tmp",
+            c["name"]
+        );
+    }
+}
+
+#[test]
+fn a_container_that_stops_answering_is_restarted_within_a_minute() {
+    let Some(docs) = default_render() else { return };
+    for c in containers(docs) {
+        let probe = &c["livenessProbe"];
+        let n = |key: &str| {
+            probe[key]
+                .as_u64()
+                .unwrap_or_else(|| panic!("{key} of {}", c["name"]))
+        };
+        // Worst case: the last good probe just before the freeze, then failureThreshold
+        // probes that each time out, then the stop grace.
+        let worst = n("periodSeconds") * n("failureThreshold")
+            + n("timeoutSeconds")
+            + n("terminationGracePeriodSeconds");
+        assert!(worst <= 60, "{} restarts after up to {worst} s", c["name"]);
+        assert!(n("timeoutSeconds") >= 1 && n("failureThreshold") >= 2);
+    }
+}
+
+#[test]
+fn the_dev_values_run_one_pod_on_the_real_node_on_its_network_with_the_local_image() {
+    let Some(docs) = render_with(
+        &["deploy/dev/values.yaml"],
+        &[
+            "apiServerOverride.host=10.11.0.2",
+            "apiServerOverride.port=6443",
+        ],
+    ) else {
+        return;
+    };
+    let deployment = the_deployment(&docs);
+    assert_eq!(deployment["spec"]["replicas"], 1);
+    assert_eq!(deployment["spec"]["strategy"]["type"], "Recreate");
+    assert!(of_kind(&docs, "PodDisruptionBudget").is_empty());
+    let spec = pod_spec(&docs);
+    assert_eq!(spec["hostNetwork"], true);
+    assert_eq!(spec["dnsPolicy"], "ClusterFirstWithHostNet");
+    assert_eq!(spec["nodeSelector"]["rockoon.dev/real-node"], "true");
+    assert_eq!(spec["tolerations"][0]["key"], "rockoon.dev/real-node");
+    assert_eq!(spec["tolerations"][0]["effect"], "NoSchedule");
+    for c in containers(&docs) {
+        assert_eq!(c["image"], "localhost/rockoon:dev");
+        assert_eq!(c["imagePullPolicy"], "Never");
+    }
+    let osdpl = container(&docs, "osdpl");
+    assert_eq!(env_var(osdpl, "OSCTL_CHARTS_OPENSTACK"), Some("/charts"));
+    assert_eq!(env_var(osdpl, "OSCTL_CHARTS_INFRA"), Some("/charts"));
+    let mount = osdpl["volumeMounts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["mountPath"] == "/charts")
+        .unwrap();
+    assert_eq!(mount["readOnly"], true);
+}
+
+#[test]
+fn the_dev_clusters_prometheus_finds_the_pods_and_ports_the_chart_renders() {
+    let Some(docs) = default_render() else { return };
+    let config = rockoon_tests::devcluster::prometheus::config_yaml(
+        &rockoon_tests::devcluster::prometheus::Config {
+            kubeconfig: PathBuf::from("/k"),
+            namespaces: Vec::new(),
+            scrape_interval_seconds: 5,
+        },
+    );
+    let config: Value = serde_norway::from_str(&config).unwrap();
+    let rules = config["scrape_configs"][0]["relabel_configs"]
+        .as_array()
+        .unwrap();
+    let keep = |source: &str| {
+        let rule = rules
+            .iter()
+            .find(|r| r["action"] == "keep" && r["source_labels"][0] == source)
+            .unwrap_or_else(|| panic!("no keep rule on {source}"));
+        // Prometheus anchors relabel regexes at both ends.
+        format!("^(?:{})$", rule["regex"].as_str().unwrap())
+    };
+    let label = keep("__meta_kubernetes_pod_label_app_kubernetes_io_part_of");
+    let pod_labels = &the_deployment(docs)["spec"]["template"]["metadata"]["labels"];
+    let part_of = pod_labels["app.kubernetes.io/part-of"].as_str().unwrap();
+    assert!(regex_matches(&label, part_of), "{label} vs {part_of}");
+    let port = keep("__meta_kubernetes_pod_container_port_name");
+    for c in containers(docs) {
+        let (name, _) = own_port(c);
+        assert!(regex_matches(&port, name), "{port} vs port {name}");
+    }
+}
+
+/// The two regexes the discovery uses are a literal and `m-.+`; checked without a regex crate.
+fn regex_matches(anchored: &str, text: &str) -> bool {
+    let inner = anchored
+        .strip_prefix("^(?:")
+        .and_then(|r| r.strip_suffix(")$"))
+        .unwrap();
+    match inner.strip_suffix(".+") {
+        Some(prefix) => text.len() > prefix.len() && text.starts_with(prefix),
+        None => inner == text,
     }
 }

@@ -74,8 +74,8 @@ pub struct Args {
 }
 
 impl BinaryArgs for Args {
-    /// Rockoon's ceph-secrets liveness port.
-    const DEFAULT_ADMIN_PORT: u16 = 32774;
+    /// Rockoon's ceph-secrets liveness port, 4000 lower: out of the ephemeral range (docs/configuration.md).
+    const DEFAULT_ADMIN_PORT: u16 = 28774;
 }
 
 /// Runs the container until SIGTERM.

@@ -85,8 +85,8 @@ pub struct HealthArgs {
 }
 
 impl BinaryArgs for Args {
-    /// Rockoon's health liveness port.
-    const DEFAULT_ADMIN_PORT: u16 = 32771;
+    /// Rockoon's health liveness port, 4000 lower: out of the ephemeral range (docs/configuration.md).
+    const DEFAULT_ADMIN_PORT: u16 = 28771;
 }
 
 /// Runs the container until SIGTERM.

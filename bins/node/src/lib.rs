@@ -122,8 +122,8 @@ pub struct NodeArgs {
 }
 
 impl BinaryArgs for Args {
-    /// Rockoon's node liveness port.
-    const DEFAULT_ADMIN_PORT: u16 = 32772;
+    /// Rockoon's node liveness port, 4000 lower: out of the ephemeral range (docs/configuration.md).
+    const DEFAULT_ADMIN_PORT: u16 = 28772;
 }
 
 /// Runs the container until SIGTERM.

@@ -49,8 +49,8 @@ use crate::unmanaged::Unmanaged;
 
 /// Name of this container; the `controller` label of its metrics.
 pub const NAME: &str = "osdpl";
-/// Default admin port (Rockoon's osdpl liveness port).
-pub const DEFAULT_ADMIN_PORT: u16 = 32768;
+/// Default admin port: Rockoon's osdpl liveness port moved out of the ephemeral range.
+pub const DEFAULT_ADMIN_PORT: u16 = 28768;
 /// Upstream OpenStack-Helm chart repository (both groups since the 2025 merge).
 pub const UPSTREAM_CHARTS: &str = helm::chart::UPSTREAM_REPOSITORY;
 

@@ -68,8 +68,8 @@ pub struct Args {
 }
 
 impl BinaryArgs for Args {
-    /// Rockoon's secrets liveness port.
-    const DEFAULT_ADMIN_PORT: u16 = 32770;
+    /// Rockoon's secrets liveness port, 4000 lower: out of the ephemeral range (docs/configuration.md).
+    const DEFAULT_ADMIN_PORT: u16 = 28770;
 }
 
 /// Runs the container until SIGTERM.

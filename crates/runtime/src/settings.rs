@@ -158,8 +158,8 @@ mod tests {
 
     #[test]
     fn admin_port_default_comes_from_the_binary() {
-        let args: TestArgs = parse_from(32768, ["test"]);
-        assert_eq!(args.common.admin_addr.port(), 32768);
+        let args: TestArgs = parse_from(28768, ["test"]);
+        assert_eq!(args.common.admin_addr.port(), 28768);
         assert_eq!(args.common.namespace, "openstack");
     }
 

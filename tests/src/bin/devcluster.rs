@@ -71,6 +71,10 @@ enum Command {
             num_args = 0..=1
         )]
         real_node: RealNodeMode,
+        /// Also run Prometheus, discovering the suite's pods in every namespace through the
+        /// API (its URL goes to state.json and `status`).
+        #[arg(long, env = "ROCKOON_DEVCLUSTER_PROMETHEUS")]
+        prometheus: bool,
     },
     /// Stop the cluster of the run folder; no process is left behind.
     Down,
@@ -106,6 +110,49 @@ enum Command {
         #[arg(long, default_value_t = 300)]
         timeout: u64,
     },
+    /// Install the suite as its pod on the real node (`make run`): import the image into the
+    /// node's containerd, install the CRDs and the sample's inputs, `helm upgrade --install`
+    /// the chart, wait until its five containers are Ready.
+    InstallSuite {
+        /// OCI archive of the image (`make image`).
+        #[arg(long)]
+        image: PathBuf,
+        /// Values files, in order (e.g. deploy/dev/values.yaml).
+        #[arg(long)]
+        values: Vec<PathBuf>,
+        /// Release name.
+        #[arg(long, default_value = "rockoon")]
+        release: String,
+        /// Release namespace.
+        #[arg(long, default_value = "osh-system")]
+        namespace: String,
+        /// Seconds to wait for 5/5 Ready.
+        #[arg(long, default_value_t = 180)]
+        timeout: u64,
+    },
+    /// Resident memory of the suite's pod, per process, read from the host's /proc; with
+    /// `--seconds`, sampled every second that long and the peak printed too.
+    PodRss {
+        /// Release namespace.
+        #[arg(long, default_value = "osh-system")]
+        namespace: String,
+        /// Release name.
+        #[arg(long, default_value = "rockoon")]
+        release: String,
+        /// Seconds to sample.
+        #[arg(long, default_value_t = 0)]
+        seconds: u64,
+    },
+    /// List the active targets of the cluster's Prometheus (`up --prometheus`) with their
+    /// health, as the web UI's targets page would (this build has no web UI).
+    Targets {
+        /// Wait until this many targets are up (or the timeout passed) before listing.
+        #[arg(long, default_value_t = 0)]
+        expect: usize,
+        /// Seconds to wait for them.
+        #[arg(long, default_value_t = 60)]
+        timeout: u64,
+    },
 }
 
 #[tokio::main]
@@ -119,13 +166,22 @@ async fn main() -> std::process::ExitCode {
             controllers,
             exit_on_stdin_eof,
             real_node,
+            prometheus,
         } => {
             let nodes = NodeCounts {
                 control_plane: control_plane_nodes,
                 compute: compute_nodes,
                 gateway: gateway_nodes,
             };
-            up(&cli.dir, nodes, real_node, controllers, exit_on_stdin_eof).await
+            up(
+                &cli.dir,
+                nodes,
+                real_node,
+                controllers,
+                exit_on_stdin_eof,
+                prometheus,
+            )
+            .await
         }
         Command::Down => down(&cli.dir).await,
         Command::StopComponent { name } => {
@@ -143,6 +199,31 @@ async fn main() -> std::process::ExitCode {
             name,
             timeout,
         } => wait_applied(&cli.dir, &namespace, &name, Duration::from_secs(timeout)).await,
+        Command::InstallSuite {
+            image,
+            values,
+            release,
+            namespace,
+            timeout,
+        } => {
+            let install = rockoon_tests::pod::dev::Install {
+                image,
+                values,
+                release,
+                namespace,
+                timeout: Duration::from_secs(timeout),
+            };
+            rockoon_tests::pod::dev::install_suite(&cli.dir, &install).await
+        }
+        Command::PodRss {
+            namespace,
+            release,
+            seconds,
+        } => rockoon_tests::pod::dev::print_rss(&cli.dir, &namespace, &release, seconds).await,
+        Command::Targets { expect, timeout } => {
+            rockoon_tests::pod::dev::print_targets(&cli.dir, expect, Duration::from_secs(timeout))
+                .await
+        }
     };
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,
@@ -159,6 +240,7 @@ async fn up(
     real_node: RealNodeMode,
     controllers: Option<PathBuf>,
     exit_on_stdin_eof: bool,
+    prometheus: bool,
 ) -> Result<()> {
     if let Ok(state) = State::read(dir)
         && process_alive(state.supervisor_pid)
@@ -210,6 +292,12 @@ async fn up(
         state
             .pids
             .insert(component.name.clone(), component.pid().unwrap_or_default());
+    }
+    if prometheus && let Err(error) = start_prometheus(&mut cluster, &dir, &mut state).await {
+        state.error = Some(format!("{error:#}"));
+        state.write(&dir)?;
+        cluster.stop().await;
+        return Err(error);
     }
     let mut binaries = Vec::new();
     if let Some(target_dir) = controllers {
@@ -266,6 +354,25 @@ async fn up(
     state.pids.clear();
     state.write(&dir)?;
     eprintln!("devcluster: stopped");
+    Ok(())
+}
+
+/// Starts Prometheus over every namespace; it joins the supervised components.
+async fn start_prometheus(cluster: &mut DevCluster, dir: &Path, state: &mut State) -> Result<()> {
+    let config = devcluster::prometheus::Config {
+        kubeconfig: cluster.kubeconfig.clone(),
+        namespaces: Vec::new(),
+        scrape_interval_seconds: 5,
+    };
+    let prometheus = devcluster::prometheus::start(&cluster.bin_dir, dir, &config)
+        .await
+        .context("step 'start prometheus'")?;
+    state.prometheus_url = Some(prometheus.url());
+    state.pids.insert(
+        "prometheus".into(),
+        prometheus.component.pid().unwrap_or_default(),
+    );
+    cluster.components.push(prometheus.component);
     Ok(())
 }
 
@@ -457,6 +564,10 @@ async fn status(dir: &Path) -> Result<()> {
     }
     for (name, addr) in &state.admin_addrs {
         println!("  admin {name:<20} http://{addr}/metrics /livez /readyz");
+    }
+    if let Some(url) = &state.prometheus_url {
+        // The module build has no UI assets: the API answers, the UI pages do not.
+        println!("prometheus:  {url}/api/v1/targets (HTTP API; no web UI in this build)");
     }
     if !state.ready {
         bail!("cluster is not ready");

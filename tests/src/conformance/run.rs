@@ -337,14 +337,7 @@ impl Deployment {
         let deadline = Instant::now() + timeout;
         loop {
             let status = self.status().await;
-            // An UNSUPPORTED service (one this version cannot render) is settled: never applied.
-            let applied = status["osdpl"]["state"] == "APPLIED"
-                && status["services"].as_object().is_some_and(|m| {
-                    !m.is_empty()
-                        && m.values()
-                            .all(|v| v["state"] == "APPLIED" || v["state"] == "UNSUPPORTED")
-                });
-            if applied {
+            if crate::harness::all_applied(&status) {
                 return Ok(status);
             }
             if let Err(error) = self.osdpl.component.check_alive() {

@@ -17,6 +17,7 @@ mod files;
 pub mod gateway_api;
 mod nodes;
 pub mod ports;
+pub mod prometheus;
 pub mod real_node;
 pub mod state;
 pub mod stray;

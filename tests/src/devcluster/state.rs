@@ -16,6 +16,9 @@ pub struct State {
     pub admin_addrs: BTreeMap<String, String>,
     /// Admin kubeconfig.
     pub kubeconfig: PathBuf,
+    /// Base URL of the Prometheus started with `--prometheus`.
+    #[serde(default)]
+    pub prometheus_url: Option<String>,
     /// Whether the cluster finished starting.
     pub ready: bool,
     /// Why starting failed, if it did.

@@ -28,6 +28,7 @@ mod lifecycle;
 mod memcached_only;
 mod node;
 mod ownership;
+mod pod;
 mod real_node;
 mod render_diff;
 mod secrets;

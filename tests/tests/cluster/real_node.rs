@@ -25,9 +25,9 @@ use crate::cluster_or_return;
 
 const WAIT: Duration = Duration::from_secs(60);
 
-/// The pod test and the teardown test take turns: the teardown test compares host-wide
-/// lists (network namespaces, iptables chains) before and after.
-static HOST_LISTS: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+/// The pod tests (here and in `pod.rs`) and the teardown test take turns: the teardown test
+/// compares host-wide lists (network namespaces, iptables chains) before and after.
+pub(crate) static HOST_LISTS: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 
 /// The shared cluster's real node, or return (outside CI) with the reason it has none.
 fn real_node_or_skip(cluster: &ClusterInfo) -> Option<State> {

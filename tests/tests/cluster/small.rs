@@ -31,6 +31,20 @@ const LEFT_OUT: &[&str] = &[
     "~dashboard",
 ];
 
+/// The small OSDPL's spec: the preset `core` without the services of [`LEFT_OUT`].
+pub fn spec() -> Value {
+    spec_leaving_out(LEFT_OUT)
+}
+
+/// The preset `core` at caracal without the services of `left_out` (`~<service>` entries).
+pub fn spec_leaving_out(left_out: &[&str]) -> Value {
+    json!({
+        "openstack_version": "caracal", "preset": "core", "size": "tiny",
+        "public_domain_name": "it.example.com",
+        "features": {"services": left_out},
+    })
+}
+
 pub struct Small {
     pub client: Client,
     pub ns: TestNamespace,
@@ -89,11 +103,7 @@ impl Small {
             secrets,
             osdpl,
         };
-        let mut spec = json!({
-            "openstack_version": "caracal", "preset": "core", "size": "tiny",
-            "public_domain_name": "it.example.com",
-            "features": {"services": left_out},
-        });
+        let mut spec = spec_leaving_out(left_out);
         rockoon_core::values::merge_into(&mut spec, &extra, "spec").unwrap();
         let object = json!({
             "apiVersion": "lcm.mirantis.com/v1alpha1", "kind": "OpenStackDeployment",
