@@ -18,6 +18,7 @@ pub mod gateway_api;
 mod nodes;
 pub mod ports;
 pub mod prometheus;
+pub mod prometheus_ui;
 pub mod real_node;
 pub mod state;
 pub mod stray;
@@ -271,7 +272,7 @@ pub fn upstream_charts() -> Result<PathBuf> {
 
 /// Runs one of the project's cache scripts (it fills a cache outside the repository when
 /// needed, then prints the folder); its progress goes to our stderr.
-fn cached_folder(script: &str, step: &str) -> Result<PathBuf> {
+pub(crate) fn cached_folder(script: &str, step: &str) -> Result<PathBuf> {
     let script = workspace_root().join(script);
     let output = std::process::Command::new("bash")
         .arg(&script)
