@@ -39,6 +39,8 @@ SUBSTITUTES=(
 
 say() { echo "prometheus-ui.sh: $*" >&2; }
 fail() { say "step '$1': $2"; exit 1; }
+# Any other failing command: name it, so callers can report why there is no UI.
+trap 'say "step at line $LINENO failed: $BASH_COMMAND"' ERR
 
 if [[ "${1:-}" == "--print" ]]; then
   [[ -f "$index" ]] || { say "not built yet ($index missing)"; exit 1; }
@@ -50,7 +52,7 @@ if [[ -f "$index" ]]; then
   exit 0
 fi
 
-mkdir -p "$cache"
+mkdir -p "$cache" 2>/dev/null || fail "create the cache" "cannot create $cache"
 exec 9>"$cache/prometheus-ui-$version.lock"
 flock 9
 # Another run may have built it while this one waited for the lock.

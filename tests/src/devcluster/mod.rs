@@ -272,7 +272,7 @@ pub fn upstream_charts() -> Result<PathBuf> {
 
 /// Runs one of the project's cache scripts (it fills a cache outside the repository when
 /// needed, then prints the folder); its progress goes to our stderr.
-pub(crate) fn cached_folder(script: &str, step: &str) -> Result<PathBuf> {
+fn cached_folder(script: &str, step: &str) -> Result<PathBuf> {
     let script = workspace_root().join(script);
     let output = std::process::Command::new("bash")
         .arg(&script)

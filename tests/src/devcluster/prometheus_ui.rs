@@ -21,10 +21,28 @@ pub const PAGES: &[&str] = &["/targets", "/query"];
 /// Builds the UI when it is not cached yet (about a minute, npm registry needed) and returns
 /// the folder Prometheus must run in (it holds `static/mantine-ui/`).
 pub fn build() -> Result<PathBuf> {
-    let dir = super::cached_folder(
-        "tests/cluster/prometheus-ui.sh",
-        "build the Prometheus web UI",
-    )?;
+    let script = super::workspace_root().join("tests/cluster/prometheus-ui.sh");
+    let output = std::process::Command::new("bash")
+        .arg(&script)
+        .output()
+        .with_context(|| format!("running {}", script.display()))?;
+    // Its progress goes to our stderr (after the fact: the build takes under a minute).
+    let log = String::from_utf8_lossy(&output.stderr);
+    eprint!("{log}");
+    if !output.status.success() {
+        // The script's own `step '…': why` line is the reason users need to see.
+        let why = log
+            .lines()
+            .rev()
+            .find(|l| l.starts_with("prometheus-ui.sh: "))
+            .unwrap_or("no message");
+        bail!(
+            "step 'build the Prometheus web UI': {} failed ({}): {why}",
+            script.display(),
+            output.status
+        );
+    }
+    let dir = PathBuf::from(String::from_utf8(output.stdout)?.trim());
     let index = dir.join("static/mantine-ui/index.html");
     if !index.is_file() {
         bail!(
