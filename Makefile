@@ -27,6 +27,10 @@ help: ## List the targets
 components: ## Build the dev cluster's components at their pinned versions (cached outside the repo)
 	@tests/cluster/build.sh >/dev/null
 
+.PHONY: prometheus-ui
+prometheus-ui: ## Build Prometheus' web UI once per version (npm registry); `devcluster up --prometheus` (make run) runs it and goes on without the UI if it fails
+	@tests/cluster/prometheus-ui.sh
+
 .PHONY: build
 build: ## Build the five binaries and the devcluster tool (debug)
 	$(CARGO) build --bins
@@ -111,7 +115,7 @@ run: components build image ## Main job: dev cluster with a real node and Promet
 	@echo
 	@echo "kubeconfig: $(KUBECONFIG_DEV)"
 	@echo "kubectl:    $(COMPONENTS)/kubectl"
-	@echo "targets:    $(DEVCLUSTER) --dir $(CLUSTER_DIR) targets (from Prometheus' HTTP API; this build has no web UI)"
+	@echo "targets:    $(DEVCLUSTER) --dir $(CLUSTER_DIR) targets (the targets page's URL is printed above)"
 	@echo "logs:       $(COMPONENTS)/kubectl logs -n osh-system deploy/rockoon -c <osdpl|secrets|health|node|ceph-exchange>"
 	@echo "stop with:  make cluster-down"
 

@@ -364,10 +364,16 @@ async fn start_prometheus(cluster: &mut DevCluster, dir: &Path, state: &mut Stat
         namespaces: Vec::new(),
         scrape_interval_seconds: 5,
     };
-    let prometheus = devcluster::prometheus::start(&cluster.bin_dir, dir, &config)
-        .await
-        .context("step 'start prometheus'")?;
+    // The web UI is a convenience: without it Prometheus still scrapes and its API answers,
+    // so a failed UI build is reported (`devcluster status`, `targets`), not fatal.
+    let web_ui = devcluster::prometheus_ui::build()
+        .inspect_err(|e| eprintln!("devcluster: Prometheus runs without its web UI: {e:#}"));
+    let prometheus =
+        devcluster::prometheus::start(&cluster.bin_dir, dir, &config, web_ui.as_deref().ok())
+            .await
+            .context("step 'start prometheus'")?;
     state.prometheus_url = Some(prometheus.url());
+    state.prometheus_no_ui = web_ui.err().map(|e| format!("{e:#}"));
     state.pids.insert(
         "prometheus".into(),
         prometheus.component.pid().unwrap_or_default(),
@@ -566,8 +572,10 @@ async fn status(dir: &Path) -> Result<()> {
         println!("  admin {name:<20} http://{addr}/metrics /livez /readyz");
     }
     if let Some(url) = &state.prometheus_url {
-        // The module build has no UI assets: the API answers, the UI pages do not.
-        println!("prometheus:  {url}/api/v1/targets (HTTP API; no web UI in this build)");
+        println!(
+            "prometheus:  {}",
+            devcluster::prometheus_ui::describe(url, &state)
+        );
     }
     if !state.ready {
         bail!("cluster is not ready");

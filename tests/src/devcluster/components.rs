@@ -39,6 +39,8 @@ struct Launch {
     env: Vec<(String, String)>,
     /// The `stray` group its pids are registered in, if any.
     group: Option<&'static str>,
+    /// Working directory, when the process needs one (Prometheus finds its web UI there).
+    cwd: Option<PathBuf>,
 }
 
 impl Component {
@@ -53,6 +55,19 @@ impl Component {
         dir: &Path,
         env: &[(&str, String)],
     ) -> Result<Self> {
+        Self::spawn_in(name, program, args, dir, env, None)
+    }
+
+    /// [`Component::spawn`] with `cwd` as the process's working directory (the caller's
+    /// otherwise); a respawn keeps it.
+    pub fn spawn_in(
+        name: &str,
+        program: &Path,
+        args: &[String],
+        dir: &Path,
+        env: &[(&str, String)],
+        cwd: Option<&Path>,
+    ) -> Result<Self> {
         let launch = Launch {
             program: program.to_owned(),
             args: args.to_vec(),
@@ -62,6 +77,7 @@ impl Component {
                 .map(|(k, v)| ((*k).to_owned(), v.clone()))
                 .collect(),
             group: None,
+            cwd: cwd.map(Path::to_owned),
         };
         let log = dir.join("logs").join(format!("{name}.log"));
         let spawned = std::time::Instant::now();
@@ -153,6 +169,9 @@ impl Launch {
             .kill_on_drop(true);
         for (key, value) in &self.env {
             command.env(key, value);
+        }
+        if let Some(cwd) = &self.cwd {
+            command.current_dir(cwd);
         }
         command
             .spawn()

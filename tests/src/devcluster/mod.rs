@@ -18,6 +18,7 @@ pub mod gateway_api;
 mod nodes;
 pub mod ports;
 pub mod prometheus;
+pub mod prometheus_ui;
 pub mod real_node;
 pub mod state;
 pub mod stray;

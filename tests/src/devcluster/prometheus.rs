@@ -10,8 +10,10 @@
 //! every series (docs/metrics.md), so `honor_labels` keeps theirs and nothing is renamed.
 //!
 //! The binary comes from the Go module proxy (tests/cluster/go/prometheus, built by
-//! `tests/cluster/build.sh` without the web UI's assets): the HTTP API (`/api/v1/targets`,
-//! `/api/v1/query`) works, the UI pages do not.
+//! `tests/cluster/build.sh` without the web UI's assets): it serves the UI pages from disk,
+//! so [`start`] runs it in the folder `tests/cluster/prometheus-ui.sh` builds
+//! ([`super::prometheus_ui`]). Without that folder the HTTP API (`/api/v1/targets`,
+//! `/api/v1/query`) works and the UI pages answer 500.
 
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
@@ -40,6 +42,8 @@ pub struct Prometheus {
     pub component: Component,
     /// Its HTTP port on 127.0.0.1.
     pub port: u16,
+    /// Whether it runs in a built web UI's folder (else only its HTTP API works).
+    pub web_ui: bool,
 }
 
 impl Prometheus {
@@ -105,16 +109,27 @@ scrape_configs:
 }
 
 /// Starts Prometheus from `bin_dir` with its configuration and data in `<dir>/prometheus`,
-/// and waits until it is ready.
-pub async fn start(bin_dir: &Path, dir: &Path, config: &Config) -> Result<Prometheus> {
-    let program = bin_dir.join("prometheus");
+/// and waits until it is ready. `web_ui` is the folder [`super::prometheus_ui::build`]
+/// returned: Prometheus runs in it to serve the UI's pages.
+pub async fn start(
+    bin_dir: &Path,
+    dir: &Path,
+    config: &Config,
+    web_ui: Option<&Path>,
+) -> Result<Prometheus> {
+    let program = std::path::absolute(bin_dir.join("prometheus"))?;
     if !program.exists() {
         bail!(
             "step 'find prometheus': {} does not exist; run tests/cluster/build.sh",
             program.display()
         );
     }
-    let home = dir.join("prometheus");
+    // Absolute paths: Prometheus may run in the web UI's folder, not in ours.
+    let home = std::path::absolute(dir.join("prometheus"))?;
+    let config = &Config {
+        kubeconfig: std::path::absolute(&config.kubeconfig)?,
+        ..config.clone()
+    };
     std::fs::create_dir_all(home.join("data")).context("creating the Prometheus folder")?;
     std::fs::create_dir_all(dir.join("logs"))?;
     let file = home.join("prometheus.yml");
@@ -128,7 +143,7 @@ pub async fn start(bin_dir: &Path, dir: &Path, config: &Config) -> Result<Promet
         "--storage.tsdb.retention.time=1d".into(),
         "--log.level=warn".into(),
     ];
-    let mut component = Component::spawn("prometheus", &program, &args, dir, &[])?;
+    let mut component = Component::spawn_in("prometheus", &program, &args, dir, &[], web_ui)?;
     component.register_in(super::stray::COMPONENTS)?;
     let deadline = Instant::now() + START_TIMEOUT;
     loop {
@@ -136,7 +151,11 @@ pub async fn start(bin_dir: &Path, dir: &Path, config: &Config) -> Result<Promet
         if let Ok(answer) = http_get(port, "/-/ready").await
             && answer.starts_with("HTTP/1.0 200")
         {
-            return Ok(Prometheus { component, port });
+            return Ok(Prometheus {
+                component,
+                port,
+                web_ui: web_ui.is_some(),
+            });
         }
         if Instant::now() > deadline {
             bail!(

@@ -19,6 +19,9 @@ pub struct State {
     /// Base URL of the Prometheus started with `--prometheus`.
     #[serde(default)]
     pub prometheus_url: Option<String>,
+    /// Why that Prometheus serves no web UI (its UI build failed), if it does not.
+    #[serde(default)]
+    pub prometheus_no_ui: Option<String>,
     /// Whether the cluster finished starting.
     pub ready: bool,
     /// Why starting failed, if it did.

@@ -118,12 +118,13 @@ pub async fn print_rss(dir: &Path, namespace: &str, release: &str, seconds: u64)
 }
 
 /// Prints the active targets of the cluster's Prometheus (`devcluster up --prometheus`), one
-/// line each, as its web UI's targets page would list them (the module build has no UI);
-/// waits up to `wait` for `expect` healthy targets first.
+/// line each, as its web UI's targets page lists them, then where that page is (or why the
+/// UI is missing); waits up to `wait` for `expect` healthy targets first.
 pub async fn print_targets(dir: &Path, expect: usize, wait: Duration) -> Result<()> {
     let state = State::read(dir).with_context(|| format!("no cluster in {}", dir.display()))?;
     let url = state
         .prometheus_url
+        .clone()
         .context("the cluster runs no Prometheus (devcluster up --prometheus)")?;
     let port: u16 = url
         .rsplit(':')
@@ -160,5 +161,9 @@ pub async fn print_targets(dir: &Path, expect: usize, wait: Duration) -> Result<
     }
     let up = targets.iter().filter(|t| t["health"] == "up").count();
     println!("{up}/{} targets up", targets.len());
+    println!(
+        "Prometheus: {}",
+        crate::devcluster::prometheus_ui::describe(&url, &state)
+    );
     Ok(())
 }

@@ -29,6 +29,7 @@ mod memcached_only;
 mod node;
 mod ownership;
 mod pod;
+mod prometheus_ui;
 mod real_node;
 mod render_diff;
 mod secrets;

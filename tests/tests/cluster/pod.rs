@@ -6,7 +6,7 @@
 //! 5/5 Ready on the real node as uid 42424; the small OSDPL applied by the pod (charts from
 //! the host folder mounted read-only); Prometheus discovering the pod through the API and
 //! scraping five healthy targets, each container's reconcile metrics under its own
-//! `controller` label; a `helm upgrade` tuning one container changes only that container's
+//! `controller` label, and its web UI's `/targets` and `/query` pages served with their script; a `helm upgrade` tuning one container changes only that container's
 //! spec; a frozen binary (SIGSTOP from the host) fails its liveness probe and the kubelet
 //! restarts that container only. Figures (install → Ready, RSS idle and during the apply,
 //! restart time) are printed for docs/benchmarks.md.
@@ -22,7 +22,9 @@ use k8s_openapi::api::core::v1::{Node, Pod};
 use kube::api::{DeleteParams, Patch, PatchParams};
 use kube::{Api, Client};
 use rockoon_core::crd::OpenStackDeploymentStatus;
-use rockoon_tests::devcluster::{build_components, ports, prometheus, upstream_charts};
+use rockoon_tests::devcluster::{
+    build_components, ports, prometheus, prometheus_ui, upstream_charts,
+};
 use rockoon_tests::harness::{ClusterInfo, TestNamespace, ensure_crds, in_ci};
 use rockoon_tests::pod::{self, NodeAccess, Release};
 use serde_json::{Value, json};
@@ -146,6 +148,16 @@ async fn the_suite_runs_as_its_pod_is_scraped_by_prometheus_and_tuned_per_contai
     );
 
     // Prometheus: five healthy targets and every container's reconcile metrics.
+    // Its web UI too (the targets page is what a user opens): under CI a failed UI build fails
+    // the test; elsewhere only the page check is skipped, with the reason.
+    let web_ui = match prometheus_ui::build() {
+        Ok(dir) => Some(dir),
+        Err(error) if in_ci() => panic!("CI=true and no Prometheus web UI: {error:#}"),
+        Err(error) => {
+            eprintln!("note: Prometheus web UI check skipped: {error:#}");
+            None
+        }
+    };
     let mut prom = prometheus::start(
         &build_components().unwrap(),
         &cluster.dir,
@@ -154,10 +166,17 @@ async fn the_suite_runs_as_its_pod_is_scraped_by_prometheus_and_tuned_per_contai
             namespaces: vec![ns.name.clone()],
             scrape_interval_seconds: 2,
         },
+        web_ui.as_deref(),
     )
     .await
     .unwrap();
     check_targets(prom.port, &ports).await;
+    if web_ui.is_some() {
+        let script = prometheus_ui::check(prom.port).await.unwrap();
+        eprintln!(
+            "pod: Prometheus web UI: /targets and /query serve the app, {script} answers 200"
+        );
+    }
     check_reconcile_metrics(prom.port, &ns.name).await;
     prom.component.stop(Duration::from_secs(10)).await;
 
