@@ -136,14 +136,8 @@ impl Setup {
     /// Every service applied, or reported `UNSUPPORTED` (never applied: the compute preset's
     /// `redis` and `dynamic-resource-balancer`).
     async fn applied(&self, what: &str, limit: Duration) -> Value {
-        self.status_until(what, limit, |s| {
-            s["osdpl"]["state"] == "APPLIED"
-                && s["services"].as_object().is_some_and(|m| {
-                    m.values()
-                        .all(|v| v["state"] == "APPLIED" || v["state"] == "UNSUPPORTED")
-                })
-        })
-        .await
+        self.status_until(what, limit, rockoon_tests::harness::all_applied)
+            .await
     }
 
     /// Latest revision and status of each helm release in the namespace, from helm's storage.

@@ -302,14 +302,7 @@ impl Small {
 }
 
 /// Whether an osdplst status (as JSON) is APPLIED with every service APPLIED.
-pub fn applied(status: &Value) -> bool {
-    status["osdpl"]["state"] == "APPLIED"
-        && status["services"].as_object().is_some_and(|m| {
-            !m.is_empty()
-                && m.values()
-                    .all(|v| v["state"] == "APPLIED" || v["state"] == "UNSUPPORTED")
-        })
-}
+pub use rockoon_tests::harness::all_applied as applied;
 
 /// Sum of the samples of `name` on a binary's `/metrics`.
 async fn metric(binary: &RunningBinary, name: &str) -> f64 {

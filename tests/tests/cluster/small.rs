@@ -168,15 +168,8 @@ impl Small {
 
     /// Waits until every service and the whole deployment are APPLIED.
     pub async fn all_applied(&self, what: &str) -> Value {
-        self.status_until(what, |s| {
-            s["osdpl"]["state"] == "APPLIED"
-                && s["services"].as_object().is_some_and(|m| {
-                    !m.is_empty()
-                        && m.values()
-                            .all(|v| v["state"] == "APPLIED" || v["state"] == "UNSUPPORTED")
-                })
-        })
-        .await
+        self.status_until(what, rockoon_tests::harness::all_applied)
+            .await
     }
 
     /// Latest revision and status of each helm release in the namespace, from helm's storage.
