@@ -101,15 +101,19 @@ fn start_shared() -> Result<ClusterInfo> {
         .spawn()
         .context("step 'start devcluster'")?;
     let stdout = child.stdout.take().context("devcluster stdout")?;
-    let mut line = String::new();
-    std::io::BufReader::new(stdout).read_line(&mut line)?;
-    if !line.starts_with("ready ") {
-        let status = child.wait()?;
-        bail!(
-            "devcluster exited ({status}) before the cluster was ready; logs in {}",
-            dir.join("logs").display()
-        );
-    }
+    let line = match first_line(stdout, &mut child, STARTUP_TIMEOUT) {
+        Ok(line) if line.starts_with("ready ") => line,
+        outcome => {
+            // Whatever went wrong, the supervisor must not outlive us holding the host:
+            // SIGTERM lets it tear down what it started, SIGKILL if it does not end.
+            let status = stop_child(&mut child, std::time::Duration::from_secs(60))?;
+            let reason = match outcome {
+                Ok(_) => format!("devcluster exited ({status}) before the cluster was ready"),
+                Err(reason) => reason,
+            };
+            bail!("{reason}; logs in {}", dir.join("logs").display());
+        }
+    };
     eprintln!("dev cluster: {}", line.trim());
     // Keep the child (and so its stdin) alive until the process exits.
     *SUPERVISOR.lock().unwrap_or_else(|e| e.into_inner()) = Some(child);
@@ -117,6 +121,62 @@ fn start_shared() -> Result<ClusterInfo> {
         kubeconfig: dir.join("kubeconfig"),
         dir,
     })
+}
+
+/// How long the shared cluster may take to come up (about a minute on this kind of machine)
+/// before the run fails instead of waiting forever.
+const STARTUP_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(600);
+
+/// The supervisor's first stdout line; an error when it exits without one or prints nothing
+/// in `timeout`. Read on a thread: a process the supervisor started (and leaked) may hold
+/// the pipe open after the supervisor itself exited, so EOF alone cannot be relied on.
+fn first_line(
+    stdout: std::process::ChildStdout,
+    child: &mut Child,
+    timeout: std::time::Duration,
+) -> std::result::Result<String, String> {
+    let (sender, receiver) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let mut line = String::new();
+        let _ = std::io::BufReader::new(stdout).read_line(&mut line);
+        let _ = sender.send(line);
+    });
+    let deadline = std::time::Instant::now() + timeout;
+    loop {
+        match receiver.recv_timeout(std::time::Duration::from_millis(500)) {
+            Ok(line) => return Ok(line),
+            Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => return Ok(String::new()),
+            Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {}
+        }
+        if let Ok(Some(status)) = child.try_wait() {
+            return Err(format!(
+                "devcluster exited ({status}) before the cluster was ready"
+            ));
+        }
+        if std::time::Instant::now() > deadline {
+            return Err(format!(
+                "devcluster printed nothing in {timeout:?}: the cluster did not come up"
+            ));
+        }
+    }
+}
+
+/// SIGTERM, then SIGKILL after `grace`; the exit status.
+fn stop_child(child: &mut Child, grace: std::time::Duration) -> Result<std::process::ExitStatus> {
+    if let Some(status) = child.try_wait()? {
+        return Ok(status);
+    }
+    let pid = nix::unistd::Pid::from_raw(i32::try_from(child.id())?);
+    let _ = nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGTERM);
+    let deadline = std::time::Instant::now() + grace;
+    while std::time::Instant::now() < deadline {
+        if let Some(status) = child.try_wait()? {
+            return Ok(status);
+        }
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    }
+    let _ = child.kill();
+    Ok(child.wait()?)
 }
 
 impl ClusterInfo {

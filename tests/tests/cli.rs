@@ -210,3 +210,41 @@ fn render_with_unreadable_or_malformed_inputs_exits_non_zero_naming_the_input() 
     }
     std::fs::remove_dir_all(dir).unwrap();
 }
+
+/// The test harness reads `devcluster up`'s first line and keeps its stdin open: a start-up
+/// that fails must end the process (and so the pipe), or the whole test run waits forever.
+#[test]
+fn devcluster_up_exits_non_zero_when_start_up_fails_while_its_stdin_stays_open() {
+    let target = rockoon_tests::suite::current_target_dir().unwrap();
+    let run_dir = target.join("cli-test-devcluster-fail");
+    let empty_bin_dir = target.join("cli-test-empty-bin");
+    std::fs::create_dir_all(&empty_bin_dir).unwrap();
+    let mut child = std::process::Command::new(target.join("devcluster"))
+        .arg("--dir")
+        .arg(&run_dir)
+        .args(["up", "--exit-on-stdin-eof", "--real-node=off"])
+        .env("ROCKOON_DEVCLUSTER_BIN", &empty_bin_dir)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // stdin stays open (the handle is held) for the whole wait.
+    let _stdin = child.stdin.take();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        if std::time::Instant::now() > deadline {
+            let _ = child.kill();
+            panic!("devcluster up still running 60 s after a start-up that cannot succeed");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    };
+    let mut stderr = String::new();
+    std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut stderr).unwrap();
+    assert_eq!(status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("step 'find etcd'"), "{stderr}");
+    let _ = std::fs::remove_dir_all(&run_dir);
+}

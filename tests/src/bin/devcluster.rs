@@ -156,7 +156,7 @@ enum Command {
 }
 
 #[tokio::main]
-async fn main() -> std::process::ExitCode {
+async fn main() {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Up {
@@ -225,13 +225,20 @@ async fn main() -> std::process::ExitCode {
                 .await
         }
     };
-    match result {
-        Ok(()) => std::process::ExitCode::SUCCESS,
+    let code = match result {
+        Ok(()) => 0,
         Err(error) => {
             eprintln!("devcluster: {error:#}");
-            std::process::ExitCode::FAILURE
+            1
         }
-    }
+    };
+    // Exit here rather than return: `up --exit-on-stdin-eof` reads stdin on one of tokio's
+    // blocking threads, a read nothing can cancel, and dropping the runtime waits for it, so a
+    // failed start-up (or a SIGTERM while stdin stays open) would leave the process hanging
+    // with the caller's pipe open. Everything was stopped before `result` came back.
+    use std::io::Write as _;
+    let _ = std::io::stdout().flush();
+    std::process::exit(code)
 }
 
 async fn up(

@@ -350,7 +350,7 @@ async fn the_teardown_of_a_real_node_leaves_nothing_on_the_host() {
     let client = cluster.client().await.unwrap();
     let _pod = start_pause_pod(&client, "teardown").await;
     // The things the teardown has to remove are there now.
-    assert!(!real_node::teardown::mounts_under(&layout.dir).is_empty());
+    assert!(!real_node::teardown::mounts_under(&layout.runtime).is_empty());
     assert!(!real_node::teardown::node_cgroups(&host).is_empty());
     assert!(real_node::teardown::link_exists(&host.link));
     assert!(!processes_naming(&dir).is_empty());
@@ -370,6 +370,15 @@ async fn the_teardown_of_a_real_node_leaves_nothing_on_the_host() {
         Vec::<String>::new()
     );
     assert_eq!(
+        real_node::teardown::mounts_under(&layout.runtime),
+        Vec::<String>::new()
+    );
+    assert!(
+        !layout.runtime.exists(),
+        "runtime folder {} left",
+        layout.runtime.display()
+    );
+    assert_eq!(
         real_node::teardown::node_cgroups(&host),
         Vec::<PathBuf>::new()
     );
@@ -384,6 +393,7 @@ async fn the_teardown_of_a_real_node_leaves_nothing_on_the_host() {
         host.bridge()
     );
     assert_eq!(processes_naming(&dir), Vec::<String>::new());
+    assert_eq!(processes_naming(&layout.runtime), Vec::<String>::new());
     let after = snapshot();
     let new = |b: &BTreeSet<String>, a: &BTreeSet<String>| -> Vec<String> {
         a.difference(b).cloned().collect()

@@ -1,9 +1,10 @@
 //! The real node's configuration files, written before its processes start: containerd's
 //! `config.toml`, the CNI network, kubelet's `KubeletConfiguration` and kubeconfig.
 //!
-//! Every path points inside the node's folder (`<run dir>/real-node/`), so the host keeps
-//! nothing of it except what the kernel or the runtimes cannot put elsewhere (cgroups, the
-//! node link, shim sockets under `/run/containerd/s`), which `teardown` removes.
+//! Every path points inside the node's folder (`<run dir>/real-node/`) or, for what holds
+//! unix sockets, its runtime folder (`/var/lib/rockoon-dev/<id>`, see [`Layout::runtime`]), so
+//! the host keeps nothing of it except what the kernel or the runtimes cannot put elsewhere
+//! (cgroups, the node link, shim sockets under `/run/containerd/s`), which `teardown` removes.
 
 use std::net::Ipv4Addr;
 use std::path::{Path, PathBuf};
@@ -17,6 +18,8 @@ use super::Host;
 #[allow(missing_docs)]
 pub struct Layout {
     pub dir: PathBuf,
+    /// Short folder for the state that holds unix sockets (see [`Layout::new`]).
+    pub runtime: PathBuf,
     pub containerd_config: PathBuf,
     pub containerd_root: PathBuf,
     pub containerd_state: PathBuf,
@@ -30,24 +33,42 @@ pub struct Layout {
 }
 
 impl Layout {
-    /// The layout under `<run dir>/real-node`.
+    /// The layout under `<run dir>/real-node`, and under the node's runtime folder for the
+    /// kubelet's root and containerd's state and socket. A unix socket path has at most 107
+    /// bytes and the kubelet puts sockets 25 bytes below its root
+    /// (`pod-resources/<10 digits>`), so these cannot live under a checkout whose path
+    /// length nobody controls; the runtime folder is named after the run folder (a digest),
+    /// so the teardown of a run finds it from the run folder alone.
     pub fn new(run_dir: &Path) -> Self {
         let dir = run_dir.join("real-node");
+        let runtime = runtime_folder(run_dir);
         Self {
             containerd_config: dir.join("containerd.toml"),
             containerd_root: dir.join("containerd/root"),
-            containerd_state: dir.join("containerd/state"),
-            // Short: a unix socket path has at most 107 bytes.
-            containerd_socket: dir.join("containerd/sock"),
+            containerd_state: runtime.join("containerd"),
+            containerd_socket: runtime.join("containerd.sock"),
             cni_conf_dir: dir.join("cni"),
             kubelet_config: dir.join("kubelet.yaml"),
             kubelet_kubeconfig: dir.join("kubelet.kubeconfig"),
-            kubelet_root: dir.join("kubelet"),
+            kubelet_root: runtime.join("kubelet"),
             kubelet_certs: dir.join("kubelet-pki"),
             pod_logs: dir.join("pod-logs"),
             dir,
+            runtime,
         }
     }
+}
+
+/// Parent of every real node's runtime folder; removed by the teardown once empty.
+pub const RUNTIME_PARENT: &str = "/var/lib/rockoon-dev";
+
+/// `/var/lib/rockoon-dev/<first 12 hex digits of sha256(absolute run folder)>`.
+fn runtime_folder(run_dir: &Path) -> PathBuf {
+    use sha2::{Digest as _, Sha256};
+    let absolute = std::path::absolute(run_dir).unwrap_or_else(|_| run_dir.to_owned());
+    let digest = Sha256::digest(absolute.display().to_string().as_bytes());
+    let id: String = digest.iter().take(6).map(|b| format!("{b:02x}")).collect();
+    Path::new(RUNTIME_PARENT).join(id)
 }
 
 /// containerd with CRI: the sandbox image is our own (imported, never pulled), runc with the

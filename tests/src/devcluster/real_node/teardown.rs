@@ -82,6 +82,7 @@ pub fn clean(run_dir: &Path) -> Vec<String> {
 
     kill_node_processes(&host, &layout);
     left.extend(unmount_under(&layout.dir));
+    left.extend(unmount_under(&layout.runtime));
     left.extend(remove_cgroups(&host));
     for socket in shim_sockets {
         let _ = std::fs::remove_file(&socket);
@@ -103,11 +104,19 @@ pub fn clean(run_dir: &Path) -> Vec<String> {
     }
     // Runtime state only (mounts are gone); the logs stay with the run folder.
     for dir in [
-        &layout.kubelet_root,
+        &layout.runtime,
         &layout.dir.join("containerd"),
         &layout.dir.join("cni-ipam"),
     ] {
         let _ = std::fs::remove_dir_all(dir);
+    }
+    // Empty only when no other node's runtime folder is there.
+    let _ = std::fs::remove_dir(super::config::RUNTIME_PARENT);
+    if layout.runtime.exists() {
+        left.push(format!(
+            "folder {} is still there",
+            layout.runtime.display()
+        ));
     }
     if left.is_empty() {
         let _ = std::fs::remove_file(layout.dir.join("host.json"));
