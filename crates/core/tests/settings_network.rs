@@ -382,11 +382,12 @@ fn a_gateways_bgp_router_id_is_set_per_node_through_a_node_override() {
         rendered.unsupported
     );
     let neutron = values(&rendered, "openstack-neutron");
-    let labels = &neutron["conf"]["overrides"]["neutron_bgp-dragent"]["labels"];
+    // The hostname label is a `hosts` entry: helm-toolkit names its DaemonSet after the host.
+    let hosts = &neutron["conf"]["overrides"]["neutron_bgp-dragent"]["hosts"];
     assert_eq!(
-        labels,
+        hosts,
         &json!([{
-            "label": {"key": "kubernetes.io/hostname", "values": ["gw-1"]},
+            "name": "gw-1",
             "conf": {"bgp_dragent": {"bgp": {"bgp_router_id": "192.0.2.11"}}},
         }])
     );

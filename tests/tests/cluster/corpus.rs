@@ -82,6 +82,7 @@ const SETTINGS_FILES: &[&str] = &[
     "26-designate-powerdns.yaml",
     "27-octavia-lb-network.yaml",
     "28-instance-ha-and-manila.yaml",
+    "30-node-overrides.yaml",
     "33-horizon-themes-motd.yaml",
     "35-neutron-ovs-dvr-vpnaas.yaml",
     "36-neutron-ovn-vpnaas.yaml",
@@ -91,6 +92,7 @@ const SETTINGS_FILES: &[&str] = &[
     "51-neutron-ovs-bgp-dynamic-routing-bgpvpn.yaml",
     "52-neutron-ovn-bgp-portprober.yaml",
     "53-designate-external-tcp-udp.yaml",
+    "60-node-features.yaml",
 ];
 
 #[tokio::test]

@@ -11,7 +11,9 @@
 //!    not there yet (credentials, Ceph keys) is `Waiting` with the reason, never rendered with
 //!    placeholders.
 //! 4. [`overrides`]: per release, `common.charts.releases`, `common.<group>`,
-//!    `services.<service>.<chart>.values`, then `nodes` overrides.
+//!    `services.<service>.<chart>.values`, then `nodes` overrides; then each node group's
+//!    `features` ([`node_features`]: the services rendered again with them, the difference
+//!    layered per node).
 //! 5. Each release's values get a fingerprint, used to skip unchanged Helm upgrades.
 //! 6. [`routes`]: with the `ingress` service, an `HTTPRoute` per public API in its release's
 //!    `extraObjects` (and the Gateway, when the suite owns it); fingerprints refreshed.
@@ -25,6 +27,7 @@
 pub mod catalog;
 pub mod context;
 pub mod held;
+pub mod node_features;
 pub mod node_overrides;
 pub mod overrides;
 pub mod precache;
@@ -257,6 +260,7 @@ pub fn render_only(
         };
         services.push((service.name.to_owned(), outcome));
     }
+    let node_features = node_features::apply(&mut services, &merged, &images, context, templates)?;
     routes::expose(&mut services, &merged, &context.gateway)?;
     // Last, after everything that renders: reported, never applied.
     for (name, reason) in catalog::unsupported_services(&merged)? {
@@ -270,6 +274,7 @@ pub fn render_only(
         unsupported: node_overrides::unsupported(&merged),
         held: Vec::new(),
     };
+    rendered.unsupported.extend(node_features);
     if only.is_none() {
         let unused = unused::unused(spec, &rendered.services);
         rendered.unsupported.extend(unused);

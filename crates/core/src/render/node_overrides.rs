@@ -7,8 +7,9 @@
 //!   `{label: {key, values: [value]}, conf}`.
 //!
 //! What no chart can take (a DaemonSet without per-node overrides, such as openvswitch's;
-//! non-`conf` values of a classic DaemonSet; per-node `features`) is not written anywhere and
-//! is listed by [`unsupported`], which the controller reports in the OSDPL status.
+//! non-`conf` values of a classic DaemonSet) is not written anywhere and is listed by
+//! [`unsupported`], which the controller reports in the OSDPL status. Per-node `features` go
+//! through the same mechanisms, from [`super::node_features`].
 
 use serde_json::{Value, json};
 
@@ -18,7 +19,7 @@ use crate::values::merge_into;
 
 /// How a DaemonSet takes per-node values.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Mechanism {
+pub(crate) enum Mechanism {
     /// `daemonset_overrides_root`: any values.
     AnyValues,
     /// `daemonset_overrides`: `conf` only.
@@ -49,6 +50,16 @@ const DAEMONSETS: &[(&str, &str, Mechanism)] = &[
     ("octavia", "worker", ConfOnly),
     ("octavia", "health_manager", ConfOnly),
 ];
+
+/// The override keys (`<chart>_<daemonset>`) and mechanisms of every DaemonSet of `chart`
+/// that takes per-node values (none for most charts).
+pub(crate) fn daemonsets_of(chart: &str) -> Vec<(String, Mechanism)> {
+    DAEMONSETS
+        .iter()
+        .filter(|(c, _, _)| *c == chart)
+        .map(|(c, d, mechanism)| (format!("{c}_{d}"), *mechanism))
+        .collect()
+}
 
 /// The override key (`<chart>_<daemonset>`) and mechanism of the DaemonSet a spec names, if
 /// its chart has one. The spec may write the name with or without the chart prefix and with
@@ -94,8 +105,10 @@ pub fn apply(
                     merge_into(slot, &layer, &format!("{here}.values"))?;
                 }
                 Some((root, ConfOnly)) => {
-                    if let Some(conf) = override_values.get("conf") {
-                        push_conf_override(values, &root, key, value, conf, &here)?;
+                    if let Some(conf) = override_values.get("conf")
+                        && let Some(slot) = conf_slot(values, &root, key, value, &here)?
+                    {
+                        merge_into(slot, conf, &format!("{here}.values.conf"))?;
                     }
                 }
                 None => {}
@@ -113,18 +126,14 @@ pub fn unsupported(merged: &Value) -> Vec<String> {
     let mut found = Vec::new();
     for (group, node) in nodes {
         let base = format!("spec.nodes[{group:?}]");
-        if node.get("features").is_some_and(|f| !f.is_null()) {
-            found.push(format!(
-                "{base}.features: per-node features are not rendered by this version; use \
-                 services.<service>.<chart>.<daemonset>.values"
-            ));
-        }
+        // A bad key is refused by `check_keys` before anything is reported.
+        let key = group.split_once("::").map_or("", |(key, _)| key);
         let services = node.get("services").and_then(Value::as_object);
         for (service, charts) in services.into_iter().flatten() {
             for (chart, daemonsets) in charts.as_object().into_iter().flatten() {
                 for (daemonset, override_) in daemonsets.as_object().into_iter().flatten() {
                     let here = format!("{base}.services.{service}.{chart}.{daemonset}");
-                    found.extend(unsupported_parts(chart, daemonset, override_, &here));
+                    found.extend(unsupported_parts(chart, daemonset, override_, key, &here));
                 }
             }
         }
@@ -132,22 +141,33 @@ pub fn unsupported(merged: &Value) -> Vec<String> {
     found
 }
 
-fn unsupported_parts(chart: &str, daemonset: &str, override_: &Value, here: &str) -> Vec<String> {
+fn unsupported_parts(
+    chart: &str,
+    daemonset: &str,
+    override_: &Value,
+    key: &str,
+    here: &str,
+) -> Vec<String> {
     match resolve(chart, daemonset) {
         None => vec![format!(
             "{here}: the {chart} chart has no per-node overrides for a DaemonSet {daemonset:?}"
         )],
         Some((_, AnyValues)) => Vec::new(),
-        Some((root, ConfOnly)) => override_
-            .get("values")
-            .and_then(Value::as_object)
-            .into_iter()
-            .flatten()
-            .filter(|(key, _)| key.as_str() != "conf")
-            .map(|(key, _)| {
-                format!("{here}.values.{key}: the {chart} chart's {root} DaemonSet takes per-node conf only")
-            })
-            .collect(),
+        Some((root, ConfOnly)) => {
+            let values = override_.get("values").and_then(Value::as_object);
+            let mut found: Vec<String> = values
+                .into_iter()
+                .flatten()
+                .filter(|(name, _)| name.as_str() != "conf")
+                .map(|(name, _)| {
+                    format!("{here}.values.{name}: the {chart} chart's {root} DaemonSet takes per-node conf only")
+                })
+                .collect();
+            if values.is_some_and(|v| v.contains_key("conf")) && !nameable(key) {
+                found.push(unnameable(&format!("{here}.values.conf"), chart, key));
+            }
+            found
+        }
     }
 }
 
@@ -162,7 +182,7 @@ pub fn check_keys(merged: &Value) -> Result<(), RenderError> {
         .try_for_each(|group| group_label(group).map(drop))
 }
 
-fn group_label(group: &str) -> Result<(&str, &str), RenderError> {
+pub(crate) fn group_label(group: &str) -> Result<(&str, &str), RenderError> {
     let invalid = || RenderError::InvalidSpec {
         path: format!("spec.nodes[{group:?}]"),
         message: "node group keys must be <label-key>::<label-value>, a Kubernetes label key \
@@ -214,25 +234,73 @@ fn override_values(override_: &Value, here: &str) -> Result<Value, RenderError> 
     }
 }
 
-fn push_conf_override(
-    values: &mut Value,
+/// The label key whose per-node conf `daemonset_overrides` takes as a `hosts` entry (named
+/// after the host) rather than a `labels` entry (named after the key).
+const HOSTNAME_LABEL: &str = "kubernetes.io/hostname";
+
+/// Whether helm-toolkit's `daemonset_overrides` can name the per-node DaemonSet of a label
+/// key: it names a `labels` entry's DaemonSet `<chart>-<daemonset>-<key>-<hash>`, and a
+/// prefixed key (`example.com/role`) puts a `/` in that name, which the API server refuses.
+/// The hostname label goes through `hosts` entries instead.
+pub(crate) fn nameable(key: &str) -> bool {
+    key == HOSTNAME_LABEL || !key.contains('/')
+}
+
+/// Why the conf of a prefixed label key is not written.
+pub(crate) fn unnameable(here: &str, chart: &str, key: &str) -> String {
+    format!(
+        "{here}: the {chart} chart names a per-node DaemonSet after its label key, and \
+         {key:?} (with a prefix) would make a name the API server refuses; use an unprefixed \
+         label key or kubernetes.io/hostname"
+    )
+}
+
+/// The `conf` of the `daemonset_overrides` entry for the nodes of `key`=`value` in
+/// `values.conf.overrides.<root>`, created empty when missing: a `hosts` entry for the
+/// hostname label, a `labels` entry otherwise; `None` for a key that cannot be named
+/// ([`nameable`]).
+pub(crate) fn conf_slot<'v>(
+    values: &'v mut Value,
     root: &str,
     key: &str,
     value: &str,
-    conf: &Value,
     here: &str,
-) -> Result<(), RenderError> {
-    let conf_overrides = child_map(values, &["conf", "overrides", root], here)?;
-    let labels = conf_overrides
-        .entry("labels")
+) -> Result<Option<&'v mut Value>, RenderError> {
+    if !nameable(key) {
+        return Ok(None);
+    }
+    let (list, entry) = if key == HOSTNAME_LABEL {
+        ("hosts", json!({"name": value, "conf": {}}))
+    } else {
+        (
+            "labels",
+            json!({"label": {"key": key, "values": [value]}, "conf": {}}),
+        )
+    };
+    let overrides = child_map(values, &["conf", "overrides", root], here)?;
+    let entries = overrides
+        .entry(list)
         .or_insert_with(|| json!([]))
         .as_array_mut()
         .ok_or_else(|| RenderError::InvalidSpec {
             path: here.to_owned(),
-            message: format!("values.conf.overrides.{root}.labels of the release is not a list"),
+            message: format!("values.conf.overrides.{root}.{list} of the release is not a list"),
         })?;
-    labels.push(json!({"label": {"key": key, "values": [value]}, "conf": conf}));
-    Ok(())
+    let same = |e: &Value| {
+        if key == HOSTNAME_LABEL {
+            e.get("name") == entry.get("name")
+        } else {
+            e.get("label") == entry.get("label")
+        }
+    };
+    let index = match entries.iter().position(same) {
+        Some(index) => index,
+        None => {
+            entries.push(entry);
+            entries.len() - 1
+        }
+    };
+    Ok(Some(&mut entries[index]["conf"]))
 }
 
 #[cfg(test)]
@@ -283,6 +351,38 @@ mod tests {
             "nova reads conf overrides only"
         );
         assert!(unsupported(&merged).is_empty());
+    }
+
+    #[test]
+    fn a_hostname_groups_conf_becomes_a_hosts_entry_named_after_the_host() {
+        let merged = json!({"nodes": {"kubernetes.io/hostname::cmp-1": {"services": {"compute": {"nova": {
+            "nova_compute": {"values": {"conf": {"nova": {"DEFAULT": {"cpu_allocation_ratio": 4}}}}}}}}}}});
+        let mut values = nova_values();
+        apply(&merged, "compute", "nova", &mut values).unwrap();
+        assert_eq!(
+            values["conf"]["overrides"]["nova_compute"],
+            json!({"hosts": [{"name": "cmp-1", "conf": {"nova": {"DEFAULT": {"cpu_allocation_ratio": 4}}}}]})
+        );
+        assert!(unsupported(&merged).is_empty());
+    }
+
+    #[test]
+    fn a_prefixed_label_keys_conf_is_reported_and_written_nowhere() {
+        let merged = json!({"nodes": {"example.com/role::big": {"services": {"compute": {"nova": {
+            "nova_compute": {"values": {"conf": {"nova": {"DEFAULT": {"cpu_allocation_ratio": 4}}}}}}}}}}});
+        let mut values = nova_values();
+        let before = values.clone();
+        apply(&merged, "compute", "nova", &mut values).unwrap();
+        assert_eq!(values, before);
+        let found = unsupported(&merged);
+        assert_eq!(found.len(), 1, "{found:?}");
+        assert!(
+            found[0].starts_with(
+                "spec.nodes[\"example.com/role::big\"].services.compute.nova.nova_compute.values.conf: \
+                 the nova chart names a per-node DaemonSet after its label key"
+            ),
+            "{found:?}"
+        );
     }
 
     #[test]
@@ -342,15 +442,10 @@ mod tests {
     }
 
     #[test]
-    fn per_node_features_are_reported() {
+    fn per_node_features_are_left_to_node_features() {
         let merged =
             json!({"nodes": {"a::b": {"features": {"nova": {"vcpu_type": "host-model"}}}}});
-        let found = unsupported(&merged);
-        assert_eq!(found.len(), 1);
-        assert!(
-            found[0].starts_with("spec.nodes[\"a::b\"].features: "),
-            "{found:?}"
-        );
+        assert_eq!(unsupported(&merged), Vec::<String>::new());
     }
 
     #[test]
