@@ -267,3 +267,36 @@ fn a_leaf_is_complete_only_with_every_key_non_empty() {
     assert!(!complete(leaf, Some(&partial)));
     assert!(!complete(leaf, None));
 }
+
+#[test]
+fn present_names_only_complete_leaf_secrets_never_a_ca_or_a_stranger() {
+    use k8s_openapi::api::core::v1::Secret;
+    use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
+    let created = plan(&LIBVIRT, &Existing::new(), today()).unwrap();
+    let mut secrets: Vec<Secret> = stored(&created)
+        .into_iter()
+        .map(|(name, data)| Secret {
+            metadata: ObjectMeta {
+                name: Some(name),
+                ..ObjectMeta::default()
+            },
+            data,
+            ..Secret::default()
+        })
+        .collect();
+    // The client leaf lost its key: not complete, so not present.
+    for secret in &mut secrets {
+        if secret.metadata.name.as_deref() == Some("libvirt-tls-client") {
+            secret.data.as_mut().unwrap().remove("clientkey.pem");
+        }
+    }
+    secrets.push(Secret {
+        metadata: ObjectMeta {
+            name: Some("something-else".into()),
+            ..ObjectMeta::default()
+        },
+        ..Secret::default()
+    });
+    let present: Vec<String> = present(&secrets).into_iter().collect();
+    assert_eq!(present, ["libvirt-tls-server"]);
+}
