@@ -402,6 +402,11 @@ fn libvirt_tls_listens_with_tls_only_mounts_the_generated_secrets_and_migrates_o
     let libvirt = values(&rendered, "openstack-libvirt");
     assert_eq!(libvirt["conf"]["libvirt"]["listen_tls"], "1");
     assert_eq!(libvirt["conf"]["libvirt"]["listen_tcp"], "0");
+    // Reachable from the other hosts: on the migration interface, not the chart's 127.0.0.1.
+    assert_eq!(
+        libvirt["conf"]["dynamic_options"]["libvirt"],
+        json!({"listen_interface": "ens5"})
+    );
     // The chart's tls_volume mounts read these Secrets (keys from crates/core/src/certificates).
     assert_eq!(libvirt["secrets"]["tls"]["server"], "libvirt-tls-server");
     assert_eq!(libvirt["secrets"]["tls"]["client"], "libvirt-tls-client");
@@ -424,6 +429,7 @@ fn libvirt_tls_listens_with_tls_only_mounts_the_generated_secrets_and_migrates_o
     let off = render_dry(&without(&spec, "features.nova.libvirt.tls")).unwrap();
     let libvirt = values(&off, "openstack-libvirt");
     assert!(libvirt["conf"]["libvirt"].is_null(), "{}", libvirt["conf"]);
+    assert!(libvirt["conf"]["dynamic_options"].is_null());
     assert!(libvirt["secrets"].is_null());
     let nova = values(&off, "openstack-nova");
     assert!(nova["conf"]["nova"]["libvirt"]["live_migration_uri"].is_null());
