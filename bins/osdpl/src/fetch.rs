@@ -24,6 +24,8 @@ use crate::inputs::{self, Defaults, Inputs};
 pub struct Mirrors {
     /// Generated credential Secrets.
     pub credentials: Mirror<Secret>,
+    /// Generated certificate Secrets (libvirt TLS, VeNCrypt).
+    pub certificates: Mirror<Secret>,
     /// Secrets `value_from` may reference.
     pub referenced: Mirror<Secret>,
     /// Ceph's published keys.
@@ -61,6 +63,12 @@ impl Mirrors {
             labelled(credentials::OWNER_LABEL),
             readiness,
         );
+        let (certificates, t7) = mirror::objects(
+            "certificate-secrets",
+            secrets.clone(),
+            labelled(rockoon_core::certificates::SET_LABEL),
+            readiness,
+        );
         let (referenced, t2) = mirror::objects(
             "referenced-secrets",
             secrets,
@@ -92,25 +100,28 @@ impl Mirrors {
         let (osdpls, t6) = Osdpls::start(runtime, namespace);
         let mirrors = Self {
             credentials,
+            certificates,
             referenced,
             ceph,
             releases,
             statuses,
             osdpls,
         };
-        (mirrors, vec![t1, t2, t3, t4, t5, t6])
+        (mirrors, vec![t1, t2, t3, t4, t5, t6, t7])
     }
 
     /// Waits for every cache's first list: an empty cache would read as "nothing installed".
     pub async fn synced(&self) {
         self.credentials.synced().await;
+        self.certificates.synced().await;
         self.referenced.synced().await;
         self.ceph.synced().await;
         self.releases.synced().await;
         self.statuses.synced().await;
     }
 
-    /// The render inputs of `osdpl` (credentials, referenced Secrets, Ceph's keys).
+    /// The render inputs of `osdpl` (credentials, generated certificates present, referenced
+    /// Secrets, Ceph's keys).
     pub fn inputs(&self, osdpl: &OpenStackDeployment, settings: &RenderSettings) -> Inputs {
         let namespace = osdpl.namespace().unwrap_or_default();
         let defaults = Defaults {
@@ -124,6 +135,10 @@ impl Mirrors {
             &self.credentials.state(),
             &self.referenced.state(),
             ceph.first().map(AsRef::as_ref),
+        );
+        // Names only: the charts mount these Secrets; the render waits until they are complete.
+        inputs.context.certificates = rockoon_core::certificates::present(
+            self.certificates.state().iter().map(AsRef::as_ref),
         );
         inputs.context.gateway = settings.gateway.clone();
         inputs.context.confirmed_removals =

@@ -3,13 +3,15 @@
 //! One controller over the OpenStackDeployments of the OpenStack namespace, reconciled again
 //! whenever a Secret it reads changes ([`watch`]). For each OSDPL it generates the credentials
 //! of the enabled services, never changing a present value ([`write`]) nor losing one to a
-//! deletion ([`backup`]), rotates them when the
+//! deletion ([`backup`]), generates the CAs and certificates of libvirt TLS and VeNCrypt when
+//! the spec asks for them, never replacing one ([`certificates`]), rotates them when the
 //! user raises a rotation id ([`rotation`]), hashes the Secrets the spec references into the
 //! OSDPL status ([`value_from`]), keeps a `clouds.yaml` with the admin account in the
 //! controller namespace ([`clouds`]) and reports conditions ([`status`]). The pipeline is in
 //! [`reconcile`]. No secret value is ever logged, put in an event, a metric or an error.
 
 mod backup;
+mod certificates;
 mod clouds;
 mod error;
 mod generate;

@@ -10,8 +10,9 @@
 //!    **generate** ([`crate::generate`]): every owner's active generation holds what it needs
 //!    (absent values generated, present ones never touched); owners below a requested rotation
 //!    id get a new generation.
-//!    Then every protected copy is brought in line with its Secret.
-//! 4. **verdicts** (pure, [`crate::verdicts`]): Credentials, CredentialsRotation,
+//!    Then every protected copy is brought in line with its Secret, and the certificate sets
+//!    the spec asks for are completed ([`crate::certificates`], create-only).
+//! 4. **verdicts** (pure, [`crate::verdicts`]): Credentials, Certificates, CredentialsRotation,
 //!    CredentialsRestored (kept once set) and, with the
 //!    hashes of the referenced Secrets ([`crate::value_from`]), SecretReferences.
 //! 5. **report** ([`crate::report`]): conditions and hashes on the OSDPL, events, the
@@ -36,6 +37,7 @@ use rockoon_runtime::guard::Guarded;
 use rockoon_runtime::hash_key::HashKey;
 
 use crate::backup;
+use crate::certificates;
 use crate::error::Error;
 use crate::generate;
 use crate::metrics::Metrics;
@@ -164,6 +166,9 @@ impl Secrets {
             cached.iter().map(|s| s.as_ref().clone()).collect()
         };
         backup::sync(&api, &secrets, &self.stores.backups.state()).await?;
+        let sets = certificates::needed(osdpl);
+        let certificates =
+            certificates::ensure(&api, &sets, &self.stores.certificates.state()).await?;
         let (tree, problems) = credentials::tree(&secrets);
         self.metrics_of(&needs, &tree, &problems, &secrets);
         let key = self.hash_key.get().await?;
@@ -176,6 +181,7 @@ impl Secrets {
             verdicts::credentials(&needs, &tree, &problems, unreadable),
             verdicts::rotation(&plans),
             references.verdict,
+            certificates.verdict(),
         ];
         verdicts.extend(verdicts::restored(existing, &restored));
         report.rotations(osdpl, &generated).await;

@@ -14,6 +14,8 @@ use serde_json::{Value, json};
 pub const CREDENTIALS: &str = "Credentials";
 /// Condition: the requested rotation ids are handled (or why one is refused).
 pub const ROTATION: &str = "CredentialsRotation";
+/// Condition: every certificate Secret the spec asks for exists (libvirt TLS, VeNCrypt).
+pub const CERTIFICATES: &str = "Certificates";
 /// Condition: every `value_from.secret_key_ref` resolves.
 pub const SECRET_REFERENCES: &str = "SecretReferences";
 

@@ -1,7 +1,7 @@
 //! The Secret caches behind the OSDPL reconcile (runtime mirrors): the reconcile reads them
 //! instead of calling the API, and each change reconciles the OSDPL again (a credential edited
 //! or deleted by hand, a referenced Secret changed, the clouds.yaml copy or a credential's
-//! protected copy touched).
+//! protected copy touched, a generated certificate Secret deleted).
 //!
 //! Each has its readiness gate `watch:<resource>` and its `rockoon_watched_objects` series,
 //! like the controller's own watch; reconciles wait for every first list.
@@ -23,6 +23,8 @@ use crate::backup::BACKUP_LABEL;
 pub struct Stores {
     /// Credential Secrets of the OpenStack namespace (label `lcm.mirantis.com/credentials`).
     pub credentials: Mirror<Secret>,
+    /// Generated certificate Secrets (label `lcm.mirantis.com/certificates`).
+    pub certificates: Mirror<Secret>,
     /// Secrets an OSDPL may reference (label `openstack.lcm.mirantis.com/osdpl_secret=true`).
     pub referenced: Mirror<Secret>,
     /// The clouds.yaml copy in the controller namespace.
@@ -34,7 +36,7 @@ pub struct Stores {
 }
 
 impl Stores {
-    /// Starts the three caches; returns them and the triggers their changes tick.
+    /// Starts the caches; returns them and the triggers their changes tick.
     pub fn start(runtime: &Runtime, clouds_secret: &str) -> (Self, Vec<Trigger>) {
         let client = &runtime.client;
         let secrets = |ns: &str| Api::<Secret>::namespaced(client.clone(), ns);
@@ -68,16 +70,24 @@ impl Stores {
             readiness,
             metrics,
         );
+        let (certificates, t6) = mirror::counted_objects(
+            "CertificateSecret",
+            secrets(namespace),
+            watcher::Config::default().labels(rockoon_core::certificates::SET_LABEL),
+            readiness,
+            metrics,
+        );
         // Fires when OSDPLs appear or go: the next owner is served once the old one is gone.
         let (osdpls, t5) = Osdpls::start(runtime, namespace);
         let stores = Self {
             credentials,
+            certificates,
             referenced,
             clouds,
             backups,
             osdpls,
         };
-        (stores, vec![t1, t2, t3, t4, t5])
+        (stores, vec![t1, t2, t3, t4, t5, t6])
     }
 
     /// Waits for every cache's first complete list.
@@ -86,5 +96,6 @@ impl Stores {
         self.referenced.synced().await;
         self.clouds.synced().await;
         self.backups.synced().await;
+        self.certificates.synced().await;
     }
 }

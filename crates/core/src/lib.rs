@@ -10,11 +10,14 @@
 //! - [`ownership`]: which OpenStackDeployment owns a namespace (the oldest); the others conflict.
 //! - [`enabled`]: the services an OSDPL enables, from its preset and spec, without templates.
 //! - [`credentials`]: generated credential Secrets: names, layout, what each service needs.
+//! - [`certificates`]: generated certificate Secrets (libvirt TLS, VeNCrypt): names, keys,
+//!   which a spec needs, generation.
 //! - [`secret_text`]: a Secret's data as text (non-UTF-8 values left out).
 //! - [`render`]: the pure render engine (OSDPL + context → Helm releases with values).
 //! - [`values`]: pure merge and fingerprint of values layers (render engine foundation).
 
 pub mod ceph;
+pub mod certificates;
 pub mod crd;
 pub mod credentials;
 pub mod enabled;

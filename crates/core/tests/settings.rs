@@ -394,3 +394,127 @@ fn removing_any_implemented_setting_changes_what_is_rendered() {
         );
     }
 }
+
+#[test]
+fn libvirt_tls_listens_with_tls_only_mounts_the_generated_secrets_and_migrates_over_tls() {
+    let spec = corpus_spec("54-nova-libvirt-and-vnc-tls.yaml");
+    let rendered = render_dry(&spec).unwrap();
+    let libvirt = values(&rendered, "openstack-libvirt");
+    assert_eq!(libvirt["conf"]["libvirt"]["listen_tls"], "1");
+    assert_eq!(libvirt["conf"]["libvirt"]["listen_tcp"], "0");
+    // Reachable from the other hosts: on the migration interface, not the chart's 127.0.0.1.
+    assert_eq!(
+        libvirt["conf"]["dynamic_options"]["libvirt"],
+        json!({"listen_interface": "ens5"})
+    );
+    // The chart's tls_volume mounts read these Secrets (keys from crates/core/src/certificates).
+    assert_eq!(libvirt["secrets"]["tls"]["server"], "libvirt-tls-server");
+    assert_eq!(libvirt["secrets"]["tls"]["client"], "libvirt-tls-client");
+    let mounts = &libvirt["pod"]["mounts"]["libvirt"]["libvirt"];
+    assert!(
+        mounts["volumeMounts"].as_array().unwrap().contains(&json!({
+            "name": "libvirt-tls-client-key",
+            "mountPath": "/etc/pki/libvirt/private/clientkey.pem",
+            "subPath": "clientkey.pem",
+            "readOnly": true,
+        })),
+        "libvirtd's client key where libvirtd reads it: {mounts}"
+    );
+    let nova = values(&rendered, "openstack-nova");
+    assert_eq!(
+        nova["conf"]["nova"]["libvirt"]["live_migration_uri"],
+        "qemu+tls://%s/system?no_verify=1"
+    );
+
+    let off = render_dry(&without(&spec, "features.nova.libvirt.tls")).unwrap();
+    let libvirt = values(&off, "openstack-libvirt");
+    assert!(libvirt["conf"]["libvirt"].is_null(), "{}", libvirt["conf"]);
+    assert!(libvirt["conf"]["dynamic_options"].is_null());
+    assert!(libvirt["secrets"].is_null());
+    let nova = values(&off, "openstack-nova");
+    assert!(nova["conf"]["nova"]["libvirt"]["live_migration_uri"].is_null());
+}
+
+#[test]
+fn novnc_tls_gives_qemu_and_the_proxy_their_certificates_without_any_cert_manager_request() {
+    let spec = corpus_spec("54-nova-libvirt-and-vnc-tls.yaml");
+    let rendered = render_dry(&spec).unwrap();
+    let libvirt = values(&rendered, "openstack-libvirt");
+    let qemu = &libvirt["conf"]["qemu"];
+    assert_eq!(qemu["vnc_tls"], "1");
+    assert_eq!(qemu["vnc_tls_x509_verify"], "1");
+    assert_eq!(qemu["vnc_tls_x509_cert_dir"], "/etc/pki/libvirt-vnc");
+    let script = libvirt["conf"]["vencrypt"]["cert_init_sh"]
+        .as_str()
+        .unwrap();
+    assert!(!script.contains("cert-manager.io"), "{script}");
+    assert!(!script.contains("kubectl"), "{script}");
+    let mounts = &libvirt["pod"]["mounts"]["libvirt"]["libvirt"];
+    assert!(mounts["volumes"].as_array().unwrap().contains(&json!({
+        "name": "libvirt-vnc-tls",
+        "secret": {"secretName": "libvirt-vnc-tls-server", "defaultMode": 292},
+    })));
+
+    let nova = values(&rendered, "openstack-nova");
+    // `vencrypt` in auth_schemes would make the nova chart render a cert-manager Certificate.
+    assert!(nova["conf"]["nova"]["vnc"]["auth_schemes"].is_null());
+    let snippet = nova["extraObjects"]["novncproxy_vencrypt_conf"]["data"]["vencrypt.conf"]
+        .as_str()
+        .unwrap();
+    assert!(
+        snippet.starts_with("[vnc]\nauth_schemes = vencrypt\n"),
+        "{snippet}"
+    );
+    assert!(snippet.contains("vencrypt_client_key = /etc/pki/nova-novncproxy/tls.key"));
+    assert_eq!(
+        nova["pod"]["etcSources"]["nova_novncproxy"],
+        json!([{"configMap": {"name": "nova-novncproxy-vencrypt-conf"}}])
+    );
+    let proxy = &nova["pod"]["mounts"]["nova_novncproxy"]["nova_novncproxy"];
+    assert_eq!(
+        proxy["volumes"][0]["secret"]["secretName"],
+        "nova-novncproxy-vencrypt"
+    );
+    assert_eq!(
+        proxy["volumeMounts"][0]["mountPath"],
+        "/etc/pki/nova-novncproxy"
+    );
+
+    let off = render_dry(&without(&spec, "features.nova.console.novnc.tls")).unwrap();
+    assert!(values(&off, "openstack-libvirt")["conf"]["qemu"].is_null());
+    assert!(values(&off, "openstack-nova")["extraObjects"]["novncproxy_vencrypt_conf"].is_null());
+}
+
+#[test]
+fn compute_waits_for_the_generated_certificate_secrets_until_each_is_complete() {
+    use rockoon_core::render::{RenderContext, ServiceOutcome, Templates, render};
+    let spec = corpus_spec("54-nova-libvirt-and-vnc-tls.yaml");
+    let mut context = RenderContext::dry_run();
+    context.dry_run_certificates = false;
+    context.certificates = ["libvirt-tls-server".to_owned()].into();
+    let rendered = render(&spec, &context, &Templates::embedded()).unwrap();
+    let compute = rendered
+        .services
+        .iter()
+        .find(|(name, _)| name == "compute")
+        .map(|(_, outcome)| outcome)
+        .unwrap();
+    assert_eq!(
+        compute,
+        &ServiceOutcome::Waiting {
+            reason: "waiting for generated certificates: libvirt-tls-client, \
+                     libvirt-vnc-tls-server, nova-novncproxy-vencrypt"
+                .into()
+        }
+    );
+    context.certificates.extend(
+        [
+            "libvirt-tls-client",
+            "libvirt-vnc-tls-server",
+            "nova-novncproxy-vencrypt",
+        ]
+        .map(str::to_owned),
+    );
+    let rendered = render(&spec, &context, &Templates::embedded()).unwrap();
+    assert!(rendered.releases().any(|r| r.name == "openstack-libvirt"));
+}

@@ -79,6 +79,7 @@ const SETTINGS_FILES: &[&str] = &[
     "15-database-backup-pvc.yaml",
     "16-database-backup-hostpath-and-cleanup.yaml",
     "17-keystone-ldap-domains-list.yaml",
+    "22-nova-qcow2-console-tls.yaml",
     "26-designate-powerdns.yaml",
     "27-octavia-lb-network.yaml",
     "28-instance-ha-and-manila.yaml",
@@ -92,6 +93,7 @@ const SETTINGS_FILES: &[&str] = &[
     "51-neutron-ovs-bgp-dynamic-routing-bgpvpn.yaml",
     "52-neutron-ovn-bgp-portprober.yaml",
     "53-designate-external-tcp-udp.yaml",
+    "54-nova-libvirt-and-vnc-tls.yaml",
     "60-node-features.yaml",
 ];
 

@@ -1,7 +1,8 @@
 //! `rockoon-secrets` against the real cluster: generated credentials are never lost or
 //! changed (restart, OSDPL re-creation, a racing writer, hand edits), rotation makes a new
 //! generation and keeps the previous one, referenced Secrets are hashed into the OSDPL status,
-//! and no generated value reaches a log, an event or a status.
+//! the libvirt TLS and VeNCrypt certificates are generated once and a deleted one comes back
+//! from the same CA, and no generated value reaches a log, an event or a status.
 //!
 //! Each test runs its own binary with the OpenStack and controller namespaces both pointed at
 //! the test's namespace, and waits by watching (`await_condition`), never by sleeping.
@@ -16,8 +17,8 @@ use kube::api::{DeleteParams, ListParams, Patch, PatchParams, PostParams};
 use kube::runtime::wait::{await_condition, conditions};
 use kube::{Api, Client, ResourceExt};
 use rockoon_core::crd::{OpenStackDeployment, OpenStackDeploymentStatus, OsdplstSpec};
-use rockoon_core::credentials;
 use rockoon_core::render::{RenderContext, Templates, catalog, spec::merged_spec};
+use rockoon_core::{certificates, credentials};
 use rockoon_tests::devcluster::workspace_root;
 use rockoon_tests::harness::{ClusterInfo, TestNamespace, ensure_crds};
 use rockoon_tests::probe::RunningBinary;
@@ -873,6 +874,77 @@ async fn referenced_secrets_are_hashed_into_the_osdpl_status_and_bad_references_
     assert!(
         !message.contains("tls.crt") && !message.contains("plain"),
         "{message}"
+    );
+    setup.finish().await;
+}
+
+#[tokio::test]
+async fn libvirt_and_vnc_certificates_are_generated_once_and_a_deleted_leaf_comes_back_from_its_ca()
+{
+    let cluster = cluster_or_return!();
+    let setup = Setup::start(cluster, "certs").await;
+    // The compute sample switches both libvirt TLS and noVNC TLS on.
+    setup.create_and_wait(&sample(&setup.ns.name)).await;
+    setup
+        .osdpl_until("certificates generated", |o| {
+            is(o, "Certificates", "True", "libvirt-tls, libvirt-vnc-tls")
+        })
+        .await;
+    let by_set = ListParams::default().labels(certificates::SET_LABEL);
+    let list = || async {
+        setup
+            .secrets()
+            .list(&by_set)
+            .await
+            .unwrap()
+            .items
+            .into_iter()
+            .map(|s| (s.name_any(), s))
+            .collect::<BTreeMap<String, Secret>>()
+    };
+    let before = list().await;
+    let expected: BTreeSet<&str> = certificates::SETS
+        .iter()
+        .flat_map(|s| s.secrets())
+        .collect();
+    assert_eq!(
+        before.keys().map(String::as_str).collect::<BTreeSet<_>>(),
+        expected
+    );
+    for leaf in certificates::SETS.iter().flat_map(|s| s.leaves) {
+        let secret = &before[leaf.secret];
+        assert!(
+            certificates::complete(leaf, secret.data.as_ref()),
+            "{} lacks a key the chart mounts",
+            leaf.secret
+        );
+        assert!(secret.metadata.owner_references.is_none());
+    }
+
+    // A deleted leaf is issued again from the same CA; nothing else changes.
+    let proxy = "nova-novncproxy-vencrypt";
+    let old_uid = before[proxy].metadata.uid.clone();
+    setup
+        .secrets()
+        .delete(proxy, &DeleteParams::default())
+        .await
+        .unwrap();
+    let back = setup
+        .secret_until(proxy, "issued again", |s| {
+            s.metadata.uid != old_uid && s.metadata.deletion_timestamp.is_none()
+        })
+        .await;
+    assert_eq!(text(&back, "ca.crt"), text(&before[proxy], "ca.crt"));
+    assert_ne!(text(&back, "tls.key"), text(&before[proxy], "tls.key"));
+    let after = list().await;
+    for (name, secret) in &before {
+        if name != proxy {
+            assert_eq!(after[name].data, secret.data, "{name} changed");
+        }
+    }
+    assert!(
+        !setup.binary.log().contains("PRIVATE KEY"),
+        "key material in the log"
     );
     setup.finish().await;
 }

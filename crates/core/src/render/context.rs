@@ -1,6 +1,6 @@
 //! What rendering needs besides the spec, handed in by the caller (the engine fetches nothing).
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use serde_json::{Value, json};
 
@@ -21,6 +21,13 @@ pub struct RenderContext {
     /// When true, missing credentials are replaced by deterministic values marked `dry-run`
     /// (for `render` without a cluster); never set by the controller.
     pub dry_run_credentials: bool,
+    /// Names of the generated certificate Secrets that are complete
+    /// ([`crate::certificates::complete`]); the services mounting one wait until it is. Only
+    /// names: the charts mount the Secrets, no certificate goes into values.
+    pub certificates: BTreeSet<String>,
+    /// When true, every certificate Secret counts as generated (for `render` without a
+    /// cluster); never set by the controller.
+    pub dry_run_certificates: bool,
     /// Data of the Secrets an OSDPL may reference with `value_from.secret_key_ref`:
     /// Secret name → key → value.
     pub secrets: BTreeMap<String, BTreeMap<String, String>>,
@@ -43,12 +50,14 @@ pub struct RenderContext {
 
 impl RenderContext {
     /// A context for rendering offline: namespace `openstack`, deterministic dry-run
-    /// credentials and Secret values, and dry-run Ceph data, all visibly marked.
+    /// credentials and Secret values, and dry-run Ceph data, all visibly marked; generated
+    /// certificate Secrets count as present.
     pub fn dry_run() -> Self {
         Self {
             namespace: "openstack".into(),
             dry_run_credentials: true,
             dry_run_secrets: true,
+            dry_run_certificates: true,
             ceph: Some(dry_run_ceph()),
             ..Self::default()
         }

@@ -40,6 +40,12 @@ pub fn render_service(
             });
         }
     };
+    let missing = missing_certificates(service, merged, context);
+    if !missing.is_empty() {
+        return Ok(ServiceOutcome::Waiting {
+            reason: format!("waiting for generated certificates: {}", missing.join(", ")),
+        });
+    }
     let template_context = minijinja::context! {
         service => service.name,
         credentials => minijinja::Value::from(minijinja::value::Serde(credentials)),
@@ -99,6 +105,24 @@ fn credentials_of(
     } else {
         Err(missing)
     }
+}
+
+/// The certificate Secrets the service's pods mount that `secrets` has not generated yet (none
+/// in a dry run): a kubelet must never see a missing Secret.
+fn missing_certificates(
+    service: &Service,
+    merged: &Value,
+    context: &RenderContext,
+) -> Vec<&'static str> {
+    if service.name != crate::certificates::SERVICE || context.dry_run_certificates {
+        return Vec::new();
+    }
+    crate::certificates::needed(merged, true)
+        .iter()
+        .flat_map(|set| set.leaves)
+        .map(|leaf| leaf.secret)
+        .filter(|secret| !context.certificates.contains(*secret))
+        .collect()
 }
 
 /// One rendered `releases` entry as a release: overlays merged, the spec's overrides layered,

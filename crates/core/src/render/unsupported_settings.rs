@@ -162,20 +162,12 @@ pub const DECLARED: &[Declared] = &[
         "IPsec encryption of tenant traffic is not rendered yet",
     ),
     entry(
-        "features.nova.console.novnc.tls",
-        "VeNCrypt between the noVNC proxy and libvirt needs a CA and per-host certificates (the libvirt chart asks cert-manager for them, Rockoon generates them); this version provides neither yet",
-    ),
-    entry(
         "features.nova.images.encryption",
         "ephemeral disk encryption is not rendered yet",
     ),
     entry(
         "features.nova.images.lvm.volume_group",
         "the LVM volume group of instance disks is always nova-vol",
-    ),
-    entry(
-        "features.nova.libvirt.tls",
-        "libvirt TLS needs a CA and server and client certificates in the libvirt chart's libvirt-tls-server/-client Secrets (Rockoon generates them); rockoon-secrets does not generate certificates yet",
     ),
     entry(
         "features.policies.gnocchi",

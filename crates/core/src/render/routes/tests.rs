@@ -227,7 +227,8 @@ fn render_with(spec: &Value, gateway: GatewaySettings) -> crate::render::Rendere
 }
 
 /// `(release, extraObjects key, object)` of every extra object the exposure rendered (not the
-/// external PowerDNS Service the dns template adds for `features.designate.backend`).
+/// external PowerDNS Service the dns template adds for `features.designate.backend`, nor the
+/// noVNC proxy's VeNCrypt snippet the compute template adds for noVNC TLS).
 fn extra_objects(rendered: &crate::render::Rendered) -> Vec<(String, String, Value)> {
     rendered
         .releases()
@@ -237,7 +238,12 @@ fn extra_objects(rendered: &crate::render::Rendered) -> Vec<(String, String, Val
                 .and_then(Value::as_object)
                 .into_iter()
                 .flatten()
-                .filter(|(k, _)| k.as_str() != "powerdns_external_service")
+                .filter(|(k, _)| {
+                    !matches!(
+                        k.as_str(),
+                        "powerdns_external_service" | "novncproxy_vencrypt_conf"
+                    )
+                })
                 .map(|(k, v)| (r.name.clone(), k.clone(), v.clone()))
         })
         .collect()
