@@ -79,6 +79,7 @@ const SETTINGS_FILES: &[&str] = &[
     "15-database-backup-pvc.yaml",
     "16-database-backup-hostpath-and-cleanup.yaml",
     "17-keystone-ldap-domains-list.yaml",
+    "21-nova-lvm-encrypted.yaml",
     "26-designate-powerdns.yaml",
     "27-octavia-lb-network.yaml",
     "28-instance-ha-and-manila.yaml",

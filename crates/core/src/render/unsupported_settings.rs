@@ -165,14 +165,14 @@ pub const DECLARED: &[Declared] = &[
         "features.nova.console.novnc.tls",
         "VeNCrypt between the noVNC proxy and libvirt needs a CA and per-host certificates (the libvirt chart asks cert-manager for them, Rockoon generates them); this version provides neither yet",
     ),
-    entry(
-        "features.nova.images.encryption",
-        "ephemeral disk encryption is not rendered yet",
-    ),
-    entry(
-        "features.nova.images.lvm.volume_group",
-        "the LVM volume group of instance disks is always nova-vol",
-    ),
+    // Rendered as nova's [libvirt] images_volume_group with the lvm backend; any other
+    // backend keeps no disk in a volume group.
+    Declared {
+        path: "features.nova.images.lvm.volume_group",
+        why: "the volume group holds instance disks only with features.nova.images.backend lvm",
+        default: None,
+        unless: Some(("/features/nova/images/backend", "lvm")),
+    },
     entry(
         "features.nova.libvirt.tls",
         "libvirt TLS needs a CA and server and client certificates in the libvirt chart's libvirt-tls-server/-client Secrets (Rockoon generates them); rockoon-secrets does not generate certificates yet",
@@ -301,11 +301,13 @@ fn matches<'a>(value: &'a Value, parts: &[&str], here: String, out: &mut Vec<(St
 
 /// Whether a concrete dotted path is covered by a declared pattern.
 pub fn is_declared(path: &str) -> bool {
-    DECLARED.iter().any(|d| {
-        let pattern: Vec<&str> = d.path.split('.').collect();
-        let parts: Vec<&str> = path.split('.').collect();
-        parts.len() >= pattern.len() && pattern.iter().zip(&parts).all(|(p, k)| *p == "*" || p == k)
-    })
+    DECLARED.iter().any(|d| covers(d, path))
+}
+
+fn covers(declared: &Declared, path: &str) -> bool {
+    let pattern: Vec<&str> = declared.path.split('.').collect();
+    let parts: Vec<&str> = path.split('.').collect();
+    parts.len() >= pattern.len() && pattern.iter().zip(&parts).all(|(p, k)| *p == "*" || p == k)
 }
 
 #[cfg(test)]
@@ -333,6 +335,15 @@ mod tests {
     }
 
     #[test]
+    fn an_lvm_volume_group_is_reported_unless_the_images_backend_is_lvm() {
+        let user = json!({"features": {"nova": {"images": {"lvm": {"volume_group": "vg0"}}}}});
+        let qcow2 = json!({"features": {"nova": {"images": {"backend": "qcow2", "lvm": {"volume_group": "vg0"}}}}});
+        assert_eq!(found(&user, &qcow2).len(), 1);
+        let lvm = json!({"features": {"nova": {"images": {"backend": "lvm", "lvm": {"volume_group": "vg0"}}}}});
+        assert!(found(&lvm, &lvm).is_empty());
+    }
+
+    #[test]
     fn a_vault_backend_with_only_enabled_is_reported_and_a_complete_one_is_not() {
         let bare = json!({"features": {"barbican": {"backends": {"vault": {"enabled": true}}}}});
         assert_eq!(found(&bare, &bare).len(), 1);
@@ -344,8 +355,10 @@ mod tests {
 
     #[test]
     fn a_section_switched_off_is_not_reported() {
-        let user = json!({"features": {"nova": {"images": {"encryption": {"enabled": false}}}}});
+        let user = json!({"features": {"neutron": {"ipsec": {"enabled": false}}}});
         assert!(found(&user, &user).is_empty());
+        let on = json!({"features": {"neutron": {"ipsec": {"enabled": true}}}});
+        assert_eq!(found(&on, &on).len(), 1);
     }
 
     #[test]
