@@ -11,7 +11,7 @@
 use std::path::Path;
 
 use rockoon_core::crd::OpenStackDeployment;
-use rockoon_core::render::unsupported_settings::is_declared;
+use rockoon_core::render::unsupported_settings::{is_declared, is_partial};
 use rockoon_core::render::{RenderContext, Rendered, Templates, render};
 use serde_json::{Map, Value, json};
 
@@ -75,9 +75,9 @@ fn every_rockoon_setting_changes_the_render_or_is_declared_and_reported_unsuppor
                 rendered.unsupported
             ),
             (false, false) => silent.push(path.clone()),
-            // The public certificate with the platform's Gateway renders in part and is
-            // reported outside the list.
-            (true, true) if is_declared(path) => stale.push(path.clone()),
+            // Rendered in part, reported for the rest (e.g. CADF audit per chart, or the
+            // public certificate with the platform's Gateway, reported outside the list).
+            (true, true) if is_declared(path) && !is_partial(path) => stale.push(path.clone()),
             _ => {}
         }
     }

@@ -1,5 +1,6 @@
 //! Rockoon's settings of issue 17 rendered after `settings_more.rs`: Nova's LVM volume group
-//! and ephemeral disk encryption. Inputs are the corpus OSDPLs (`tests/fixtures/corpus/`), rendered offline with dry-run
+//! and ephemeral disk encryption, external notification topics and CADF audit of the APIs.
+//! Inputs are the corpus OSDPLs (`tests/fixtures/corpus/`), rendered offline with dry-run
 //! credentials, and checked where the upstream chart reads them.
 
 // In tests a failed unwrap is a failed test with its message; that is what we want.
@@ -133,6 +134,190 @@ fn a_cipher_of_the_wrong_type_is_refused_naming_its_path() {
     );
 }
 
+/// The releases that publish notifications, with the nova.conf-like section of each.
+const NOTIFYING: &[(&str, &str)] = &[
+    ("openstack-keystone", "keystone"),
+    ("openstack-nova", "nova"),
+    ("openstack-neutron", "neutron"),
+    ("openstack-glance", "glance"),
+    ("openstack-cinder", "cinder"),
+    ("openstack-heat", "heat"),
+    ("openstack-octavia", "octavia"),
+];
+
+#[test]
+fn external_topics_are_published_by_every_notifying_service_after_notifications() {
+    let rendered = render_dry(&corpus_spec("24-dedicated-messaging-notifications.yaml")).unwrap();
+    for (release, project) in NOTIFYING {
+        let conf = &values(&rendered, release)["conf"][project]["oslo_messaging_notifications"];
+        assert_eq!(conf["topics"], "notifications,billing,audit", "{release}");
+        assert_eq!(conf["driver"], "messagingv2", "{release}");
+    }
+    assert!(
+        rendered.unsupported.iter().any(|u| u.starts_with(
+            "spec.features.messaging.notifications.external: the topics are published on the notifications RabbitMQ"
+        )),
+        "the users and the external listener it lacks are reported: {:?}",
+        rendered.unsupported
+    );
+}
+
+#[test]
+fn external_topics_switched_off_or_absent_leave_the_default_topic() {
+    let spec = corpus_spec("24-dedicated-messaging-notifications.yaml");
+    let mut off = spec.clone();
+    off["features"]["messaging"]["notifications"]["external"]["enabled"] = json!(false);
+    let mut none = spec.clone();
+    none["features"]["messaging"]["notifications"]["external"]["topics"] = json!([]);
+    for spec in [off, none] {
+        let rendered = render_dry(&spec).unwrap();
+        for (release, project) in NOTIFYING {
+            let conf = &values(&rendered, release)["conf"][project]["oslo_messaging_notifications"];
+            assert!(conf.get("topics").is_none(), "{release}: {conf}");
+        }
+        assert!(
+            !rendered
+                .unsupported
+                .iter()
+                .any(|u| u.contains("notifications.external")),
+            "{:?}",
+            rendered.unsupported
+        );
+    }
+}
+
+#[test]
+fn a_repeated_topic_or_the_default_one_is_published_once() {
+    let mut spec = corpus_spec("24-dedicated-messaging-notifications.yaml");
+    spec["features"]["messaging"]["notifications"]["external"]["topics"] =
+        json!(["billing", "notifications", "billing"]);
+    let conf = &nova_conf(&spec)["oslo_messaging_notifications"];
+    assert_eq!(conf["topics"], "notifications,billing");
+}
+
+#[test]
+fn a_topic_that_would_split_the_topic_list_is_refused_naming_it() {
+    for topic in ["a,b", "two words", ""] {
+        let mut spec = corpus_spec("24-dedicated-messaging-notifications.yaml");
+        spec["features"]["messaging"]["notifications"]["external"]["topics"] =
+            json!(["billing", topic]);
+        let error = render_dry(&spec).unwrap_err().to_string();
+        assert!(
+            error.contains("spec.features.messaging.notifications.external.topics[1]"),
+            "{topic:?}: {error}"
+        );
+    }
+}
+
+/// The charts whose API pipelines run the audit filter already, with their conf section.
+const AUDITED: &[(&str, &str)] = &[
+    ("openstack-nova", "nova"),
+    ("openstack-cinder", "cinder"),
+    ("openstack-neutron", "neutron"),
+    ("openstack-heat", "heat"),
+];
+
+#[test]
+fn cadf_audit_sends_the_events_of_the_audited_apis_with_the_driver_given() {
+    let spec = corpus_spec("10-logging-levels.yaml");
+    let rendered = render_dry(&spec).unwrap();
+    for (release, project) in AUDITED {
+        let conf = &values(&rendered, release)["conf"][project];
+        assert_eq!(
+            conf["audit_middleware_notifications"],
+            json!({"driver": "messagingv2"}),
+            "{release}"
+        );
+    }
+    let mut log = spec.clone();
+    log["features"]["logging"]["cadf"]["driver"] = json!("log");
+    assert_eq!(
+        nova_conf(&log)["audit_middleware_notifications"],
+        json!({"driver": "log"})
+    );
+}
+
+#[test]
+fn without_cadf_audit_the_audit_filters_of_the_charts_send_nothing() {
+    let mut spec = corpus_spec("10-logging-levels.yaml");
+    spec["features"]["logging"]["cadf"]["enabled"] = json!(false);
+    let rendered = render_dry(&spec).unwrap();
+    for (release, project) in AUDITED {
+        let conf = &values(&rendered, release)["conf"][project];
+        assert_eq!(
+            conf["audit_middleware_notifications"],
+            json!({"driver": "noop"}),
+            "{release}"
+        );
+    }
+    let glance = values(&rendered, "openstack-glance");
+    assert!(glance["conf"].get("paste").is_none(), "{}", glance["conf"]);
+    let barbican = values(&rendered, "openstack-barbican");
+    assert!(
+        barbican["conf"].get("paste").is_none(),
+        "{}",
+        barbican["conf"]
+    );
+}
+
+#[test]
+fn cadf_audit_puts_the_audit_filter_into_glances_and_barbicans_keystone_pipelines() {
+    let rendered = render_dry(&corpus_spec("10-logging-levels.yaml")).unwrap();
+    let glance = values(&rendered, "openstack-glance");
+    let paste = &glance["conf"]["paste"];
+    assert_eq!(
+        paste["filter:audit"]["audit_map_file"],
+        "/etc/glance/api_audit_map.conf"
+    );
+    for flavour in ["keystone", "keystone+caching", "keystone+cachemanagement"] {
+        let pipeline = paste["composite:api"][flavour].as_str().unwrap();
+        assert!(
+            pipeline.contains("authtoken context audit "),
+            "{flavour}: {pipeline}"
+        );
+    }
+    assert_eq!(
+        glance["conf"]["glance"]["audit_middleware_notifications"]["driver"],
+        "messagingv2"
+    );
+    let barbican = values(&rendered, "openstack-barbican");
+    let pipeline = barbican["conf"]["paste"]["pipeline:barbican-api-keystone"]["pipeline"]
+        .as_str()
+        .unwrap();
+    assert!(
+        pipeline.contains("authtoken context audit apiapp"),
+        "{pipeline}"
+    );
+    let barbican = &barbican["conf"]["barbican"];
+    assert_eq!(
+        barbican["audit_middleware_notifications"]["driver"],
+        "messagingv2"
+    );
+    assert!(
+        barbican["oslo_messaging_notifications"]["transport_url"]
+            .as_str()
+            .unwrap()
+            .contains("@rabbitmq-notifications."),
+        "barbican's audit events go to the notifications RabbitMQ"
+    );
+}
+
+#[test]
+fn cadf_audit_is_reported_for_the_enabled_apis_whose_charts_cannot_take_it() {
+    let rendered = render_dry(&corpus_spec("10-logging-levels.yaml")).unwrap();
+    let reported: Vec<&String> = rendered
+        .unsupported
+        .iter()
+        .filter(|u| u.starts_with("spec.features.logging.cadf: "))
+        .collect();
+    assert_eq!(reported.len(), 1, "{:?}", rendered.unsupported);
+    assert!(
+        reported[0]
+            .starts_with("spec.features.logging.cadf: keystone, placement, octavia, designate: "),
+        "{reported:?}"
+    );
+}
+
 /// Issue 17's complaint, for the settings implemented here: removing one changes the render.
 #[test]
 fn removing_any_setting_implemented_here_changes_what_is_rendered() {
@@ -147,6 +332,12 @@ fn removing_any_setting_implemented_here_changes_what_is_rendered() {
             "/features/nova/images",
             "encryption",
         ),
+        (
+            "24-dedicated-messaging-notifications.yaml",
+            "/features/messaging/notifications",
+            "external",
+        ),
+        ("10-logging-levels.yaml", "/features/logging", "cadf"),
     ] {
         let spec = corpus_spec(file);
         let mut without = spec.clone();

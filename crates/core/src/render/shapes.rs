@@ -24,6 +24,10 @@ use Kind::*;
 const SHAPES: &[(&str, Kind)] = &[
     ("features.logging.*", Map),
     ("features.logging.*.level", Text),
+    ("features.logging.cadf.enabled", Bool),
+    ("features.logging.cadf.driver", Text),
+    ("features.messaging.notifications.external.enabled", Bool),
+    ("features.messaging.notifications.external.topics", List),
     ("features.policies.*", Map),
     ("features.policies.strict_admin.enabled", Bool),
     ("features.database.backup.enabled", Bool),

@@ -20,6 +20,9 @@ pub struct Declared {
     /// `(merged spec pointer, value)`: when the merged spec has that value there, the setting
     /// is rendered (e.g. DVR with OVN) and not reported.
     pub unless: Option<(&'static str, &'static str)>,
+    /// Rendered in part: what renders changes the releases, and the rest is reported (e.g.
+    /// CADF audit of the APIs whose charts mount an audit map, reported for the others).
+    pub partial: bool,
 }
 
 const fn entry(path: &'static str, why: &'static str) -> Declared {
@@ -28,6 +31,15 @@ const fn entry(path: &'static str, why: &'static str) -> Declared {
         why,
         default: None,
         unless: None,
+        partial: false,
+    }
+}
+
+/// A setting rendered in part, reported for the part that is not.
+const fn partial(path: &'static str, why: &'static str) -> Declared {
+    Declared {
+        partial: true,
+        ..entry(path, why)
     }
 }
 
@@ -137,13 +149,14 @@ pub const DECLARED: &[Declared] = &[
         "features.keystone.users",
         "the admin user's project and domains are not rendered yet",
     ),
-    entry(
+    // The services whose charts cannot take it are named by `found` (CADF_UNAUDITED).
+    partial(
         "features.logging.cadf",
-        "CADF audit notifications are not rendered yet",
+        "their upstream charts mount no API audit map for keystonemiddleware's audit filter, so they send no CADF audit events (nova, cinder, neutron, heat, barbican and glance do)",
     ),
-    entry(
+    partial(
         "features.messaging.notifications.external",
-        "external notification topics are not rendered yet",
+        "the topics are published on the notifications RabbitMQ (release openstack-rabbitmq-notifications) for consumers inside the cluster; Rockoon's per-topic RabbitMQ users, its external TLS listener and the openstack-external/openstack-<topic>-notifications Secrets are not provided yet",
     ),
     entry(
         "features.neutron.baremetal",
@@ -172,6 +185,7 @@ pub const DECLARED: &[Declared] = &[
         why: "the volume group holds instance disks only with features.nova.images.backend lvm",
         default: None,
         unless: Some(("/features/nova/images/backend", "lvm")),
+        partial: false,
     },
     entry(
         "features.nova.libvirt.tls",
@@ -242,10 +256,65 @@ pub fn found(user: &Value, merged: &Value) -> Vec<String> {
             {
                 continue;
             }
+            if declared.path == "features.logging.cadf" {
+                let unaudited = cadf_unaudited(merged);
+                if !unaudited.is_empty() {
+                    out.push(format!(
+                        "spec.{path}: {}: {}",
+                        unaudited.join(", "),
+                        declared.why
+                    ));
+                }
+                continue;
+            }
+            if declared.path == "features.messaging.notifications.external" {
+                // Without topics nothing external is asked for.
+                if value
+                    .get("topics")
+                    .and_then(Value::as_array)
+                    .is_none_or(Vec::is_empty)
+                {
+                    continue;
+                }
+                // As in Rockoon, topics count only once the section is switched on.
+                if value.get("enabled") != Some(&Value::Bool(true)) {
+                    out.push(format!(
+                        "spec.{path}: the topics are published only with enabled: true"
+                    ));
+                    continue;
+                }
+            }
             out.push(format!("spec.{path}: {}", declared.why));
         }
     }
     out
+}
+
+/// The enabled services (by their chart) whose upstream chart cannot take
+/// `features.logging.cadf`: no `api_audit_map.conf` is mounted into their API pods (and
+/// keystone, placement and octavia have no paste pipeline in their values at all).
+const CADF_UNAUDITED: &[(&str, &str)] = &[
+    ("identity", "keystone"),
+    ("placement", "placement"),
+    ("load-balancer", "octavia"),
+    ("dns", "designate"),
+    ("shared-file-system", "manila"),
+    ("instance-ha", "masakari"),
+    ("alarming", "aodh"),
+];
+
+/// The charts of [`CADF_UNAUDITED`] the merged spec enables.
+fn cadf_unaudited(merged: &Value) -> Vec<&'static str> {
+    let enabled = merged
+        .pointer("/features/services")
+        .and_then(Value::as_array)
+        .cloned()
+        .unwrap_or_default();
+    CADF_UNAUDITED
+        .iter()
+        .filter(|(service, _)| enabled.iter().any(|e| e == service))
+        .map(|(_, chart)| *chart)
+        .collect()
 }
 
 /// Whether the cleanup section holding `path` (`features.database.cleanup.<svc>.<key>`) is
@@ -304,6 +373,11 @@ pub fn is_declared(path: &str) -> bool {
     DECLARED.iter().any(|d| covers(d, path))
 }
 
+/// Whether a concrete dotted path is covered by a pattern rendered in part.
+pub fn is_partial(path: &str) -> bool {
+    DECLARED.iter().any(|d| d.partial && covers(d, path))
+}
+
 fn covers(declared: &Declared, path: &str) -> bool {
     let pattern: Vec<&str> = declared.path.split('.').collect();
     let parts: Vec<&str> = path.split('.').collect();
@@ -341,6 +415,43 @@ mod tests {
         assert_eq!(found(&user, &qcow2).len(), 1);
         let lvm = json!({"features": {"nova": {"images": {"backend": "lvm", "lvm": {"volume_group": "vg0"}}}}});
         assert!(found(&lvm, &lvm).is_empty());
+    }
+
+    #[test]
+    fn cadf_audit_is_reported_naming_only_the_enabled_services_whose_charts_cannot_take_it() {
+        let user = json!({"features": {"logging": {"cadf": {"enabled": true}}}});
+        let merged = json!({"features": {
+            "services": ["identity", "compute", "dns", "block-storage"],
+            "logging": {"cadf": {"enabled": true}}}});
+        let found = found(&user, &merged);
+        assert_eq!(found.len(), 1, "{found:?}");
+        assert!(
+            found[0].starts_with("spec.features.logging.cadf: keystone, designate: "),
+            "{found:?}"
+        );
+        let audited = json!({"features": {
+            "services": ["compute", "block-storage"], "logging": {"cadf": {"enabled": true}}}});
+        assert!(super::found(&user, &audited).is_empty());
+        let off = json!({"features": {"logging": {"cadf": {"enabled": false}}}});
+        assert!(super::found(&off, &merged).is_empty());
+    }
+
+    #[test]
+    fn external_notifications_are_reported_only_with_topics() {
+        let with = json!({"features": {"messaging": {"notifications": {"external": {
+            "enabled": true, "topics": ["billing"]}}}}});
+        assert_eq!(found(&with, &with).len(), 1);
+        let without = json!({"features": {"messaging": {"notifications": {"external": {
+            "enabled": true, "topics": []}}}}});
+        assert!(found(&without, &without).is_empty());
+        let not_on = json!({"features": {"messaging": {"notifications": {"external": {
+            "topics": ["billing"]}}}}});
+        assert_eq!(
+            found(&not_on, &not_on),
+            [
+                "spec.features.messaging.notifications.external: the topics are published only with enabled: true"
+            ]
+        );
     }
 
     #[test]
