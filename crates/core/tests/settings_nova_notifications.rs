@@ -1,5 +1,6 @@
 //! Rockoon's settings of issue 17 rendered after `settings_more.rs`: Nova's LVM volume group
-//! and ephemeral disk encryption, external notification topics and CADF audit of the APIs.
+//! and ephemeral disk encryption, external notification topics, CADF audit of the APIs and
+//! the cloud admin's project.
 //! Inputs are the corpus OSDPLs (`tests/fixtures/corpus/`), rendered offline with dry-run
 //! credentials, and checked where the upstream chart reads them.
 
@@ -303,6 +304,17 @@ fn cadf_audit_puts_the_audit_filter_into_glances_and_barbicans_keystone_pipeline
 }
 
 #[test]
+fn a_cadf_driver_rockoon_does_not_offer_is_refused_naming_it() {
+    let mut spec = corpus_spec("10-logging-levels.yaml");
+    spec["features"]["logging"]["cadf"]["driver"] = json!("routing");
+    let error = render_dry(&spec).unwrap_err().to_string();
+    assert!(
+        error.contains("spec.features.logging.cadf.driver") && error.contains("routing"),
+        "{error}"
+    );
+}
+
+#[test]
 fn cadf_audit_is_reported_for_the_enabled_apis_whose_charts_cannot_take_it() {
     let rendered = render_dry(&corpus_spec("10-logging-levels.yaml")).unwrap();
     let reported: Vec<&String> = rendered
@@ -316,6 +328,60 @@ fn cadf_audit_is_reported_for_the_enabled_apis_whose_charts_cannot_take_it() {
             .starts_with("spec.features.logging.cadf: keystone, placement, octavia, designate: "),
         "{reported:?}"
     );
+}
+
+#[test]
+fn the_admin_project_named_scopes_every_charts_admin_account_and_keystones_bootstrap() {
+    let mut spec = corpus_spec("11-policies-strict-admin.yaml");
+    spec["features"]["keystone"]["users"] = json!({"admin": {"project_name": "cloud-admin"}});
+    let rendered = render_dry(&spec).unwrap();
+    // The keystone chart's bootstrap (db-sync Job) creates the project from this account.
+    for release in [
+        "openstack-keystone",
+        "openstack-nova",
+        "openstack-neutron",
+        "openstack-glance",
+        "openstack-placement",
+        "openstack-cinder",
+        "openstack-heat",
+        "openstack-horizon",
+    ] {
+        let admin = &values(&rendered, release)["endpoints"]["identity"]["auth"]["admin"];
+        assert_eq!(admin["project_name"], "cloud-admin", "{release}");
+    }
+    let keystone = values(&rendered, "openstack-keystone");
+    assert_eq!(
+        keystone["conf"]["keystone"]["resource"]["admin_project_name"], "cloud-admin",
+        "strict admin follows the admin project"
+    );
+    assert!(
+        !rendered
+            .unsupported
+            .iter()
+            .any(|u| u.contains("keystone.users")),
+        "{:?}",
+        rendered.unsupported
+    );
+}
+
+#[test]
+fn an_admin_user_in_another_domain_is_reported_and_renders_nothing() {
+    let spec = corpus_spec("11-policies-strict-admin.yaml");
+    let mut other = spec.clone();
+    other["features"]["keystone"]["users"] =
+        json!({"admin": {"user_domain_name": "ldap", "project_domain_name": "Default"}});
+    let rendered = render_dry(&other).unwrap();
+    assert_eq!(
+        fingerprints(&rendered),
+        fingerprints(&render_dry(&spec).unwrap())
+    );
+    let reported: Vec<&String> = rendered
+        .unsupported
+        .iter()
+        .filter(|u| u.contains("keystone.users"))
+        .collect();
+    assert_eq!(reported.len(), 1, "{reported:?}");
+    assert!(reported[0].starts_with("spec.features.keystone.users.admin.user_domain_name: "));
 }
 
 /// Issue 17's complaint, for the settings implemented here: removing one changes the render.

@@ -68,6 +68,7 @@ const SHAPES: &[(&str, Kind)] = &[
     ("features.neutron.extensions.*.enabled", Bool),
     ("features.neutron.dns_servers", List),
     ("features.nova.images.lvm.volume_group", Text),
+    ("features.keystone.users.admin.project_name", Text),
     ("features.nova.images.encryption.enabled", Bool),
     ("features.nova.images.encryption.cipher", Text),
     ("features.nova.images.encryption.key_size", Integer),

@@ -145,9 +145,19 @@ pub const DECLARED: &[Declared] = &[
         "features.keystone.keycloak",
         "the Keycloak integration is an OpenID Connect identity provider of Keystone federation, which is not rendered yet",
     ),
+    // `project_name` renders (the admin account's project in every chart, Keystone's
+    // bootstrap, clouds.yaml); the domains only as the default domain (`found` skips that).
     entry(
-        "features.keystone.users",
-        "the admin user's project and domains are not rendered yet",
+        "features.keystone.users.admin.default_domain_id",
+        "Keystone's bootstrap creates the admin user and project in the default domain, whose id stays default",
+    ),
+    entry(
+        "features.keystone.users.admin.project_domain_name",
+        "Keystone's bootstrap creates the admin project in the default domain only",
+    ),
+    entry(
+        "features.keystone.users.admin.user_domain_name",
+        "Keystone's bootstrap creates the admin user in the default domain only",
     ),
     // The services whose charts cannot take it are named by `found` (CADF_UNAUDITED).
     partial(
@@ -246,6 +256,14 @@ pub fn found(user: &Value, merged: &Value) -> Vec<String> {
             if declared.path.starts_with("features.database.cleanup.") && cleanup_off(user, &path) {
                 continue;
             }
+            // Naming the default domain (Rockoon's default, `default`) asks for nothing.
+            if declared.path.starts_with("features.keystone.users.admin.")
+                && value
+                    .as_str()
+                    .is_some_and(|v| v.eq_ignore_ascii_case("default"))
+            {
+                continue;
+            }
             // Horizon's own themes render; only a theme to download is unsupported.
             if declared.path == "features.horizon.themes" && !has_downloaded_theme(value) {
                 continue;
@@ -257,6 +275,14 @@ pub fn found(user: &Value, merged: &Value) -> Vec<String> {
                 continue;
             }
             if declared.path == "features.logging.cadf" {
+                // Rockoon's schema has `enabled` and `driver` only.
+                for key in value.as_object().into_iter().flat_map(|m| m.keys()) {
+                    if key != "enabled" && key != "driver" {
+                        out.push(format!(
+                            "spec.{path}.{key}: not a setting of Rockoon's CADF section (enabled, driver); it changes nothing"
+                        ));
+                    }
+                }
                 let unaudited = cadf_unaudited(merged);
                 if !unaudited.is_empty() {
                     out.push(format!(
@@ -434,6 +460,14 @@ mod tests {
         assert!(super::found(&user, &audited).is_empty());
         let off = json!({"features": {"logging": {"cadf": {"enabled": false}}}});
         assert!(super::found(&off, &merged).is_empty());
+        let map =
+            json!({"features": {"logging": {"cadf": {"enabled": true, "map": {"nova": true}}}}});
+        assert_eq!(
+            super::found(&map, &audited),
+            [
+                "spec.features.logging.cadf.map: not a setting of Rockoon's CADF section (enabled, driver); it changes nothing"
+            ]
+        );
     }
 
     #[test]
@@ -452,6 +486,20 @@ mod tests {
                 "spec.features.messaging.notifications.external: the topics are published only with enabled: true"
             ]
         );
+    }
+
+    #[test]
+    fn an_admin_domain_other_than_the_default_one_is_reported() {
+        let default = json!({"features": {"keystone": {"users": {"admin": {
+            "project_name": "cloud", "user_domain_name": "Default",
+            "project_domain_name": "default", "default_domain_id": "default"}}}}});
+        assert!(found(&default, &default).is_empty());
+        let ldap = json!({"features": {"keystone": {"users": {"admin": {
+            "user_domain_name": "ldap", "default_domain_id": "abc"}}}}});
+        let found = found(&ldap, &ldap);
+        assert_eq!(found.len(), 2, "{found:?}");
+        assert!(found[0].starts_with("spec.features.keystone.users.admin.default_domain_id: "));
+        assert!(found[1].starts_with("spec.features.keystone.users.admin.user_domain_name: "));
     }
 
     #[test]
