@@ -283,6 +283,15 @@ pub fn found(user: &Value, merged: &Value) -> Vec<String> {
                         ));
                     }
                 }
+                // Off (Rockoon requires `enabled`), a driver changes nothing.
+                if value.get("enabled") != Some(&Value::Bool(true)) {
+                    if value.get("driver").is_some() {
+                        out.push(format!(
+                            "spec.{path}.driver: CADF audit is off without enabled: true, so the driver changes nothing"
+                        ));
+                    }
+                    continue;
+                }
                 let unaudited = cadf_unaudited(merged);
                 if !unaudited.is_empty() {
                     out.push(format!(
@@ -460,6 +469,13 @@ mod tests {
         assert!(super::found(&user, &audited).is_empty());
         let off = json!({"features": {"logging": {"cadf": {"enabled": false}}}});
         assert!(super::found(&off, &merged).is_empty());
+        let driver_only = json!({"features": {"logging": {"cadf": {"driver": "log"}}}});
+        assert_eq!(
+            super::found(&driver_only, &merged),
+            [
+                "spec.features.logging.cadf.driver: CADF audit is off without enabled: true, so the driver changes nothing"
+            ]
+        );
         let map =
             json!({"features": {"logging": {"cadf": {"enabled": true, "map": {"nova": true}}}}});
         assert_eq!(
