@@ -20,6 +20,9 @@ pub struct Endpoints {
     pub public: String,
     /// Keystone region.
     pub region: String,
+    /// The admin user's project (`features.keystone.users.admin.project_name`, default
+    /// `admin`), which the keystone chart's bootstrap creates.
+    pub admin_project: String,
 }
 
 impl Endpoints {
@@ -38,6 +41,12 @@ impl Endpoints {
             internal: format!("http://keystone-api.{namespace}.svc.{internal_domain}:5000/v3"),
             public: format!("https://keystone.{public_domain}/v3"),
             region: text("region_name", "RegionOne"),
+            admin_project: spec
+                .pointer("/features/keystone/users/admin/project_name")
+                .and_then(Value::as_str)
+                .filter(|s| !s.is_empty())
+                .unwrap_or("admin")
+                .to_owned(),
         }
     }
 }
@@ -54,7 +63,7 @@ pub fn document(endpoints: &Endpoints, username: &str, password: &str) -> Result
         if system {
             auth["system_scope"] = json!("all");
         } else {
-            auth["project_name"] = json!("admin");
+            auth["project_name"] = json!(endpoints.admin_project);
             auth["project_domain_name"] = json!("Default");
         }
         auth
@@ -94,6 +103,26 @@ mod tests {
         );
         assert_eq!(endpoints.public, "https://keystone.it.example.com/v3");
         assert_eq!(endpoints.region, "RegionTwo");
+    }
+
+    #[test]
+    fn the_project_clouds_are_scoped_to_the_admin_project_the_spec_names() {
+        let spec = json!({"public_domain_name": "x.test",
+            "features": {"keystone": {"users": {"admin": {"project_name": "cloud-admin"}}}}});
+        let endpoints = Endpoints::of(&spec, "os");
+        let text = document(&endpoints, "admin", "pw").unwrap();
+        let parsed: Value = serde_norway::from_str(&text).unwrap();
+        for cloud in ["admin", "osctl", "admin-public"] {
+            assert_eq!(
+                parsed["clouds"][cloud]["auth"]["project_name"], "cloud-admin",
+                "{cloud}"
+            );
+        }
+        assert!(
+            parsed["clouds"]["admin-system"]["auth"]
+                .get("project_name")
+                .is_none()
+        );
     }
 
     #[test]

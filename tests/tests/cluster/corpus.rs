@@ -74,12 +74,15 @@ async fn every_corpus_osdpl_is_accepted_unchanged_by_the_api_server() {
 /// The corpus files whose settings reach chart features nothing else renders.
 const SETTINGS_FILES: &[&str] = &[
     "08-compute-gazpacho-ovs-dvr.yaml",
+    "10-logging-levels.yaml",
     "11-policies-strict-admin.yaml",
     "13-floating-network-flat.yaml",
     "15-database-backup-pvc.yaml",
     "16-database-backup-hostpath-and-cleanup.yaml",
     "17-keystone-ldap-domains-list.yaml",
+    "21-nova-lvm-encrypted.yaml",
     "22-nova-qcow2-console-tls.yaml",
+    "24-dedicated-messaging-notifications.yaml",
     "26-designate-powerdns.yaml",
     "27-octavia-lb-network.yaml",
     "28-instance-ha-and-manila.yaml",

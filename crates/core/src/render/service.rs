@@ -181,10 +181,17 @@ fn str_field(entry: &Value, key: &str) -> Option<String> {
     entry.get(key).and_then(Value::as_str).map(str::to_owned)
 }
 
-/// Facts every template needs for endpoints: domains, region, TLS.
+/// Facts every template needs for endpoints: domains, region, TLS, the cloud admin's project.
 fn endpoint_facts(merged: &Value, context: &RenderContext) -> Value {
     let ssl = merged.pointer("/features/ssl/public_endpoints");
     json!({
+        // features.keystone.users.admin.project_name: Keystone's bootstrap creates the admin
+        // user's project by this name, and every chart's admin account is scoped to it.
+        "admin_project": merged
+            .pointer("/features/keystone/users/admin/project_name")
+            .and_then(Value::as_str)
+            .filter(|s| !s.is_empty())
+            .unwrap_or("admin"),
         "public_domain": merged.get("public_domain_name"),
         "cluster_domain": merged.get("internal_domain_name").and_then(Value::as_str).unwrap_or("cluster.local"),
         "region": merged.get("region_name").and_then(Value::as_str).unwrap_or("RegionOne"),

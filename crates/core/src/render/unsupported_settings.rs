@@ -20,6 +20,9 @@ pub struct Declared {
     /// `(merged spec pointer, value)`: when the merged spec has that value there, the setting
     /// is rendered (e.g. DVR with OVN) and not reported.
     pub unless: Option<(&'static str, &'static str)>,
+    /// Rendered in part: what renders changes the releases, and the rest is reported (e.g.
+    /// CADF audit of the APIs whose charts mount an audit map, reported for the others).
+    pub partial: bool,
 }
 
 const fn entry(path: &'static str, why: &'static str) -> Declared {
@@ -28,6 +31,15 @@ const fn entry(path: &'static str, why: &'static str) -> Declared {
         why,
         default: None,
         unless: None,
+        partial: false,
+    }
+}
+
+/// A setting rendered in part, reported for the part that is not.
+const fn partial(path: &'static str, why: &'static str) -> Declared {
+    Declared {
+        partial: true,
+        ..entry(path, why)
     }
 }
 
@@ -133,17 +145,28 @@ pub const DECLARED: &[Declared] = &[
         "features.keystone.keycloak",
         "the Keycloak integration is an OpenID Connect identity provider of Keystone federation, which is not rendered yet",
     ),
+    // `project_name` renders (the admin account's project in every chart, Keystone's
+    // bootstrap, clouds.yaml); the domains only as the default domain (`found` skips that).
     entry(
-        "features.keystone.users",
-        "the admin user's project and domains are not rendered yet",
+        "features.keystone.users.admin.default_domain_id",
+        "Keystone's bootstrap creates the admin user and project in the default domain, whose id stays default",
     ),
     entry(
+        "features.keystone.users.admin.project_domain_name",
+        "Keystone's bootstrap creates the admin project in the default domain only",
+    ),
+    entry(
+        "features.keystone.users.admin.user_domain_name",
+        "Keystone's bootstrap creates the admin user in the default domain only",
+    ),
+    // The services whose charts cannot take it are named by `found` (CADF_UNAUDITED).
+    partial(
         "features.logging.cadf",
-        "CADF audit notifications are not rendered yet",
+        "their upstream charts mount no API audit map for keystonemiddleware's audit filter, so they send no CADF audit events (nova, cinder, neutron, heat, barbican and glance do)",
     ),
-    entry(
+    partial(
         "features.messaging.notifications.external",
-        "external notification topics are not rendered yet",
+        "the topics are published on the notifications RabbitMQ (release openstack-rabbitmq-notifications) for consumers inside the cluster; Rockoon's per-topic RabbitMQ users, its external TLS listener and the openstack-external/openstack-<topic>-notifications Secrets are not provided yet",
     ),
     entry(
         "features.neutron.baremetal",
@@ -161,14 +184,15 @@ pub const DECLARED: &[Declared] = &[
         "features.neutron.ipsec",
         "IPsec encryption of tenant traffic is not rendered yet",
     ),
-    entry(
-        "features.nova.images.encryption",
-        "ephemeral disk encryption is not rendered yet",
-    ),
-    entry(
-        "features.nova.images.lvm.volume_group",
-        "the LVM volume group of instance disks is always nova-vol",
-    ),
+    // Rendered as nova's [libvirt] images_volume_group with the lvm backend; any other
+    // backend keeps no disk in a volume group.
+    Declared {
+        path: "features.nova.images.lvm.volume_group",
+        why: "the volume group holds instance disks only with features.nova.images.backend lvm",
+        default: None,
+        unless: Some(("/features/nova/images/backend", "lvm")),
+        partial: false,
+    },
     entry(
         "features.policies.gnocchi",
         "gnocchi is not rendered by this version",
@@ -224,6 +248,14 @@ pub fn found(user: &Value, merged: &Value) -> Vec<String> {
             if declared.path.starts_with("features.database.cleanup.") && cleanup_off(user, &path) {
                 continue;
             }
+            // Naming the default domain (Rockoon's default, `default`) asks for nothing.
+            if declared.path.starts_with("features.keystone.users.admin.")
+                && value
+                    .as_str()
+                    .is_some_and(|v| v.eq_ignore_ascii_case("default"))
+            {
+                continue;
+            }
             // Horizon's own themes render; only a theme to download is unsupported.
             if declared.path == "features.horizon.themes" && !has_downloaded_theme(value) {
                 continue;
@@ -234,10 +266,82 @@ pub fn found(user: &Value, merged: &Value) -> Vec<String> {
             {
                 continue;
             }
+            if declared.path == "features.logging.cadf" {
+                // Rockoon's schema has `enabled` and `driver` only.
+                for key in value.as_object().into_iter().flat_map(|m| m.keys()) {
+                    if key != "enabled" && key != "driver" {
+                        out.push(format!(
+                            "spec.{path}.{key}: not a setting of Rockoon's CADF section (enabled, driver); it changes nothing"
+                        ));
+                    }
+                }
+                // Off (Rockoon requires `enabled`), a driver changes nothing.
+                if value.get("enabled") != Some(&Value::Bool(true)) {
+                    if value.get("driver").is_some() {
+                        out.push(format!(
+                            "spec.{path}.driver: CADF audit is off without enabled: true, so the driver changes nothing"
+                        ));
+                    }
+                    continue;
+                }
+                let unaudited = cadf_unaudited(merged);
+                if !unaudited.is_empty() {
+                    out.push(format!(
+                        "spec.{path}: {}: {}",
+                        unaudited.join(", "),
+                        declared.why
+                    ));
+                }
+                continue;
+            }
+            if declared.path == "features.messaging.notifications.external" {
+                // Without topics nothing external is asked for.
+                if value
+                    .get("topics")
+                    .and_then(Value::as_array)
+                    .is_none_or(Vec::is_empty)
+                {
+                    continue;
+                }
+                // As in Rockoon, topics count only once the section is switched on.
+                if value.get("enabled") != Some(&Value::Bool(true)) {
+                    out.push(format!(
+                        "spec.{path}: the topics are published only with enabled: true"
+                    ));
+                    continue;
+                }
+            }
             out.push(format!("spec.{path}: {}", declared.why));
         }
     }
     out
+}
+
+/// The enabled services (by their chart) whose upstream chart cannot take
+/// `features.logging.cadf`: no `api_audit_map.conf` is mounted into their API pods (and
+/// keystone, placement and octavia have no paste pipeline in their values at all).
+const CADF_UNAUDITED: &[(&str, &str)] = &[
+    ("identity", "keystone"),
+    ("placement", "placement"),
+    ("load-balancer", "octavia"),
+    ("dns", "designate"),
+    ("shared-file-system", "manila"),
+    ("instance-ha", "masakari"),
+    ("alarming", "aodh"),
+];
+
+/// The charts of [`CADF_UNAUDITED`] the merged spec enables.
+fn cadf_unaudited(merged: &Value) -> Vec<&'static str> {
+    let enabled = merged
+        .pointer("/features/services")
+        .and_then(Value::as_array)
+        .cloned()
+        .unwrap_or_default();
+    CADF_UNAUDITED
+        .iter()
+        .filter(|(service, _)| enabled.iter().any(|e| e == service))
+        .map(|(_, chart)| *chart)
+        .collect()
 }
 
 /// Whether the cleanup section holding `path` (`features.database.cleanup.<svc>.<key>`) is
@@ -293,11 +397,18 @@ fn matches<'a>(value: &'a Value, parts: &[&str], here: String, out: &mut Vec<(St
 
 /// Whether a concrete dotted path is covered by a declared pattern.
 pub fn is_declared(path: &str) -> bool {
-    DECLARED.iter().any(|d| {
-        let pattern: Vec<&str> = d.path.split('.').collect();
-        let parts: Vec<&str> = path.split('.').collect();
-        parts.len() >= pattern.len() && pattern.iter().zip(&parts).all(|(p, k)| *p == "*" || p == k)
-    })
+    DECLARED.iter().any(|d| covers(d, path))
+}
+
+/// Whether a concrete dotted path is covered by a pattern rendered in part.
+pub fn is_partial(path: &str) -> bool {
+    DECLARED.iter().any(|d| d.partial && covers(d, path))
+}
+
+fn covers(declared: &Declared, path: &str) -> bool {
+    let pattern: Vec<&str> = declared.path.split('.').collect();
+    let parts: Vec<&str> = path.split('.').collect();
+    parts.len() >= pattern.len() && pattern.iter().zip(&parts).all(|(p, k)| *p == "*" || p == k)
 }
 
 #[cfg(test)]
@@ -325,6 +436,81 @@ mod tests {
     }
 
     #[test]
+    fn an_lvm_volume_group_is_reported_unless_the_images_backend_is_lvm() {
+        let user = json!({"features": {"nova": {"images": {"lvm": {"volume_group": "vg0"}}}}});
+        let qcow2 = json!({"features": {"nova": {"images": {"backend": "qcow2", "lvm": {"volume_group": "vg0"}}}}});
+        assert_eq!(found(&user, &qcow2).len(), 1);
+        let lvm = json!({"features": {"nova": {"images": {"backend": "lvm", "lvm": {"volume_group": "vg0"}}}}});
+        assert!(found(&lvm, &lvm).is_empty());
+    }
+
+    #[test]
+    fn cadf_audit_is_reported_naming_only_the_enabled_services_whose_charts_cannot_take_it() {
+        let user = json!({"features": {"logging": {"cadf": {"enabled": true}}}});
+        let merged = json!({"features": {
+            "services": ["identity", "compute", "dns", "block-storage"],
+            "logging": {"cadf": {"enabled": true}}}});
+        let found = found(&user, &merged);
+        assert_eq!(found.len(), 1, "{found:?}");
+        assert!(
+            found[0].starts_with("spec.features.logging.cadf: keystone, designate: "),
+            "{found:?}"
+        );
+        let audited = json!({"features": {
+            "services": ["compute", "block-storage"], "logging": {"cadf": {"enabled": true}}}});
+        assert!(super::found(&user, &audited).is_empty());
+        let off = json!({"features": {"logging": {"cadf": {"enabled": false}}}});
+        assert!(super::found(&off, &merged).is_empty());
+        let driver_only = json!({"features": {"logging": {"cadf": {"driver": "log"}}}});
+        assert_eq!(
+            super::found(&driver_only, &merged),
+            [
+                "spec.features.logging.cadf.driver: CADF audit is off without enabled: true, so the driver changes nothing"
+            ]
+        );
+        let map =
+            json!({"features": {"logging": {"cadf": {"enabled": true, "map": {"nova": true}}}}});
+        assert_eq!(
+            super::found(&map, &audited),
+            [
+                "spec.features.logging.cadf.map: not a setting of Rockoon's CADF section (enabled, driver); it changes nothing"
+            ]
+        );
+    }
+
+    #[test]
+    fn external_notifications_are_reported_only_with_topics() {
+        let with = json!({"features": {"messaging": {"notifications": {"external": {
+            "enabled": true, "topics": ["billing"]}}}}});
+        assert_eq!(found(&with, &with).len(), 1);
+        let without = json!({"features": {"messaging": {"notifications": {"external": {
+            "enabled": true, "topics": []}}}}});
+        assert!(found(&without, &without).is_empty());
+        let not_on = json!({"features": {"messaging": {"notifications": {"external": {
+            "topics": ["billing"]}}}}});
+        assert_eq!(
+            found(&not_on, &not_on),
+            [
+                "spec.features.messaging.notifications.external: the topics are published only with enabled: true"
+            ]
+        );
+    }
+
+    #[test]
+    fn an_admin_domain_other_than_the_default_one_is_reported() {
+        let default = json!({"features": {"keystone": {"users": {"admin": {
+            "project_name": "cloud", "user_domain_name": "Default",
+            "project_domain_name": "default", "default_domain_id": "default"}}}}});
+        assert!(found(&default, &default).is_empty());
+        let ldap = json!({"features": {"keystone": {"users": {"admin": {
+            "user_domain_name": "ldap", "default_domain_id": "abc"}}}}});
+        let found = found(&ldap, &ldap);
+        assert_eq!(found.len(), 2, "{found:?}");
+        assert!(found[0].starts_with("spec.features.keystone.users.admin.default_domain_id: "));
+        assert!(found[1].starts_with("spec.features.keystone.users.admin.user_domain_name: "));
+    }
+
+    #[test]
     fn a_vault_backend_with_only_enabled_is_reported_and_a_complete_one_is_not() {
         let bare = json!({"features": {"barbican": {"backends": {"vault": {"enabled": true}}}}});
         assert_eq!(found(&bare, &bare).len(), 1);
@@ -336,8 +522,10 @@ mod tests {
 
     #[test]
     fn a_section_switched_off_is_not_reported() {
-        let user = json!({"features": {"nova": {"images": {"encryption": {"enabled": false}}}}});
+        let user = json!({"features": {"neutron": {"ipsec": {"enabled": false}}}});
         assert!(found(&user, &user).is_empty());
+        let on = json!({"features": {"neutron": {"ipsec": {"enabled": true}}}});
+        assert_eq!(found(&on, &on).len(), 1);
     }
 
     #[test]

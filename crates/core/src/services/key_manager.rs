@@ -1,7 +1,7 @@
 //! Barbican: key management (upstream `barbican` chart).
 
 use super::model::Credential::Secret;
-use super::model::{API, COMPUTE_ONLY, Chart, PublicApi, SERVICE_API, Service};
+use super::model::{API, COMPUTE_ONLY, Chart, NOTIFYING, PublicApi, SERVICE_API, Service};
 
 /// The descriptor.
 pub const SERVICE: Service = Service {
@@ -17,6 +17,8 @@ pub const SERVICE: Service = Service {
         ],
         ..Chart::openstack("barbican")
     }],
-    credentials: &[API, &[Secret("kek")]],
+    // NOTIFYING: the CADF audit events of features.logging.cadf go to the notifications
+    // RabbitMQ.
+    credentials: &[API, &[Secret("kek")], NOTIFYING],
     presets: COMPUTE_ONLY,
 };
