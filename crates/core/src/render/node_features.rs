@@ -39,6 +39,7 @@ pub fn apply(
     // Every group is compared with the cloud-wide render, not with one another group's layers.
     let cloud: Vec<super::Release> = ready_releases(services).cloned().collect();
     let render = GroupRender {
+        cloud: &cloud,
         services: services.iter().map(|(name, _)| name.clone()).collect(),
         images,
         context,
@@ -51,6 +52,9 @@ pub fn apply(
         };
         let here = format!("spec.nodes[{group:?}].features");
         let node_spec = spec_for_group(merged, features, &here)?;
+        if node_spec.get("features") == merged.get("features") {
+            continue; // the cloud-wide features repeated: nothing differs on these nodes
+        }
         let node_releases = render.releases(&node_spec, &here)?;
         for node_release in &node_releases {
             let Some(cloud_release) = cloud.iter().find(|r| r.name == node_release.name) else {
@@ -78,6 +82,7 @@ pub fn apply(
 
 /// The services rendered again for one node group.
 struct GroupRender<'a> {
+    cloud: &'a [super::Release],
     services: Vec<String>,
     images: &'a Value,
     context: &'a RenderContext,
@@ -117,19 +122,22 @@ impl GroupRender<'_> {
         let mut found = Vec::new();
         let mut leaves = Vec::new();
         collect_leaves(features, &mut Vec::new(), &mut leaves);
-        for (path, value) in leaves {
-            let pointer = format!("/features/{}", path.join("/"));
-            if merged.pointer(&pointer) == Some(&value) {
-                continue; // the cloud-wide value: nothing to do on these nodes
-            }
-            let mut others = features.clone();
-            remove_leaf(&mut others, &path);
-            let spec = spec_for_group(merged, &others, here)?;
-            // Features the templates refuse without this leaf need it: it takes effect.
-            let Ok(releases) = self.releases(&spec, here) else {
-                continue;
+        // The cloud-wide values ask nothing of these nodes.
+        leaves.retain(|(path, value)| {
+            merged.pointer(&format!("/features/{}", path.join("/"))) != Some(value)
+        });
+        for (path, _) in &leaves {
+            let unchanged = if leaves.len() == 1 {
+                // Left out, the only differing leaf leaves the cloud-wide render.
+                with_all.iter().all(|release| {
+                    self.cloud
+                        .iter()
+                        .any(|r| r.name == release.name && r.values == release.values)
+                })
+            } else {
+                self.same_without(merged, features, path, with_all, here)?
             };
-            if releases == with_all {
+            if unchanged {
                 found.push(format!(
                     "{here}.{}: changes nothing any enabled service renders for these nodes",
                     path.join(".")
@@ -137,6 +145,24 @@ impl GroupRender<'_> {
             }
         }
         Ok(found)
+    }
+
+    /// Whether the group's render is the same with the leaf at `path` left out (a render the
+    /// templates refuse without it is not: the leaf takes effect).
+    fn same_without(
+        &self,
+        merged: &Value,
+        features: &Value,
+        path: &[String],
+        with_all: &[super::Release],
+        here: &str,
+    ) -> Result<bool, RenderError> {
+        let mut others = features.clone();
+        remove_leaf(&mut others, path);
+        let spec = spec_for_group(merged, &others, here)?;
+        Ok(self
+            .releases(&spec, here)
+            .is_ok_and(|releases| releases == with_all))
     }
 }
 
