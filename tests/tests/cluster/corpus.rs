@@ -80,6 +80,7 @@ const SETTINGS_FILES: &[&str] = &[
     "15-database-backup-pvc.yaml",
     "16-database-backup-hostpath-and-cleanup.yaml",
     "17-keystone-ldap-domains-list.yaml",
+    "19-keystone-federation-openid.yaml",
     "21-nova-lvm-encrypted.yaml",
     "22-nova-qcow2-console-tls.yaml",
     "24-dedicated-messaging-notifications.yaml",

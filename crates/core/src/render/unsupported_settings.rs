@@ -137,13 +137,11 @@ pub const DECLARED: &[Declared] = &[
         "features.ironic",
         "Ironic (baremetal) is not rendered by this version",
     ),
+    // `features.keystone.federation` and `keycloak` render (templates/services/identity.yaml,
+    // dashboard.yaml); the CA bundle a Secret would hold does not.
     entry(
-        "features.keystone.federation",
-        "OpenID Connect federation needs mod_auth_openidc directives in the keystone chart's Apache site and the identity providers, mappings and protocols created through the Keystone API; neither is rendered yet",
-    ),
-    entry(
-        "features.keystone.keycloak",
-        "the Keycloak integration is an OpenID Connect identity provider of Keystone federation, which is not rendered yet",
+        "features.keystone.keycloak.oidc.oidcCASecret",
+        "the upstream keystone chart has no place for an OpenID provider's CA bundle (mod_auth_openidc's OIDCCABundlePath needs a mounted file); the system CAs of the image verify the provider",
     ),
     // `project_name` renders (the admin account's project in every chart, Keystone's
     // bootstrap, clouds.yaml); the domains only as the default domain (`found` skips that).

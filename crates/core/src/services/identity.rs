@@ -1,6 +1,6 @@
 //! Keystone: identity, the first OpenStack service up (upstream `keystone` chart).
 
-use super::model::Credential::{Database, MemcacheKey, Messaging};
+use super::model::Credential::{Database, MemcacheKey, Messaging, Secret};
 use super::model::{CORE_AND_COMPUTE, Chart, NOTIFYING, PublicApi, SERVICE_API, Service, TESTED};
 
 /// The descriptor.
@@ -19,6 +19,13 @@ pub const SERVICE: Service = Service {
         ],
         ..Chart::openstack("keystone")
     }],
-    credentials: &[&[Database, Messaging, MemcacheKey], TESTED, NOTIFYING],
+    credentials: &[
+        &[Database, Messaging, MemcacheKey],
+        TESTED,
+        NOTIFYING,
+        // mod_auth_openidc encrypts its state and session cookies with it; every API
+        // replica needs the same one.
+        &[Secret("oidc_crypto_passphrase")],
+    ],
     presets: CORE_AND_COMPUTE,
 };

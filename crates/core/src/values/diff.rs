@@ -87,6 +87,9 @@ pub fn is_sensitive(path: &str) -> bool {
         || last == "api_key"
         || last.ends_with("_cookie")
         || last.contains("fernet")
+        // Keystone's Apache site carries mod_auth_openidc's crypto passphrase and the OpenID
+        // client secret when federation is on.
+        || last == "wsgi_keystone"
 }
 
 fn shown(path: &str, value: &Value) -> String {
@@ -143,6 +146,7 @@ mod tests {
             "~ endpoints.oslo_db.auth.admin.password: (hidden) -> (hidden)"
         );
         assert!(!is_sensitive("labels.api.node_selector_key"));
+        assert!(is_sensitive("conf.wsgi_keystone"));
         assert!(is_sensitive(
             "endpoints.oslo_cache.auth.memcache_secret_key"
         ));
