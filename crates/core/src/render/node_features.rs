@@ -36,6 +36,13 @@ pub fn apply(
     let Some(nodes) = merged.get("nodes").and_then(Value::as_object) else {
         return Ok(Vec::new());
     };
+    // Most node groups carry only `services` values: no copy of the render for them.
+    if !nodes
+        .values()
+        .any(|node| node.get("features").is_some_and(|f| !f.is_null()))
+    {
+        return Ok(Vec::new());
+    }
     // Every group is compared with the cloud-wide render, not with one another group's layers.
     let cloud: Vec<super::Release> = ready_releases(services).cloned().collect();
     let render = GroupRender {

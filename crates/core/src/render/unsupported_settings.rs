@@ -9,7 +9,7 @@
 use serde_json::Value;
 
 /// One declared setting.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy)]
 pub struct Declared {
     /// Dotted path under `spec`; `*` matches any one key.
     pub path: &'static str,
@@ -23,6 +23,44 @@ pub struct Declared {
     /// Rendered in part: what renders changes the releases, and the rest is reported (e.g.
     /// CADF audit of the APIs whose charts mount an audit map, reported for the others).
     pub partial: bool,
+    /// The setting's own rule, when a value can ask for nothing (a complete Vault backend,
+    /// an rbd volume backend) or be reported in parts: the lines to report for one value
+    /// found in the spec (none: it asks for nothing). Without it, a found value is reported
+    /// with `why`.
+    pub judge: Option<Judge>,
+}
+
+/// A [`Declared::judge`].
+pub type Judge = fn(&Found<'_>) -> Vec<String>;
+
+/// One value of a declared setting found in the user's spec, as a [`Judge`] sees it.
+pub struct Found<'a> {
+    /// Its concrete dotted path under `spec`.
+    pub path: &'a str,
+    /// Its value.
+    pub value: &'a Value,
+    /// The OSDPL's `.spec` as written.
+    pub user: &'a Value,
+    /// The merged spec (preset, size and defaults under the user's).
+    pub merged: &'a Value,
+    /// The declared reason.
+    pub why: &'static str,
+}
+
+impl Found<'_> {
+    /// The standard report line: `spec.<path>: <why>`.
+    pub fn line(&self) -> String {
+        format!("spec.{}: {}", self.path, self.why)
+    }
+
+    /// The standard line, unless the value asks for nothing.
+    fn line_unless(&self, asks_nothing: bool) -> Vec<String> {
+        if asks_nothing {
+            Vec::new()
+        } else {
+            vec![self.line()]
+        }
+    }
 }
 
 const fn entry(path: &'static str, why: &'static str) -> Declared {
@@ -32,14 +70,23 @@ const fn entry(path: &'static str, why: &'static str) -> Declared {
         default: None,
         unless: None,
         partial: false,
+        judge: None,
     }
 }
 
-/// A setting rendered in part, reported for the part that is not.
-const fn partial(path: &'static str, why: &'static str) -> Declared {
+/// A setting with its own rule ([`Declared::judge`]).
+const fn judged(path: &'static str, why: &'static str, judge: Judge) -> Declared {
+    Declared {
+        judge: Some(judge),
+        ..entry(path, why)
+    }
+}
+
+/// A setting rendered in part, reported for the part that is not (by its `judge`).
+const fn partial(path: &'static str, why: &'static str, judge: Judge) -> Declared {
     Declared {
         partial: true,
-        ..entry(path, why)
+        ..judged(path, why, judge)
     }
 }
 
@@ -49,13 +96,15 @@ pub const DECLARED: &[Declared] = &[
         "artifacts.binary_base_url",
         "no rendered chart downloads binary artifacts (VM images, themes) yet",
     ),
-    entry(
+    judged(
         "features.barbican.backends.vault",
         "Vault needs vault_url, approle_role_id and approle_secret_id; without them Barbican keeps its simple_crypto store",
+        vault_judge,
     ),
-    entry(
+    judged(
         "features.cinder.volume.backends.*",
         "only rbd volume backends are rendered; Rockoon's extra backends (their own cinder-volume StatefulSet or DaemonSet with driver values) are left out",
+        cinder_backend_judge,
     ),
     entry(
         "features.cloudprober",
@@ -85,41 +134,50 @@ pub const DECLARED: &[Declared] = &[
         "features.database.backup.sync_remote",
         "the mariadb chart's remote backup targets RGW/Swift only, not Rockoon's rclone sync",
     ),
-    entry(
+    judged(
         "features.database.cleanup.aodh.batch",
         "aodh-expirer takes an age only, no batch size",
+        cleanup_judge,
     ),
-    entry(
+    judged(
         "features.database.cleanup.barbican",
         "the barbican chart has no database cleanup job",
+        cleanup_judge,
     ),
-    entry(
+    judged(
         "features.database.cleanup.cinder.batch",
         "cinder-manage db purge takes an age only, no batch size",
+        cleanup_judge,
     ),
-    entry(
+    judged(
         "features.database.cleanup.glance",
         "the glance chart has no database purge job",
+        cleanup_judge,
     ),
-    entry(
+    judged(
         "features.database.cleanup.heat.batch",
         "heat-manage purge_deleted takes an age only, no batch size",
+        cleanup_judge,
     ),
-    entry(
+    judged(
         "features.database.cleanup.horizon",
         "Horizon keeps no database of its own in the upstream chart (sessions live in memcached)",
+        cleanup_judge,
     ),
-    entry(
+    judged(
         "features.database.cleanup.manila.batch",
         "manila-manage db purge takes an age only, no batch size",
+        cleanup_judge,
     ),
-    entry(
+    judged(
         "features.database.cleanup.masakari",
         "the masakari chart has no database purge job",
+        cleanup_judge,
     ),
-    entry(
+    judged(
         "features.database.cleanup.nova.age",
         "the nova chart's archive job moves every soft-deleted row (a batch per run), not rows older than an age",
+        cleanup_judge,
     ),
     entry(
         "features.glance.backends.cinder",
@@ -129,9 +187,10 @@ pub const DECLARED: &[Declared] = &[
         "features.horizon.motd.*.beforeLogin",
         "upstream Horizon shows no message before login",
     ),
-    entry(
+    judged(
         "features.horizon.themes",
         "themes downloaded from a url cannot be shipped to the upstream Horizon chart; only Horizon's own default and material themes are offered",
+        themes_judge,
     ),
     entry(
         "features.ironic",
@@ -145,26 +204,31 @@ pub const DECLARED: &[Declared] = &[
     ),
     // `project_name` renders (the admin account's project in every chart, Keystone's
     // bootstrap, clouds.yaml); the domains only as the default domain (`found` skips that).
-    entry(
+    judged(
         "features.keystone.users.admin.default_domain_id",
         "Keystone's bootstrap creates the admin user and project in the default domain, whose id stays default",
+        admin_domain_judge,
     ),
-    entry(
+    judged(
         "features.keystone.users.admin.project_domain_name",
         "Keystone's bootstrap creates the admin project in the default domain only",
+        admin_domain_judge,
     ),
-    entry(
+    judged(
         "features.keystone.users.admin.user_domain_name",
         "Keystone's bootstrap creates the admin user in the default domain only",
+        admin_domain_judge,
     ),
     // The services whose charts cannot take it are named by `found` (CADF_UNAUDITED).
     partial(
         "features.logging.cadf",
         "their upstream charts mount no API audit map for keystonemiddleware's audit filter, so they send no CADF audit events (nova, cinder, neutron, heat, barbican and glance do)",
+        cadf_judge,
     ),
     partial(
         "features.messaging.notifications.external",
         "the topics are published on the notifications RabbitMQ (release openstack-rabbitmq-notifications) for consumers inside the cluster; Rockoon's per-topic RabbitMQ users, its external TLS listener and the openstack-external/openstack-<topic>-notifications Secrets are not provided yet",
+        external_topics_judge,
     ),
     entry(
         "features.neutron.baremetal",
@@ -190,6 +254,7 @@ pub const DECLARED: &[Declared] = &[
         default: None,
         unless: Some(("/features/nova/images/backend", "lvm")),
         partial: false,
+        judge: None,
     },
     entry(
         "features.policies.gnocchi",
@@ -235,84 +300,105 @@ pub fn found(user: &Value, merged: &Value) -> Vec<String> {
             {
                 continue;
             }
-            if declared.path == "features.barbican.backends.vault" && vault_complete(merged) {
-                continue;
-            }
-            // An rbd volume backend renders; only the others are unsupported.
-            if declared.path == "features.cinder.volume.backends.*" && value.get("rbd").is_some() {
-                continue;
-            }
-            // A setting of a cleanup switched off asks for nothing either.
-            if declared.path.starts_with("features.database.cleanup.") && cleanup_off(user, &path) {
-                continue;
-            }
-            // Naming the default domain (Rockoon's default, `default`) asks for nothing.
-            if declared.path.starts_with("features.keystone.users.admin.")
-                && value
-                    .as_str()
-                    .is_some_and(|v| v.eq_ignore_ascii_case("default"))
-            {
-                continue;
-            }
-            // Horizon's own themes render; only a theme to download is unsupported.
-            if declared.path == "features.horizon.themes" && !has_downloaded_theme(value) {
-                continue;
-            }
             if declared
                 .unless
                 .is_some_and(|(pointer, v)| merged.pointer(pointer) == Some(&Value::from(v)))
             {
                 continue;
             }
-            if declared.path == "features.logging.cadf" {
-                // Rockoon's schema has `enabled` and `driver` only.
-                for key in value.as_object().into_iter().flat_map(|m| m.keys()) {
-                    if key != "enabled" && key != "driver" {
-                        out.push(format!(
-                            "spec.{path}.{key}: not a setting of Rockoon's CADF section (enabled, driver); it changes nothing"
-                        ));
-                    }
-                }
-                // Off (Rockoon requires `enabled`), a driver changes nothing.
-                if value.get("enabled") != Some(&Value::Bool(true)) {
-                    if value.get("driver").is_some() {
-                        out.push(format!(
-                            "spec.{path}.driver: CADF audit is off without enabled: true, so the driver changes nothing"
-                        ));
-                    }
-                    continue;
-                }
-                let unaudited = cadf_unaudited(merged);
-                if !unaudited.is_empty() {
-                    out.push(format!(
-                        "spec.{path}: {}: {}",
-                        unaudited.join(", "),
-                        declared.why
-                    ));
-                }
-                continue;
+            let found = Found {
+                path: &path,
+                value,
+                user,
+                merged,
+                why: declared.why,
+            };
+            match declared.judge {
+                Some(judge) => out.extend(judge(&found)),
+                None => out.push(found.line()),
             }
-            if declared.path == "features.messaging.notifications.external" {
-                // Without topics nothing external is asked for.
-                if value
-                    .get("topics")
-                    .and_then(Value::as_array)
-                    .is_none_or(Vec::is_empty)
-                {
-                    continue;
-                }
-                // As in Rockoon, topics count only once the section is switched on.
-                if value.get("enabled") != Some(&Value::Bool(true)) {
-                    out.push(format!(
-                        "spec.{path}: the topics are published only with enabled: true"
-                    ));
-                    continue;
-                }
-            }
-            out.push(format!("spec.{path}: {}", declared.why));
         }
     }
     out
+}
+
+fn vault_judge(found: &Found<'_>) -> Vec<String> {
+    found.line_unless(vault_complete(found.merged))
+}
+
+/// An rbd volume backend renders; only the others are unsupported.
+fn cinder_backend_judge(found: &Found<'_>) -> Vec<String> {
+    found.line_unless(found.value.get("rbd").is_some())
+}
+
+/// A setting of a cleanup switched off asks for nothing.
+fn cleanup_judge(found: &Found<'_>) -> Vec<String> {
+    found.line_unless(cleanup_off(found.user, found.path))
+}
+
+/// Naming the default domain (Rockoon's default, `default`) asks for nothing.
+fn admin_domain_judge(found: &Found<'_>) -> Vec<String> {
+    let default = found
+        .value
+        .as_str()
+        .is_some_and(|v| v.eq_ignore_ascii_case("default"));
+    found.line_unless(default)
+}
+
+/// Horizon's own themes render; only a theme to download is unsupported.
+fn themes_judge(found: &Found<'_>) -> Vec<String> {
+    found.line_unless(!has_downloaded_theme(found.value))
+}
+
+/// CADF renders for the APIs whose charts take it and names the others; keys outside
+/// Rockoon's section (`enabled`, `driver`), or a driver of a section left off, are reported.
+fn cadf_judge(found: &Found<'_>) -> Vec<String> {
+    let (path, value) = (found.path, found.value);
+    let mut out: Vec<String> = value
+        .as_object()
+        .into_iter()
+        .flat_map(|m| m.keys())
+        .filter(|key| *key != "enabled" && *key != "driver")
+        .map(|key| {
+            format!(
+                "spec.{path}.{key}: not a setting of Rockoon's CADF section (enabled, driver); it changes nothing"
+            )
+        })
+        .collect();
+    // Off (Rockoon requires `enabled`), a driver changes nothing.
+    if value.get("enabled") != Some(&Value::Bool(true)) {
+        if value.get("driver").is_some() {
+            out.push(format!(
+                "spec.{path}.driver: CADF audit is off without enabled: true, so the driver changes nothing"
+            ));
+        }
+        return out;
+    }
+    let unaudited = cadf_unaudited(found.merged);
+    if !unaudited.is_empty() {
+        out.push(format!(
+            "spec.{path}: {}: {}",
+            unaudited.join(", "),
+            found.why
+        ));
+    }
+    out
+}
+
+/// Without topics nothing external is asked for; as in Rockoon, topics count only once the
+/// section is switched on.
+fn external_topics_judge(found: &Found<'_>) -> Vec<String> {
+    let topics = found.value.get("topics").and_then(Value::as_array);
+    if topics.is_none_or(Vec::is_empty) {
+        return Vec::new();
+    }
+    if found.value.get("enabled") != Some(&Value::Bool(true)) {
+        return vec![format!(
+            "spec.{}: the topics are published only with enabled: true",
+            found.path
+        )];
+    }
+    vec![found.line()]
 }
 
 /// The enabled services (by their chart) whose upstream chart cannot take
